@@ -1,0 +1,470 @@
+/**
+ * The Channel Access client the forwarder uses: subscribe to a PV by name and receive connection events and
+ * updates in the protocol-neutral model. One channel per name, shared by all its subscriptions; searches,
+ * circuits, reconnection and re-subscription are handled here without any action by the caller.
+ */
+import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram';
+import { hostname, userInfo } from 'node:os';
+import { silentLogger, type Logger } from '../../observability/logger.js';
+import type { PvProvider, Subscription, SubscriptionListener } from '../update.js';
+import { CaChannel, newCounters, type CaCounters, type ChannelHost } from './channel.js';
+import { Circuit, type CircuitIdentity, type LivenessTimes } from './circuit.js';
+import { broadcastAddresses, readCaConfig, type CaConfig, type Endpoint, type Environment } from './config.js';
+import { ADDRESS_FROM_SOURCE, CA_MINOR_VERSION, Command } from './constants.js';
+import {
+  CaProtocolError,
+  decodeDatagram,
+  encodeRepeaterRegister,
+  ipv4FromString,
+  ipv4ToString,
+  type Message,
+} from './messages.js';
+import { BeaconTracker, packSearchDatagrams, SearchScheduler, type SearchRequest } from './search.js';
+import { openSearchSocket, resolveEndpoints, SocketTransport } from './transport.js';
+
+export interface CaClientOptions {
+  /** EPICS_CA_* settings; default `process.env`. */
+  readonly env?: Environment;
+  readonly logger?: Logger;
+  /** Circuit priority 0..99 (each priority is its own circuit per server). */
+  readonly priority?: number;
+  /** Overrides the message size cap derived from EPICS_CA_MAX_ARRAY_BYTES. */
+  readonly maxArrayBytes?: number;
+  /** Delay before the second search attempt of a name; doubles per attempt. Default 100 ms. */
+  readonly searchInitialDelayMs?: number;
+  /** After a circuit loss, its channels search again after a random delay up to this. Default 1 s. */
+  readonly reconnectSpreadMs?: number;
+  /** Names sent to the server's access security; default the OS user and host name. */
+  readonly identity?: CircuitIdentity;
+}
+
+/** Pacing of searches: at most this many names per tick, ticks this far apart while names are due. */
+const SEARCH_NAMES_PER_TICK = 500;
+const SEARCH_TICK_MS = 10;
+const BOOST_SPREAD_MS = 200;
+const MIN_BOOST_INTERVAL_MS = 1000;
+const LIVENESS_CHECK_MS = 1000;
+const ECHO_TIMEOUT_MS = 5000;
+const CONNECT_TIMEOUT_MS = 10_000;
+const REPEATER_REGISTER_PERIOD_MS = 30_000;
+const NAME_SERVER_RETRY_MIN_MS = 1000;
+const NAME_SERVER_RETRY_MAX_MS = 30_000;
+const LOOPBACK = '127.0.0.1';
+
+interface OpenCircuit {
+  readonly circuit: Circuit;
+  readonly transport: SocketTransport;
+}
+
+function defaultIdentity(): CircuitIdentity {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // No passwd entry (containers): any name will do.
+  }
+  return { user, host: hostname() };
+}
+
+export class CaClient implements PvProvider {
+  readonly counters: CaCounters = newCounters();
+  readonly config: CaConfig;
+  private readonly logger: Logger;
+  private readonly priority: number;
+  private readonly maxArrayBytes: number;
+  private readonly reconnectSpreadMs: number;
+  private readonly identity: CircuitIdentity;
+  private readonly liveness: LivenessTimes;
+  private readonly channels = new Map<string, CaChannel>();
+  private readonly channelsByCid = new Map<number, CaChannel>();
+  private readonly circuits = new Map<string, OpenCircuit>();
+  private readonly nameServers: NameServerLink[] = [];
+  private readonly scheduler: SearchScheduler;
+  private readonly beacons = new BeaconTracker();
+  private readonly host: ChannelHost;
+  private lastId = 0;
+  private searchSequence = 0;
+  private lastBoostAt = 0;
+  private started: Promise<void> | undefined;
+  private ioReady = false;
+  private closed = false;
+  private searchSocket: UdpSocket | undefined;
+  private searchDestinations: Endpoint[] = [];
+  private searchTimer: NodeJS.Timeout | undefined;
+  private searchTimerDue = 0;
+  private livenessTimer: NodeJS.Timeout | undefined;
+  private repeaterTimer: NodeJS.Timeout | undefined;
+  private readonly sockets: Promise<void>[] = [];
+
+  constructor(options: CaClientOptions = {}) {
+    this.config = readCaConfig(options.env ?? process.env);
+    this.logger = options.logger ?? silentLogger;
+    this.priority = options.priority ?? 0;
+    this.maxArrayBytes = options.maxArrayBytes ?? this.config.maxArrayBytes;
+    this.reconnectSpreadMs = options.reconnectSpreadMs ?? 1000;
+    this.identity = options.identity ?? defaultIdentity();
+    const idleMs = this.config.connectionTimeoutMs;
+    this.liveness = { idleMs, echoTimeoutMs: ECHO_TIMEOUT_MS, deadMs: Math.max(2 * idleMs, idleMs + 2 * ECHO_TIMEOUT_MS) };
+    this.scheduler = new SearchScheduler({
+      initialDelayMs: options.searchInitialDelayMs ?? 100,
+      maxPeriodMs: this.config.maxSearchPeriodMs,
+      boostSpreadMs: BOOST_SPREAD_MS,
+    });
+    for (const warning of this.config.warnings) this.logger.warn(`CA configuration: ${warning}`);
+    this.host = {
+      logger: this.logger,
+      counters: this.counters,
+      nextId: () => (this.lastId = (this.lastId + 1) >>> 0),
+      startSearch: (channel, delayMs) => {
+        this.channelsByCid.set(channel.cid, channel);
+        this.scheduler.add(channel.cid, channel.name, Date.now(), delayMs);
+        this.armSearchTimer();
+      },
+      stopSearch: (channel) => {
+        this.channelsByCid.delete(channel.cid);
+        this.scheduler.remove(channel.cid);
+      },
+      reconnectDelayMs: () => Math.random() * this.reconnectSpreadMs,
+      forget: (channel) => {
+        if (this.channels.get(channel.name) === channel) this.channels.delete(channel.name);
+      },
+    };
+  }
+
+  subscribe(pvName: string, listener: SubscriptionListener): Subscription {
+    if (this.closed) throw new Error('the CA client is closed');
+    if (pvName.length === 0) throw new Error('a PV name must not be empty');
+    this.start();
+    let channel = this.channels.get(pvName);
+    if (!channel) {
+      channel = new CaChannel(pvName, this.host);
+      this.channels.set(pvName, channel);
+    }
+    return channel.addListener(listener);
+  }
+
+  /** Channels (distinct PV names) with at least one subscription. */
+  get channelCount(): number {
+    return this.channels.size;
+  }
+
+  /** Channels currently connected and delivering. */
+  get connectedChannelCount(): number {
+    let count = 0;
+    for (const channel of this.channels.values()) if (channel.isConnected) count++;
+    return count;
+  }
+
+  /** Channels still waiting for a search reply. */
+  get searchingChannelCount(): number {
+    return this.scheduler.pendingCount;
+  }
+
+  get circuitCount(): number {
+    return this.circuits.size;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const channel of [...this.channels.values()]) channel.close();
+    clearTimeout(this.searchTimer);
+    clearInterval(this.livenessTimer);
+    clearInterval(this.repeaterTimer);
+    await this.started?.catch(() => undefined);
+    for (const { transport } of this.circuits.values()) transport.close();
+    for (const nameServer of this.nameServers) nameServer.stop();
+    this.searchSocket?.close();
+    await Promise.all(this.sockets);
+  }
+
+  private start(): void {
+    this.started ??= this.startIo().catch((error: unknown) => {
+      this.logger.error('CA client could not open its UDP socket; only name servers can resolve PVs', {
+        error: String(error),
+      });
+    });
+  }
+
+  private async startIo(): Promise<void> {
+    const nameServers = await resolveEndpoints(this.config.nameServers, (endpoint, error) =>
+      this.logger.error('CA name server address does not resolve', { host: endpoint.host, error: error.message }),
+    );
+    if (this.closed) return;
+    for (const endpoint of nameServers) this.nameServers.push(new NameServerLink(this, endpoint));
+    this.livenessTimer = setInterval(() => this.checkLiveness(), LIVENESS_CHECK_MS);
+    try {
+      const socket = await openSearchSocket(
+        (datagram, source) => this.onDatagram(datagram, source),
+        (error) => this.logger.warn('CA search socket error', { error: error.message }),
+      );
+      this.sockets.push(new Promise((resolveClose) => socket.once('close', resolveClose)));
+      if (this.closed) {
+        socket.close();
+        return;
+      }
+      this.searchSocket = socket;
+      const listed = await resolveEndpoints(this.config.addressList, (endpoint, error) =>
+        this.logger.error('CA address list entry does not resolve', { host: endpoint.host, error: error.message }),
+      );
+      const automatic = this.config.autoAddressList
+        ? broadcastAddresses().map((host) => ({ host, port: this.config.serverPort }))
+        : [];
+      this.searchDestinations = [...listed, ...automatic];
+      if (this.searchDestinations.length === 0 && nameServers.length === 0) {
+        this.logger.warn('CA has no search destinations (EPICS_CA_ADDR_LIST empty, EPICS_CA_AUTO_ADDR_LIST=NO)');
+      }
+      this.registerWithRepeater();
+      this.repeaterTimer = setInterval(() => this.registerWithRepeater(), REPEATER_REGISTER_PERIOD_MS);
+    } finally {
+      this.ioReady = !this.closed;
+      this.armSearchTimer();
+    }
+  }
+
+  /** Beacons reach this client through the CA repeater, which forwards them to registered sockets. */
+  private registerWithRepeater(): void {
+    const message = encodeRepeaterRegister(ipv4FromString(LOOPBACK) as number);
+    this.searchSocket?.send(message, this.config.repeaterPort, LOOPBACK, (error) => {
+      if (error) this.logger.debug('CA repeater registration failed', { error: error.message });
+    });
+  }
+
+  private armSearchTimer(): void {
+    if (!this.ioReady || this.closed) return;
+    const next = this.scheduler.nextDue();
+    if (next === undefined) return;
+    if (this.searchTimer && this.searchTimerDue <= next) return;
+    clearTimeout(this.searchTimer);
+    this.searchTimerDue = next;
+    this.searchTimer = setTimeout(() => this.searchTick(), Math.max(0, next - Date.now()));
+  }
+
+  private searchTick(): void {
+    this.searchTimer = undefined;
+    if (this.closed) return;
+    const now = Date.now();
+    const due = this.scheduler.takeDue(now, SEARCH_NAMES_PER_TICK);
+    if (due.length > 0) this.sendSearches(due);
+    const next = this.scheduler.nextDue();
+    if (next !== undefined && next <= now) {
+      // More names are due: pace them instead of flooding the network and the servers' receive buffers.
+      this.searchTimerDue = now + SEARCH_TICK_MS;
+      this.searchTimer = setTimeout(() => this.searchTick(), SEARCH_TICK_MS);
+    } else {
+      this.armSearchTimer();
+    }
+  }
+
+  private sendSearches(requests: readonly SearchRequest[]): void {
+    const socket = this.searchSocket;
+    if (socket && this.searchDestinations.length > 0) {
+      const datagrams = packSearchDatagrams(requests, this.searchSequence);
+      this.searchSequence = (this.searchSequence + datagrams.length) >>> 0;
+      for (const datagram of datagrams) {
+        for (const destination of this.searchDestinations) {
+          socket.send(datagram, destination.port, destination.host, (error) => {
+            if (error) this.logger.debug('CA search datagram not sent', { to: destination.host, error: error.message });
+          });
+          this.counters.searchDatagramsSent++;
+        }
+      }
+    }
+    for (const nameServer of this.nameServers) nameServer.search(requests);
+  }
+
+  private onDatagram(datagram: Buffer, source: RemoteInfo): void {
+    let messages: Message[];
+    try {
+      messages = decodeDatagram(datagram);
+    } catch {
+      this.counters.badDatagrams++;
+      return;
+    }
+    for (const { header, payload } of messages) {
+      switch (header.command) {
+        case Command.SEARCH: {
+          const address =
+            header.p1 === ADDRESS_FROM_SOURCE || header.p1 === 0 ? source.address : ipv4ToString(header.p1);
+          this.onSearchReply(header.p2, address, header.dataType, payload.length >= 2 ? payload.readUInt16BE(0) : 0);
+          break;
+        }
+        case Command.RSRV_IS_UP:
+          this.onBeacon(
+            header.p2 === 0 ? source.address : ipv4ToString(header.p2),
+            header.count === 0 ? this.config.serverPort : header.count,
+            header.p1,
+          );
+          break;
+        default:
+          // VERSION leads every reply datagram; NOT_FOUND and REPEATER_CONFIRM need no action.
+          break;
+      }
+    }
+  }
+
+  /** @internal A search reply from UDP or a name server. */
+  onSearchReply(cid: number, address: string, port: number, minor: number): void {
+    this.counters.searchRepliesReceived++;
+    const channel = this.channelsByCid.get(cid);
+    if (!channel) return;
+    const key = `${address}:${port}`;
+    if (channel.state !== 'searching') {
+      const current = channel.serverAddress;
+      if (current !== undefined && current !== key) {
+        this.counters.duplicateSearchReplies++;
+        this.logger.warn('CA PV is served by more than one server; keeping the first', {
+          pv: channel.name,
+          kept: current,
+          ignored: key,
+        });
+      }
+      return;
+    }
+    this.scheduler.remove(cid);
+    channel.connectVia(this.circuitFor(address, port, minor));
+  }
+
+  private circuitFor(address: string, port: number, serverMinor: number): Circuit {
+    const key = `${address}:${port}`;
+    const existing = this.circuits.get(key);
+    if (existing && !existing.circuit.isClosed) return existing.circuit;
+    const open = this.openCircuit(address, port, serverMinor, undefined, (reason) => {
+      if (this.circuits.get(key) === open) this.circuits.delete(key);
+    });
+    this.circuits.set(key, open);
+    return open.circuit;
+  }
+
+  /** @internal Opens a TCP circuit; `onClosed` runs after its channels were told. */
+  openCircuit(
+    address: string,
+    port: number,
+    serverMinor: number,
+    nameServer: NameServerLink | undefined,
+    onClosed: (reason: string) => void,
+  ): OpenCircuit {
+    this.counters.circuitsOpened++;
+    const transport: SocketTransport = new SocketTransport(address, port, CONNECT_TIMEOUT_MS, {
+      onConnect: () => this.logger.debug('CA circuit connected', { server: circuit.key }),
+      onData: (chunk) => this.receive(circuit, transport, chunk),
+      onClose: (reason) => {
+        this.counters.circuitsClosed++;
+        if (circuit.channelCount > 0 || nameServer) {
+          this.logger.warn('CA circuit closed', { server: circuit.key, reason, channels: circuit.channelCount });
+        }
+        circuit.close(reason);
+        onClosed(reason);
+      },
+    });
+    this.sockets.push(transport.closed);
+    const circuit: Circuit = new Circuit(address, port, transport, {
+      serverMinor,
+      maxPayloadBytes: this.maxArrayBytes,
+      now: Date.now(),
+      priority: this.priority,
+      identity: this.identity,
+      searchReplies: nameServer,
+    });
+    return { circuit, transport };
+  }
+
+  private receive(circuit: Circuit, transport: SocketTransport, chunk: Buffer): void {
+    if (circuit.isClosed || transport.failed) return;
+    this.counters.bytesReceived += chunk.length;
+    try {
+      circuit.receive(chunk);
+    } catch (error) {
+      // Whatever a server sends, the cost is this circuit: its channels reconnect, the process carries on.
+      this.counters.circuitsDroppedForProtocolErrors++;
+      const message = error instanceof Error ? error.message : String(error);
+      this.logger.error('CA server sent an invalid message; closing the circuit', {
+        server: circuit.key,
+        error: message,
+        ...(error instanceof CaProtocolError ? {} : { stack: (error as Error).stack }),
+      });
+      transport.fail(`protocol error: ${message}`);
+    }
+  }
+
+  private onBeacon(address: string, port: number, sequence: number): void {
+    const key = `${address}:${port}`;
+    this.circuits.get(key)?.circuit.noteBeacon();
+    const now = Date.now();
+    if (!this.beacons.observe(key, sequence, now)) return;
+    this.counters.beaconAnomalies++;
+    if (this.scheduler.pendingCount === 0 || now - this.lastBoostAt < MIN_BOOST_INTERVAL_MS) return;
+    this.lastBoostAt = now;
+    this.logger.debug('CA beacon anomaly; searching again for unresolved PVs', { server: key });
+    this.boostSearches();
+  }
+
+  /** @internal Searches every unresolved name again soon. */
+  boostSearches(): void {
+    this.scheduler.boost(Date.now());
+    this.armSearchTimer();
+  }
+
+  private checkLiveness(): void {
+    const now = Date.now();
+    const links = [...this.circuits.values(), ...this.nameServers.flatMap((nameServer) => nameServer.openCircuit ?? [])];
+    for (const { circuit, transport } of links) {
+      if (circuit.checkLiveness(now, this.liveness) !== 'dead') continue;
+      this.counters.circuitsDroppedForSilence++;
+      transport.fail(`no traffic for ${this.liveness.deadMs / 1000} s`);
+    }
+  }
+
+  /** @internal */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}
+
+/** A TCP name server (EPICS_CA_NAME_SERVERS): kept connected, used for searches once it says minor >= 12. */
+class NameServerLink {
+  openCircuit: OpenCircuit | undefined;
+  private retryDelayMs = NAME_SERVER_RETRY_MIN_MS;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private versionSeen = false;
+
+  constructor(
+    private readonly client: CaClient,
+    private readonly endpoint: Endpoint,
+  ) {
+    this.connect();
+  }
+
+  search(requests: readonly SearchRequest[]): void {
+    const circuit = this.openCircuit?.circuit;
+    if (!circuit?.acceptsSearch) return;
+    if (!this.versionSeen) {
+      // First searches on a fresh link: the names waiting on long back-off go out now too.
+      this.versionSeen = true;
+      this.client.boostSearches();
+    }
+    circuit.search(requests);
+  }
+
+  onSearchReply(cid: number, address: string, port: number, minor: number): void {
+    this.retryDelayMs = NAME_SERVER_RETRY_MIN_MS;
+    this.client.onSearchReply(cid, address, port, minor);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.openCircuit?.transport.close();
+  }
+
+  private connect(): void {
+    this.versionSeen = false;
+    this.openCircuit = this.client.openCircuit(this.endpoint.host, this.endpoint.port, CA_MINOR_VERSION, this, () => {
+      this.openCircuit = undefined;
+      if (this.stopped || this.client.isClosed) return;
+      this.retryTimer = setTimeout(() => this.connect(), this.retryDelayMs);
+      this.retryDelayMs = Math.min(2 * this.retryDelayMs, NAME_SERVER_RETRY_MAX_MS);
+    });
+  }
+}
