@@ -1,0 +1,102 @@
+/** al00 Alarm: the EPICS alarm severity and message of a source, sent when either changes. */
+import type { Alarm } from '../epics/update.js';
+import { finishMessage, startMessage } from './builder.js';
+import { UnsupportedValueError } from './errors.js';
+import { Alarm as AlarmTable } from './generated/al00/alarm.js';
+import { Severity as Al00Severity } from './generated/al00/severity.js';
+import { type MessageTemplate, patchInt16, patchInt64 } from './patch.js';
+import { readRootTable } from './reader.js';
+
+export { Al00Severity };
+
+export const AL00_IDENTIFIER = 'al00';
+
+const SOURCE_NAME = 0;
+const TIMESTAMP = 1;
+const SEVERITY = 2;
+const MESSAGE = 3;
+
+export interface Al00Message {
+  readonly sourceName: string;
+  /** ns since the Unix epoch. */
+  readonly timestampNs: bigint;
+  /** Al00Severity, EPICS order: OK 0, MINOR 1, MAJOR 2, INVALID 3. */
+  readonly severity: Al00Severity;
+  readonly message: string;
+}
+
+export function serialiseAl00(message: Al00Message): Uint8Array {
+  return buildAl00(message.sourceName, message.timestampNs, message.severity, message.message);
+}
+
+/** The Python reference's call order (no forced defaults), so the bytes equal `serialise_al00`'s. */
+function buildAl00(
+  sourceName: string | Uint8Array,
+  timestampNs: bigint,
+  severity: Al00Severity,
+  message: string,
+): Uint8Array {
+  const builder = startMessage(false);
+  const messageString = builder.createString(message);
+  const name = builder.createString(sourceName);
+  AlarmTable.startAlarm(builder);
+  AlarmTable.addSourceName(builder, name);
+  AlarmTable.addTimestamp(builder, timestampNs);
+  AlarmTable.addSeverity(builder, severity);
+  AlarmTable.addMessage(builder, messageString);
+  return finishMessage(AlarmTable.endAlarm(builder), AL00_IDENTIFIER);
+}
+
+/** Severity and message are read as stored; the Python reader raises on a severity outside 0-3, this one does not. */
+export function deserialiseAl00(bytes: Uint8Array): Al00Message {
+  const root = readRootTable(bytes, AL00_IDENTIFIER);
+  return {
+    sourceName: root.string(SOURCE_NAME) ?? '',
+    timestampNs: root.int64(TIMESTAMP),
+    severity: root.int16(SEVERITY),
+    message: root.string(MESSAGE) ?? '',
+  };
+}
+
+/** Distinct alarm messages a PV's serialiser keeps a prebuilt buffer for; real PVs cycle through a handful. */
+const MAX_CACHED_MESSAGES = 32;
+
+/** Serialises the alarm messages of one source, reusing a prebuilt buffer per alarm message text. */
+export class Al00Serialiser {
+  private readonly name: Uint8Array;
+  /** By message, then by which of timestamp and severity are non-zero (zero fields are omitted). */
+  private readonly templates = new Map<string, (MessageTemplate | undefined)[]>();
+
+  constructor(readonly sourceName: string) {
+    this.name = new TextEncoder().encode(sourceName);
+  }
+
+  /** The alarm's EPICS severity and its message verbatim. Throws UnsupportedValueError for a severity outside 0-3. */
+  serialise(timestampNs: bigint, alarm: Pick<Alarm, 'severity' | 'message'>): Uint8Array {
+    const { severity, message } = alarm;
+    if (Al00Severity[severity] === undefined) {
+      throw new UnsupportedValueError(`alarm severity ${severity} is not an EPICS severity (0-3)`);
+    }
+    let byLayout = this.templates.get(message);
+    if (byLayout === undefined) {
+      if (this.templates.size >= MAX_CACHED_MESSAGES) this.templates.clear();
+      byLayout = [];
+      this.templates.set(message, byLayout);
+    }
+    const layout = (timestampNs === 0n ? 0 : 1) + (severity === Al00Severity.OK ? 0 : 2);
+    let template = byLayout[layout];
+    if (template === undefined) {
+      template = al00Template(buildAl00(this.name, timestampNs, severity, message));
+      byLayout[layout] = template;
+    }
+    const out = template.bytes.slice();
+    if (template.timestampAt !== 0) patchInt64(out, template.timestampAt, timestampNs);
+    if (template.valueAt !== 0) patchInt16(out, template.valueAt, severity);
+    return out;
+  }
+}
+
+function al00Template(bytes: Uint8Array): MessageTemplate {
+  const root = readRootTable(bytes, AL00_IDENTIFIER);
+  return { bytes, timestampAt: root.fieldPosition(TIMESTAMP, 8), valueAt: root.fieldPosition(SEVERITY, 2) };
+}

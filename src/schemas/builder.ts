@@ -1,0 +1,88 @@
+/**
+ * The one FlatBuffers Builder all serialisers share (serialisation is synchronous, so it is never used by two
+ * messages at once), and the vector and value-table helpers the schemas have in common. Call orders follow the
+ * Python reference serialisers, so our bytes are identical to theirs.
+ */
+import { Builder, type Offset } from 'flatbuffers';
+import type { NumericArray, NumericScalarValue } from '../epics/update.js';
+import { bytesOf } from './numeric.js';
+
+const SIZEOF_UOFFSET = 4;
+/** Every value table (f144/f142 Byte ... ArrayDouble, se00/senv arrays) has a single field, `value`, id 0. */
+const VALUE_FIELD = 0;
+
+const builder = new Builder(1024);
+
+/** The shared builder, emptied; `forceDefaults` as the schema's reference serialiser sets it. */
+export function startMessage(forceDefaults: boolean): Builder {
+  builder.clear();
+  builder.forceDefaults(forceDefaults);
+  return builder;
+}
+
+/** Finishes with the file identifier and returns a copy the caller owns. */
+export function finishMessage(root: Offset, identifier: string): Uint8Array {
+  builder.finish(root, identifier);
+  return builder.asUint8Array().slice();
+}
+
+/**
+ * Writes a vector of numbers in one copy. Lays it out exactly as `startVector(size, n, size)` followed by one
+ * `add` per element would (what flatc code and Python's CreateNumpyVector do): align so the data ends on the
+ * element size (at least 4, for the length), copy the bytes in, then prefix the element count.
+ */
+export function createNumericVector(target: Builder, array: NumericArray): Offset {
+  const bytes = bytesOf(array);
+  target.prep(Math.max(array.BYTES_PER_ELEMENT, SIZEOF_UOFFSET), bytes.length);
+  // createByteVector copies the bytes and prefixes their count, which must become the element count.
+  const vector = target.createByteVector(bytes);
+  const data = target.dataBuffer();
+  data.writeInt32(data.capacity() - vector, array.length);
+  return vector;
+}
+
+/** A vector of strings, created last to first as the Python reference does. */
+export function createStringVector(target: Builder, strings: readonly string[]): Offset {
+  const offsets: Offset[] = [];
+  for (let i = strings.length - 1; i >= 0; i--) offsets.push(target.createString(strings[i]));
+  target.startVector(SIZEOF_UOFFSET, offsets.length, SIZEOF_UOFFSET);
+  for (const offset of offsets) target.addOffset(offset);
+  return target.endVector();
+}
+
+/** A value table holding one scalar (omitted when it equals the default 0 and defaults are not forced). */
+export function createScalarTable(target: Builder, scalar: NumericScalarValue): Offset {
+  target.startObject(1);
+  switch (scalar.type) {
+    case 'int8':
+    case 'uint8':
+      target.addFieldInt8(VALUE_FIELD, scalar.value, 0);
+      break;
+    case 'int16':
+    case 'uint16':
+      target.addFieldInt16(VALUE_FIELD, scalar.value, 0);
+      break;
+    case 'int32':
+    case 'uint32':
+      target.addFieldInt32(VALUE_FIELD, scalar.value, 0);
+      break;
+    case 'int64':
+    case 'uint64':
+      target.addFieldInt64(VALUE_FIELD, scalar.value, 0n);
+      break;
+    case 'float32':
+      target.addFieldFloat32(VALUE_FIELD, scalar.value, 0);
+      break;
+    case 'float64':
+      target.addFieldFloat64(VALUE_FIELD, scalar.value, 0);
+      break;
+  }
+  return target.endObject();
+}
+
+/** A value table holding one vector or string, created just before it (the Python reference's order). */
+export function createOffsetTable(target: Builder, offset: Offset): Offset {
+  target.startObject(1);
+  target.addFieldOffset(VALUE_FIELD, offset, 0);
+  return target.endObject();
+}
