@@ -1,0 +1,106 @@
+/**
+ * Search scheduling (spec §6), like pvxs: new channels are searched in one batch shortly after they are added;
+ * unanswered ones then sit in a ring of one-second buckets, moving n buckets ahead after their n-th unanswered
+ * search (retries after 1, 2, 3, … 30 s, then every 30 s). Pure: the caller owns the timer and the sockets.
+ */
+import { MAX_SEARCH_DATAGRAM } from './protocol.js';
+import { SEARCH_FIXED_BYTES, type SearchChannel } from './messages.js';
+
+export const SEARCH_BUCKETS = 30;
+export const SEARCH_TICK_MS = 1000;
+/** New channels are batched for this long before their first search. */
+export const INITIAL_SEARCH_DELAY_MS = 10;
+
+export class SearchScheduler<T> {
+  private readonly ring: Set<T>[] = Array.from({ length: SEARCH_BUCKETS }, () => new Set<T>());
+  private current = 0;
+  private readonly attempts = new Map<T, { count: number; bucket: number }>();
+  private initial = new Set<T>();
+
+  /** Queues an item for the next initial batch (also used to restart searching after a disconnect). */
+  add(item: T): void {
+    this.remove(item);
+    this.initial.add(item);
+  }
+
+  /** Stops searching for an item (found or no longer wanted). */
+  remove(item: T): void {
+    this.initial.delete(item);
+    const entry = this.attempts.get(item);
+    if (entry) {
+      this.ring[entry.bucket]?.delete(item);
+      this.attempts.delete(item);
+    }
+  }
+
+  /** Schedules an item far ahead (pvxs does so when a server refuses a channel it advertised). */
+  deferToSlowest(item: T): void {
+    this.remove(item);
+    this.place(item, SEARCH_BUCKETS, SEARCH_BUCKETS);
+  }
+
+  has(item: T): boolean {
+    return this.initial.has(item) || this.attempts.has(item);
+  }
+
+  get size(): number {
+    return this.initial.size + this.attempts.size;
+  }
+
+  get hasInitial(): boolean {
+    return this.initial.size > 0;
+  }
+
+  /** Items of the initial batch, now due; they move on to the one-second retry. */
+  takeInitial(): T[] {
+    const due = [...this.initial];
+    this.initial = new Set();
+    for (const item of due) this.place(item, 1, 1);
+    return due;
+  }
+
+  /** Advances one bucket: the items due now, each rescheduled further ahead. */
+  tick(): T[] {
+    const bucket = this.current;
+    this.current = (this.current + 1) % SEARCH_BUCKETS;
+    const due = [...(this.ring[bucket] as Set<T>)];
+    (this.ring[bucket] as Set<T>).clear();
+    for (const item of due) {
+      const count = (this.attempts.get(item)?.count ?? 0) + 1;
+      this.place(item, Math.min(count, SEARCH_BUCKETS), count);
+    }
+    return due;
+  }
+
+  /** Every item being searched, for a full round (a name server just connected). */
+  all(): T[] {
+    return [...this.initial, ...this.attempts.keys()];
+  }
+
+  private place(item: T, bucketsAhead: number, count: number): void {
+    // The current bucket was already taken by tick(), so "ahead" counts from the one just consumed.
+    const bucket = (this.current - 1 + bucketsAhead + SEARCH_BUCKETS) % SEARCH_BUCKETS;
+    this.ring[bucket]?.add(item);
+    this.attempts.set(item, { count, bucket });
+  }
+}
+
+/** Splits channels into datagram-sized groups (each search message ≤ 1400 bytes, as pvxs). */
+export function packSearchChannels(channels: readonly SearchChannel[]): SearchChannel[][] {
+  const groups: SearchChannel[][] = [];
+  let group: SearchChannel[] = [];
+  let size = 8 + SEARCH_FIXED_BYTES;
+  for (const channel of channels) {
+    const nameBytes = Buffer.byteLength(channel.name, 'utf8');
+    const channelBytes = 4 + (nameBytes <= 0xfd ? 1 : 5) + nameBytes;
+    if (group.length > 0 && (size + channelBytes > MAX_SEARCH_DATAGRAM || group.length === 0xffff)) {
+      groups.push(group);
+      group = [];
+      size = 8 + SEARCH_FIXED_BYTES;
+    }
+    group.push(channel);
+    size += channelBytes;
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
+}

@@ -1,0 +1,522 @@
+/**
+ * Value encoding (spec §4): full values of any type, and partial structure values selected by a BitSet, merged
+ * into the last complete value.
+ *
+ * A monitored structure is flattened into a `StructureLayout`: its nodes numbered depth-first (the root is 0, a
+ * structure's children follow it), which is exactly the bit numbering of changed/overrun BitSets. The merged value
+ * lives in a flat array indexed by node (`StructureStore`), so applying a delta writes straight into it with no
+ * tree walking; leaves of compound types (unions, variants, structure arrays) hold generic `PvData`.
+ */
+import { BitSet } from './bitset.js';
+import {
+  type FieldDesc,
+  type Member,
+  type StructureDesc,
+  type TypeRegistry,
+  type UnionDesc,
+  readFieldDesc,
+  writeFieldDesc,
+} from './introspection.js';
+import { MAX_NESTING_DEPTH, type ScalarType, SizeMarker, scalarByteSize } from './protocol.js';
+import { PvaDecodeError, type WireReader, type WireWriter } from './wire.js';
+import type { NumericArray } from '../update.js';
+
+/** The selected member of a union (field null when the union is empty). */
+export class PvUnion {
+  constructor(
+    readonly field: string | null,
+    readonly type: FieldDesc | null,
+    readonly value: PvData | null,
+  ) {}
+}
+
+/** The content of a variant union: a value with its own type (both null when empty). */
+export class PvVariant {
+  constructor(
+    readonly type: FieldDesc | null,
+    readonly value: PvData | null,
+  ) {}
+}
+
+export interface PvStructureData {
+  readonly [field: string]: PvData;
+}
+
+/** A decoded value of any pvData type. 64-bit integers are bigint; numeric arrays are typed arrays. */
+export type PvData =
+  | number
+  | bigint
+  | string
+  | boolean
+  | NumericArray
+  | readonly string[]
+  | readonly boolean[]
+  | PvStructureData
+  | PvUnion
+  | PvVariant
+  | readonly (PvStructureData | null)[]
+  | readonly (PvUnion | null)[]
+  | readonly (PvVariant | null)[];
+
+type NumericArrayType = Exclude<ScalarType, 'boolean' | 'string'>;
+
+const typedArrayClass: Readonly<
+  Record<
+    NumericArrayType,
+    {
+      new (length: number): NumericArray;
+      from(elements: ArrayLike<never>): NumericArray;
+      BYTES_PER_ELEMENT: number;
+    }
+  >
+> = {
+  int8: Int8Array,
+  uint8: Uint8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+  int64: BigInt64Array,
+  uint64: BigUint64Array,
+  float32: Float32Array,
+  float64: Float64Array,
+};
+
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+type ScalarReader = (reader: WireReader) => PvData;
+
+const scalarReaders: Readonly<Record<ScalarType, ScalarReader>> = {
+  boolean: (r) => r.boolean(),
+  int8: (r) => r.i8(),
+  int16: (r) => r.i16(),
+  int32: (r) => r.i32(),
+  int64: (r) => r.i64(),
+  uint8: (r) => r.u8(),
+  uint16: (r) => r.u16(),
+  uint32: (r) => r.u32(),
+  uint64: (r) => r.u64(),
+  float32: (r) => r.f32(),
+  float64: (r) => r.f64(),
+  string: (r) => r.string(),
+};
+
+/** Copies a numeric array out of the message (one memcpy, plus a byte swap when the orders differ). */
+function readNumericArray(reader: WireReader, type: NumericArrayType): NumericArray {
+  const elementSize = scalarByteSize[type];
+  const n = reader.count(elementSize);
+  const out = new typedArrayClass[type](n);
+  if (n === 0) return out;
+  const bytes = new Uint8Array(out.buffer, 0, n * elementSize);
+  bytes.set(reader.slice(n * elementSize));
+  if (elementSize > 1 && reader.littleEndian !== HOST_LITTLE_ENDIAN) {
+    const swap = Buffer.from(out.buffer, 0, n * elementSize);
+    if (elementSize === 2) swap.swap16();
+    else if (elementSize === 4) swap.swap32();
+    else swap.swap64();
+  }
+  return out;
+}
+
+function readScalarArray(reader: WireReader, type: ScalarType): PvData {
+  if (type === 'string') {
+    const n = reader.count(1);
+    const out = new Array<string>(n);
+    for (let i = 0; i < n; i++) out[i] = reader.string();
+    return out;
+  }
+  if (type === 'boolean') {
+    const n = reader.count(1);
+    const out = new Array<boolean>(n);
+    for (let i = 0; i < n; i++) out[i] = reader.boolean();
+    return out;
+  }
+  return readNumericArray(reader, type);
+}
+
+/** Decodes one complete value of the given type. */
+export function readData(reader: WireReader, type: FieldDesc, registry: TypeRegistry, depth = 0): PvData {
+  if (depth > MAX_NESTING_DEPTH) throw new PvaDecodeError('value nested too deeply');
+  switch (type.kind) {
+    case 'scalar':
+      return scalarReaders[type.type](reader);
+    case 'scalarArray':
+      return readScalarArray(reader, type.type);
+    case 'structure': {
+      const out: Record<string, PvData> = {};
+      for (const member of type.fields) out[member.name] = readData(reader, member.type, registry, depth + 1);
+      return out;
+    }
+    case 'union':
+      return readUnion(reader, type, registry, depth);
+    case 'any':
+      return readVariant(reader, registry, depth);
+    case 'structureArray':
+      return readArrayOf(reader, (r) => readData(r, type.element, registry, depth + 1) as PvStructureData);
+    case 'unionArray':
+      return readArrayOf(reader, (r) => readUnion(r, type.element, registry, depth + 1));
+    case 'anyArray':
+      return readArrayOf(reader, (r) => readVariant(r, registry, depth + 1));
+  }
+}
+
+function readUnion(reader: WireReader, type: UnionDesc, registry: TypeRegistry, depth: number): PvUnion {
+  const selector = reader.size();
+  if (selector < 0) return EMPTY_UNION;
+  const member = type.fields[selector];
+  if (!member)
+    throw new PvaDecodeError(`union selector ${selector} out of range (${type.fields.length} members)`);
+  return new PvUnion(member.name, member.type, readData(reader, member.type, registry, depth + 1));
+}
+
+function readVariant(reader: WireReader, registry: TypeRegistry, depth: number): PvVariant {
+  const type = readFieldDesc(reader, registry, depth + 1);
+  if (!type) return EMPTY_VARIANT;
+  return new PvVariant(type, readData(reader, type, registry, depth + 1));
+}
+
+function readArrayOf<T>(reader: WireReader, readElement: (reader: WireReader) => T): (T | null)[] {
+  const n = reader.count(1);
+  const out = new Array<T | null>(n);
+  for (let i = 0; i < n; i++) out[i] = reader.boolean() ? readElement(reader) : null;
+  return out;
+}
+
+const EMPTY_UNION = new PvUnion(null, null, null);
+const EMPTY_VARIANT = new PvVariant(null, null);
+
+/** The value a field has before the server sent one: 0, "", false, empty arrays, empty unions. */
+export function defaultData(type: FieldDesc): PvData {
+  switch (type.kind) {
+    case 'scalar':
+      if (type.type === 'string') return '';
+      if (type.type === 'boolean') return false;
+      return type.type === 'int64' || type.type === 'uint64' ? 0n : 0;
+    case 'scalarArray':
+      if (type.type === 'string' || type.type === 'boolean') return [];
+      return new typedArrayClass[type.type](0);
+    case 'structure':
+      return Object.fromEntries(type.fields.map((m) => [m.name, defaultData(m.type)]));
+    case 'union':
+      return EMPTY_UNION;
+    case 'any':
+      return EMPTY_VARIANT;
+    case 'structureArray':
+    case 'unionArray':
+    case 'anyArray':
+      return [];
+  }
+}
+
+/** Encodes one complete value of the given type. */
+export function writeData(writer: WireWriter, type: FieldDesc, value: PvData | null | undefined): void {
+  switch (type.kind) {
+    case 'scalar':
+      writeScalar(writer, type.type, value ?? defaultData(type));
+      return;
+    case 'scalarArray': {
+      const elements = (value ?? []) as ArrayLike<unknown>;
+      writer.size(elements.length);
+      if (type.type === 'string' || type.type === 'boolean') {
+        for (let i = 0; i < elements.length; i++) writeScalar(writer, type.type, elements[i] as PvData);
+      } else {
+        writeNumericArray(writer, type.type, elements as NumericArray);
+      }
+      return;
+    }
+    case 'structure': {
+      const fields = (value ?? {}) as PvStructureData;
+      for (const member of type.fields) writeData(writer, member.type, fields[member.name]);
+      return;
+    }
+    case 'union':
+      writeUnion(writer, type, value as PvUnion | null | undefined);
+      return;
+    case 'any':
+      writeVariant(writer, value as PvVariant | null | undefined);
+      return;
+    case 'structureArray':
+      writeArrayOf(writer, value, (element) => writeData(writer, type.element, element as PvStructureData));
+      return;
+    case 'unionArray':
+      writeArrayOf(writer, value, (element) => writeUnion(writer, type.element, element as PvUnion));
+      return;
+    case 'anyArray':
+      writeArrayOf(writer, value, (element) => writeVariant(writer, element as PvVariant));
+      return;
+  }
+}
+
+function writeScalar(writer: WireWriter, type: ScalarType, value: PvData): void {
+  switch (type) {
+    case 'boolean':
+      writer.boolean(value as boolean);
+      return;
+    case 'int8':
+      writer.i8(value as number);
+      return;
+    case 'int16':
+      writer.i16(value as number);
+      return;
+    case 'int32':
+      writer.i32(value as number);
+      return;
+    case 'int64':
+      writer.i64(BigInt(value as bigint));
+      return;
+    case 'uint8':
+      writer.u8(value as number);
+      return;
+    case 'uint16':
+      writer.u16(value as number);
+      return;
+    case 'uint32':
+      writer.u32(value as number);
+      return;
+    case 'uint64':
+      writer.u64(BigInt(value as bigint));
+      return;
+    case 'float32':
+      writer.f32(value as number);
+      return;
+    case 'float64':
+      writer.f64(value as number);
+      return;
+    case 'string':
+      writer.string(value as string);
+      return;
+  }
+}
+
+function writeNumericArray(writer: WireWriter, type: NumericArrayType, elements: ArrayLike<unknown>): void {
+  const Class = typedArrayClass[type];
+  const typed = elements instanceof Class ? elements : Class.from(elements as ArrayLike<never>);
+  const bytes = typed.length * Class.BYTES_PER_ELEMENT;
+  const { buffer, offset } = writer.reserve(bytes);
+  buffer.set(new Uint8Array(typed.buffer, typed.byteOffset, bytes), offset);
+  if (Class.BYTES_PER_ELEMENT > 1 && writer.littleEndian !== HOST_LITTLE_ENDIAN) {
+    const swap = buffer.subarray(offset, offset + bytes);
+    if (Class.BYTES_PER_ELEMENT === 2) swap.swap16();
+    else if (Class.BYTES_PER_ELEMENT === 4) swap.swap32();
+    else swap.swap64();
+  }
+}
+
+function writeUnion(writer: WireWriter, type: UnionDesc, value: PvUnion | null | undefined): void {
+  if (!value || value.field === null) {
+    writer.u8(SizeMarker.nullValue);
+    return;
+  }
+  const selector = type.fields.findIndex((m) => m.name === value.field);
+  const member = type.fields[selector];
+  if (!member) throw new Error(`union has no member "${value.field}"`);
+  writer.size(selector);
+  writeData(writer, member.type, value.value);
+}
+
+function writeVariant(writer: WireWriter, value: PvVariant | null | undefined): void {
+  writeFieldDesc(writer, value?.type ?? null);
+  if (value?.type) writeData(writer, value.type, value.value);
+}
+
+function writeArrayOf(
+  writer: WireWriter,
+  value: PvData | null | undefined,
+  write: (e: unknown) => void,
+): void {
+  const elements = (value ?? []) as readonly unknown[];
+  writer.size(elements.length);
+  for (const element of elements) {
+    if (element === null || element === undefined) {
+      writer.u8(0);
+    } else {
+      writer.u8(1);
+      write(element);
+    }
+  }
+}
+
+/** One node of a flattened structure type. */
+export interface LayoutNode {
+  /** Dotted path from the top structure ("" for the top itself). */
+  readonly path: string;
+  readonly type: FieldDesc;
+  /** Index of the parent node (-1 for the top). */
+  readonly parent: number;
+  /** One past the index of the last descendant: the subtree is [index, end). */
+  readonly end: number;
+}
+
+/** A structure type numbered depth-first, as the BitSets of partial values number it. */
+export class StructureLayout {
+  readonly nodes: readonly LayoutNode[];
+  private readonly byPath: ReadonlyMap<string, number>;
+  /** Per node: how to decode it if it is a leaf (undefined for structure nodes, which carry no bytes). */
+  readonly leafReaders: readonly (ScalarReader | undefined)[];
+
+  constructor(readonly type: StructureDesc) {
+    const nodes: LayoutNode[] = [];
+    const flatten = (path: string, nodeType: FieldDesc, parent: number): void => {
+      const index = nodes.length;
+      const node = { path, type: nodeType, parent, end: index + 1 };
+      nodes.push(node);
+      if (nodeType.kind === 'structure') {
+        for (const member of nodeType.fields)
+          flatten(path ? `${path}.${member.name}` : member.name, member.type, index);
+        node.end = nodes.length;
+      }
+    };
+    flatten('', type, -1);
+    this.nodes = nodes;
+    this.byPath = new Map(nodes.map((node, index) => [node.path, index]));
+    this.leafReaders = nodes.map((node) => leafReader(node.type));
+  }
+
+  get size(): number {
+    return this.nodes.length;
+  }
+
+  /** Node index of a dotted path, or -1. */
+  indexOf(path: string): number {
+    return this.byPath.get(path) ?? -1;
+  }
+
+  node(index: number): LayoutNode {
+    const node = this.nodes[index];
+    if (!node) throw new RangeError(`no node ${index}`);
+    return node;
+  }
+
+  /** Children of a structure node, with their indices. */
+  children(index: number): { member: Member; index: number }[] {
+    const node = this.node(index);
+    if (node.type.kind !== 'structure') return [];
+    const out: { member: Member; index: number }[] = [];
+    let child = index + 1;
+    for (const member of node.type.fields) {
+      out.push({ member, index: child });
+      child = this.node(child).end;
+    }
+    return out;
+  }
+}
+
+function leafReader(type: FieldDesc): ScalarReader | undefined {
+  switch (type.kind) {
+    case 'structure':
+      return undefined;
+    case 'scalar':
+      return scalarReaders[type.type];
+    case 'scalarArray': {
+      const element = type.type;
+      return (reader) => readScalarArray(reader, element);
+    }
+    default:
+      // Compound leaves need the type registry (variants carry types); readDelta handles them.
+      return undefined;
+  }
+}
+
+/**
+ * The merged value of a monitored structure: one slot per layout node (structure nodes stay undefined), plus the
+ * update sequence number at which each node was last written, so consumers can tell what changed.
+ */
+export class StructureStore {
+  readonly values: (PvData | undefined)[];
+  readonly changedAt: Uint32Array;
+  /** Incremented by every applied delta. */
+  sequence = 0;
+  /** Leaves the last delta marked as overrun (changed more than once since the previous update). */
+  lastOverrunCount = 0;
+
+  constructor(readonly layout: StructureLayout) {
+    this.values = layout.nodes.map((node) =>
+      node.type.kind === 'structure' ? undefined : defaultData(node.type),
+    );
+    this.changedAt = new Uint32Array(layout.size);
+  }
+
+  get(index: number): PvData | undefined {
+    return this.values[index];
+  }
+
+  /** True when any node in [from, to) changed in the last applied delta. */
+  changedInRange(from: number, to: number): boolean {
+    const sequence = this.sequence;
+    for (let i = from; i < to; i++) if (this.changedAt[i] === sequence) return true;
+    return false;
+  }
+
+  /** The merged value as a plain nested object. */
+  toData(index = 0): PvData {
+    const node = this.layout.node(index);
+    if (node.type.kind !== 'structure') return this.values[index] as PvData;
+    const out: Record<string, PvData> = {};
+    for (const { member, index: child } of this.layout.children(index)) out[member.name] = this.toData(child);
+    return out;
+  }
+}
+
+/**
+ * Applies a partial value (changed BitSet, the values it selects, overrun BitSet) to the store, as pvxs
+ * from_wire_valid: for each set bit b, decode node b in full (a structure node: all its descendants), then
+ * continue at the first set bit past b's subtree, so bits of already decoded descendants are skipped. Bits past
+ * the last node are padding of the byte-granular encoding and ignored.
+ * `changed` and `overrun` are scratch BitSets owned by the caller (reused across messages).
+ */
+export function readDelta(
+  reader: WireReader,
+  store: StructureStore,
+  registry: TypeRegistry,
+  changed: BitSet,
+  overrun: BitSet,
+): void {
+  const layout = store.layout;
+  const nodes = layout.nodes;
+  const readers = layout.leafReaders;
+  const values = store.values;
+  const changedAt = store.changedAt;
+  const sequence = ++store.sequence;
+  changed.read(reader);
+  let bit = changed.nextSetBit(0);
+  while (bit >= 0 && bit < nodes.length) {
+    const end = (nodes[bit] as LayoutNode).end;
+    for (let i = bit; i < end; i++) {
+      const node = nodes[i] as LayoutNode;
+      changedAt[i] = sequence;
+      if (node.type.kind === 'structure') continue;
+      const read = readers[i];
+      values[i] = read ? read(reader) : readData(reader, node.type, registry);
+    }
+    bit = changed.nextSetBit(end);
+  }
+  overrun.read(reader);
+  store.lastOverrunCount = overrun.isEmpty() ? 0 : overrun.cardinality();
+}
+
+/** Encodes a partial value of `data` (a plain object of the layout's type) selecting the `changed` nodes. */
+export function writeDelta(
+  writer: WireWriter,
+  layout: StructureLayout,
+  data: PvStructureData,
+  changed: BitSet,
+  overrun: BitSet = new BitSet(),
+): void {
+  changed.write(writer);
+  let bit = changed.nextSetBit(0);
+  while (bit >= 0 && bit < layout.size) {
+    const node = layout.node(bit);
+    writeData(writer, node.type, dataAt(data, node.path));
+    bit = changed.nextSetBit(node.end);
+  }
+  overrun.write(writer);
+}
+
+function dataAt(data: PvStructureData, path: string): PvData | undefined {
+  if (path === '') return data;
+  let current: PvData | undefined = data;
+  for (const name of path.split('.')) {
+    current = (current as PvStructureData | undefined)?.[name];
+  }
+  return current;
+}
