@@ -124,7 +124,10 @@ export class TestIoc {
       if (this.process === child) this.process = undefined;
     });
     await new Promise<void>((resolveStart, rejectStart) => {
-      const timer = setTimeout(() => rejectStart(new Error(`IOC did not start within 30 s:\n${this.log}`)), 30_000);
+      const timer = setTimeout(
+        () => rejectStart(new Error(`IOC did not start within 30 s:\n${this.log}`)),
+        30_000,
+      );
       const onOutput = (chunk: Buffer): void => {
         this.log += chunk.toString();
         if (this.log.includes('IOC Running')) {
