@@ -40,7 +40,7 @@ import {
   MonitorSubcommand,
   commandName,
 } from './protocol.js';
-import { WireReader, WireWriter, describeStatus, isSuccess } from './wire.js';
+import { PvaDecodeError, WireReader, WireWriter, describeStatus, isSuccess } from './wire.js';
 import type { Logger } from '../../observability/logger.js';
 
 export type CircuitState = 'connecting' | 'validating' | 'ready' | 'closed';
@@ -237,7 +237,7 @@ export class Circuit implements FrameHandler {
 
   private answerValidation(reader: WireReader): void {
     if (this.state !== 'validating')
-      throw new Error(`unexpected CONNECTION_VALIDATION in state ${this.state}`);
+      throw new PvaDecodeError(`unexpected CONNECTION_VALIDATION in state ${this.state}`);
     const validation = readServerValidation(reader);
     // Without SET_BYTE_ORDER (non-conforming server) answer in the order the server used.
     if (!this.byteOrderAnnounced) this.out.littleEndian = reader.littleEndian;
@@ -254,7 +254,7 @@ export class Circuit implements FrameHandler {
 
   private validated(reader: WireReader): void {
     if (this.state !== 'validating')
-      throw new Error(`unexpected CONNECTION_VALIDATED in state ${this.state}`);
+      throw new PvaDecodeError(`unexpected CONNECTION_VALIDATED in state ${this.state}`);
     const status = reader.status();
     if (!isSuccess(status)) {
       // pvxs servers then carry on with anonymous rights.
@@ -266,7 +266,7 @@ export class Circuit implements FrameHandler {
 
   private requireReady(command: number): void {
     if (this.state !== 'ready') {
-      throw new Error(`${commandName.get(command) ?? command} before the connection was validated`);
+      throw new PvaDecodeError(`${commandName.get(command) ?? command} before the connection was validated`);
     }
   }
 

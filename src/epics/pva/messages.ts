@@ -37,10 +37,15 @@ export function readAddress(reader: WireReader): string | null {
   return groups.join(':');
 }
 
-/** Encodes an IPv4 address as IPv4-mapped IPv6; null (or "0.0.0.0") encodes all zeros. */
-export function writeAddress(writer: WireWriter, ipv4: string | null): void {
+/**
+ * Encodes an IPv4 address as IPv4-mapped IPv6. "Any" (null) is sixteen zeros, or ::ffff:0.0.0.0 with
+ * `mappedAny` (what pvxs servers put in search replies).
+ */
+export function writeAddress(writer: WireWriter, ipv4: string | null, mappedAny = false): void {
   const out = Buffer.alloc(ADDRESS_BYTES);
-  if (ipv4 !== null && ipv4 !== '0.0.0.0') {
+  if (ipv4 === null) {
+    if (mappedAny) out.fill(0xff, 10, 12);
+  } else {
     const parts = ipv4.split('.').map(Number);
     if (parts.length !== 4 || parts.some((p) => !(p >= 0 && p <= 255)))
       throw new Error(`not an IPv4 address: ${ipv4}`);
@@ -119,7 +124,7 @@ export function writeSearchResponse(writer: WireWriter, response: SearchResponse
   const start = beginMessage(writer, Command.searchResponse, true);
   writer.bytes(Buffer.from(response.guid, 'hex').subarray(0, GUID_BYTES));
   writer.u32(response.sequenceId);
-  writeAddress(writer, response.serverAddress);
+  writeAddress(writer, response.serverAddress, true);
   writer.u16(response.serverPort).string(response.protocol).boolean(response.found);
   writer.u16(response.channelIds.length);
   for (const id of response.channelIds) writer.u32(id);

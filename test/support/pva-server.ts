@@ -1,0 +1,603 @@
+/**
+ * An in-repo pvAccess server for tests: it behaves like pvxs where that matters (SET_BYTE_ORDER, validation,
+ * channels, MONITOR INIT/START/updates with leaf-bit deltas) and can do what real servers will not do on
+ * demand: send big-endian, segment messages, cache types with 0xFD/0xFE, destroy channels, finish monitors with
+ * an error, enforce pipeline windows, and send garbage. Validated against the p4p client (see
+ * test/integration/pva/fake-server.test.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import { type Socket as UdpSocket, createSocket } from 'node:dgram';
+import { type Server, type Socket, createServer } from 'node:net';
+import { BitSet } from '../../src/epics/pva/bitset.js';
+import { MessageFramer } from '../../src/epics/pva/framer.js';
+import {
+  beginMessage,
+  endMessage,
+  isLittleEndian,
+  readHeader,
+  writeControl,
+} from '../../src/epics/pva/header.js';
+import {
+  type FieldDesc,
+  type StructureDesc,
+  TypeRegistry,
+  writeFieldDesc,
+} from '../../src/epics/pva/introspection.js';
+import {
+  type ClientValidation,
+  beginMonitorResponse,
+  readClientValidation,
+  readCreateChannel,
+  readDestroyChannel,
+  readMonitorRequest,
+  readSearch,
+  writeCreateChannelResponse,
+  writeDestroyChannel,
+  writeEcho,
+  writeSearchResponse,
+  writeServerValidation,
+  writeStatusMessage,
+} from '../../src/epics/pva/messages.js';
+import {
+  Command,
+  ControlCommand,
+  FieldDescTag,
+  HEADER_SIZE,
+  HeaderFlag,
+  MonitorSubcommand,
+  TypeCode,
+} from '../../src/epics/pva/protocol.js';
+import {
+  type PvData,
+  type PvStructureData,
+  StructureLayout,
+  writeDelta,
+} from '../../src/epics/pva/values.js';
+import { OK_STATUS, type PvaStatus, WireReader, WireWriter } from '../../src/epics/pva/wire.js';
+
+export interface FakePvaServerOptions {
+  /** Byte order of everything the server sends over TCP (announced by SET_BYTE_ORDER). */
+  readonly bigEndian?: boolean;
+  /** Split application messages whose payload exceeds this many bytes into segments. */
+  readonly segmentSize?: number;
+  /** Put a control message between segments (allowed by the protocol). */
+  readonly interleaveControl?: boolean;
+  /** Describe structures and unions with 0xFD definitions on first use and 0xFE references after. */
+  readonly typeCache?: boolean;
+  /** The first update after START sets bit 0 (whole structure) instead of every leaf bit as pvxs does. */
+  readonly firstUpdateWhole?: boolean;
+  /** Search reply server address: "any" as sixteen zeros, as ::ffff:0.0.0.0, or this explicit IPv4. */
+  readonly replyAddress?: 'zeros' | 'mapped-any' | string;
+  /** Port for UDP searches (0 = none). */
+  readonly searchPort?: number;
+}
+
+interface MonitorState {
+  readonly ioid: number;
+  readonly pv: FakePv;
+  running: boolean;
+  pipeline: boolean;
+  window: number;
+  /** Updates held back by an exhausted pipeline window. */
+  readonly backlog: Buffer[];
+}
+
+interface ServerChannel {
+  readonly cid: number;
+  readonly sid: number;
+  readonly pv: FakePv;
+}
+
+/** What the server saw from clients, for assertions. */
+export interface FakeServerLog {
+  validations: ClientValidation[];
+  searches: number;
+  createChannels: string[];
+  monitorInits: number;
+  acks: number[];
+  destroyRequests: number;
+  destroyChannels: number;
+  echoes: number;
+}
+
+export class FakePv {
+  value: PvStructureData;
+  readonly layout: StructureLayout;
+
+  constructor(
+    private readonly server: FakePvaServer,
+    readonly name: string,
+    readonly type: StructureDesc,
+    initial: PvStructureData,
+  ) {
+    this.layout = new StructureLayout(type);
+    this.value = initial;
+  }
+
+  /**
+   * Merges `changes` (a partial value: nested objects for sub-structures) and sends a delta to every running
+   * monitor with the changed leaves' bits, or with the given bit numbers.
+   */
+  post(changes: PvStructureData, bits?: readonly number[], overrun: readonly number[] = []): void {
+    this.value = merge(this.value, changes) as PvStructureData;
+    const changed = new BitSet().assign(bits ?? changedBits(this.layout, changes));
+    this.server.sendUpdate(this, changed, new BitSet().assign(overrun));
+  }
+
+  /** Ends every monitor of this PV with MONITOR final (0x10) carrying the status. */
+  finish(status: PvaStatus = OK_STATUS): void {
+    this.server.finishMonitors(this, status);
+  }
+
+  /** Sends an unsolicited DESTROY_CHANNEL for every channel of this PV. */
+  destroyChannels(): void {
+    this.server.destroyChannels(this);
+  }
+}
+
+export class FakePvaServer {
+  readonly guid = randomBytes(12).toString('hex');
+  readonly log: FakeServerLog = {
+    validations: [],
+    searches: 0,
+    createChannels: [],
+    monitorInits: 0,
+    acks: [],
+    destroyRequests: 0,
+    destroyChannels: 0,
+    echoes: 0,
+  };
+  private readonly pvs = new Map<string, FakePv>();
+  private readonly connections = new Set<FakeConnection>();
+  private tcp: Server | undefined;
+  private udp: UdpSocket | undefined;
+  private tcpPort = 0;
+
+  private constructor(readonly options: FakePvaServerOptions) {}
+
+  static async start(options: FakePvaServerOptions = {}, tcpPort = 0): Promise<FakePvaServer> {
+    const server = new FakePvaServer(options);
+    await server.listen(tcpPort);
+    return server;
+  }
+
+  get port(): number {
+    return this.tcpPort;
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  addPv(name: string, type: StructureDesc, initial: PvStructureData): FakePv {
+    const pv = new FakePv(this, name, type, initial);
+    this.pvs.set(name, pv);
+    return pv;
+  }
+
+  removePv(name: string): void {
+    this.pvs.delete(name);
+  }
+
+  /** Writes raw bytes to every client connection. */
+  sendRaw(bytes: Uint8Array): void {
+    for (const connection of this.connections) connection.socket.write(bytes);
+  }
+
+  /** Drops every client connection abruptly. */
+  dropConnections(): void {
+    for (const connection of this.connections) connection.socket.destroy();
+  }
+
+  async close(): Promise<void> {
+    this.dropConnections();
+    await Promise.all([
+      new Promise<void>((resolveClose) => (this.tcp ? this.tcp.close(() => resolveClose()) : resolveClose())),
+      new Promise<void>((resolveClose) => (this.udp ? this.udp.close(() => resolveClose()) : resolveClose())),
+    ]);
+  }
+
+  /** @internal */
+  sendUpdate(pv: FakePv, changed: BitSet, overrun: BitSet): void {
+    for (const connection of this.connections) connection.sendUpdate(pv, changed, overrun);
+  }
+
+  /** @internal */
+  finishMonitors(pv: FakePv, status: PvaStatus): void {
+    for (const connection of this.connections) connection.finishMonitors(pv, status);
+  }
+
+  /** @internal */
+  destroyChannels(pv: FakePv): void {
+    for (const connection of this.connections) connection.destroyChannels(pv);
+  }
+
+  /** @internal */
+  findPv(name: string): FakePv | undefined {
+    return this.pvs.get(name);
+  }
+
+  /** @internal */
+  searchResponseAddress(): string | null {
+    const address = this.options.replyAddress ?? 'mapped-any';
+    return address === 'zeros' || address === 'mapped-any' ? null : address;
+  }
+
+  private async listen(tcpPort: number): Promise<void> {
+    const tcp = createServer((socket) => {
+      const connection = new FakeConnection(this, socket);
+      this.connections.add(connection);
+      socket.on('close', () => this.connections.delete(connection));
+      socket.on('error', () => undefined);
+    });
+    this.tcp = tcp;
+    await new Promise<void>((resolveListen, rejectListen) => {
+      tcp.once('error', rejectListen);
+      tcp.listen(tcpPort, '127.0.0.1', () => resolveListen());
+    });
+    this.tcpPort = (tcp.address() as { port: number }).port;
+    if (this.options.searchPort) {
+      const udp = createSocket({ type: 'udp4', reuseAddr: true });
+      this.udp = udp;
+      udp.on('message', (datagram, remote) => this.onSearchDatagram(datagram, remote.address));
+      await new Promise<void>((resolveBind) =>
+        udp.bind(this.options.searchPort, '127.0.0.1', () => resolveBind()),
+      );
+    }
+  }
+
+  private onSearchDatagram(datagram: Buffer, source: string): void {
+    try {
+      const header = readHeader(datagram, 0, false);
+      if (header.command !== Command.search) return;
+      const reader = new WireReader().reset(
+        datagram,
+        HEADER_SIZE,
+        HEADER_SIZE + header.size,
+        isLittleEndian(header.flags),
+      );
+      const reply = this.answerSearch(reader, false);
+      if (reply) this.udp?.send(reply.bytes, reply.port, source);
+    } catch {
+      // Not a search: ignore, as servers do.
+    }
+  }
+
+  /** @internal Builds a SEARCH_RESPONSE for a SEARCH (UDP, or TCP when acting as a name server). */
+  answerSearch(reader: WireReader, littleEndian: boolean): { bytes: Buffer; port: number } | undefined {
+    const request = readSearch(reader);
+    this.log.searches++;
+    const found = request.channels
+      .filter((channel) => this.pvs.has(channel.name))
+      .map((channel) => channel.id);
+    if (found.length === 0) return undefined;
+    const writer = new WireWriter(littleEndian);
+    writeSearchResponse(writer, {
+      guid: this.guid,
+      sequenceId: request.sequenceId,
+      serverAddress: this.searchResponseAddress(),
+      serverPort: this.tcpPort,
+      protocol: 'tcp',
+      found: true,
+      channelIds: found,
+    });
+    const bytes = writer.take();
+    if (this.options.replyAddress === 'zeros') {
+      // Replace ::ffff:0.0.0.0 by sixteen zeros (the other spelling of "any").
+      bytes.fill(0, HEADER_SIZE + 12 + 4, HEADER_SIZE + 12 + 4 + 16);
+    }
+    return { bytes, port: request.responsePort };
+  }
+}
+
+class FakeConnection {
+  private readonly framer: MessageFramer;
+  private readonly reader = new WireReader();
+  private readonly rxTypes = new TypeRegistry();
+  private readonly txTypes = new Map<FieldDesc, number>();
+  private readonly channels = new Map<number, ServerChannel>();
+  private readonly monitors = new Map<number, MonitorState>();
+  private nextSid = 0x100;
+  private readonly littleEndian: boolean;
+
+  constructor(
+    private readonly server: FakePvaServer,
+    readonly socket: Socket,
+  ) {
+    this.littleEndian = !server.options.bigEndian;
+    this.framer = new MessageFramer(
+      {
+        onControl: () => undefined,
+        onMessage: (command, littleEndian, bytes, start, end) =>
+          this.onMessage(command, this.reader.reset(bytes, start, end, littleEndian)),
+      },
+      false,
+    );
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.framer.push(chunk);
+      } catch {
+        socket.destroy();
+      }
+    });
+    const writer = this.writer();
+    writeControl(writer, ControlCommand.setByteOrder, 0, true);
+    writeServerValidation(writer, {
+      receiveBufferSize: 0x10000,
+      registryMaxSize: 0x7fff,
+      authMethods: ['anonymous', 'ca'],
+    });
+    this.send(writer.take());
+  }
+
+  sendUpdate(pv: FakePv, changed: BitSet, overrun: BitSet): void {
+    for (const monitor of this.monitors.values()) {
+      if (monitor.pv !== pv || !monitor.running) continue;
+      this.sendMonitorMessage(monitor, this.encodeUpdate(monitor, changed, overrun));
+    }
+  }
+
+  finishMonitors(pv: FakePv, status: PvaStatus): void {
+    for (const monitor of [...this.monitors.values()]) {
+      if (monitor.pv !== pv) continue;
+      const writer = this.writer();
+      const start = beginMonitorResponse(writer, monitor.ioid, MonitorSubcommand.final);
+      writer.status(status);
+      endMessage(writer, start);
+      this.sendApplication(writer.take());
+      this.monitors.delete(monitor.ioid);
+    }
+  }
+
+  destroyChannels(pv: FakePv): void {
+    for (const channel of [...this.channels.values()]) {
+      if (channel.pv !== pv) continue;
+      const writer = this.writer();
+      writeDestroyChannel(writer, { sid: channel.sid, cid: channel.cid }, true);
+      this.send(writer.take());
+      this.channels.delete(channel.sid);
+      for (const [ioid, monitor] of this.monitors) if (monitor.pv === pv) this.monitors.delete(ioid);
+    }
+  }
+
+  private writer(): WireWriter {
+    return new WireWriter(this.littleEndian);
+  }
+
+  private send(bytes: Buffer): void {
+    if (!this.socket.destroyed) this.socket.write(bytes);
+  }
+
+  /** Sends one application message, segmented when configured. */
+  private sendApplication(message: Buffer): void {
+    const segmentSize = this.server.options.segmentSize;
+    const payloadSize = message.length - HEADER_SIZE;
+    if (!segmentSize || payloadSize <= segmentSize) {
+      this.send(message);
+      return;
+    }
+    const command = message[3] as number;
+    for (let offset = 0; offset < payloadSize; offset += segmentSize) {
+      const last = offset + segmentSize >= payloadSize;
+      const segment =
+        offset === 0 ? HeaderFlag.segmentFirst : last ? HeaderFlag.segmentLast : HeaderFlag.segmentMiddle;
+      const writer = this.writer();
+      const start = beginMessage(writer, command, true, segment);
+      writer.bytes(
+        message.subarray(HEADER_SIZE + offset, HEADER_SIZE + Math.min(payloadSize, offset + segmentSize)),
+      );
+      endMessage(writer, start);
+      if (this.server.options.interleaveControl && offset > 0) {
+        writeControl(writer, ControlCommand.markTotalBytesSent, offset, true);
+      }
+      this.send(writer.take());
+    }
+  }
+
+  private sendMonitorMessage(monitor: MonitorState, message: Buffer): void {
+    if (monitor.pipeline) {
+      if (monitor.window === 0) {
+        monitor.backlog.push(message);
+        return;
+      }
+      monitor.window--;
+    }
+    this.sendApplication(message);
+  }
+
+  private encodeUpdate(monitor: MonitorState, changed: BitSet, overrun: BitSet): Buffer {
+    const writer = this.writer();
+    const start = beginMonitorResponse(writer, monitor.ioid, MonitorSubcommand.update);
+    writeDelta(writer, monitor.pv.layout, monitor.pv.value, changed, overrun);
+    endMessage(writer, start);
+    return writer.take();
+  }
+
+  private onMessage(command: number, reader: WireReader): void {
+    switch (command) {
+      case Command.connectionValidation: {
+        this.server.log.validations.push(readClientValidation(reader, this.rxTypes));
+        const writer = this.writer();
+        writeStatusMessage(writer, Command.connectionValidated, OK_STATUS);
+        this.send(writer.take());
+        return;
+      }
+      case Command.echo: {
+        this.server.log.echoes++;
+        const writer = this.writer();
+        writeEcho(writer, reader.slice(reader.remaining), true);
+        this.send(writer.take());
+        return;
+      }
+      case Command.search: {
+        const reply = this.server.answerSearch(reader, this.littleEndian);
+        if (reply) this.send(reply.bytes);
+        return;
+      }
+      case Command.createChannel:
+        this.onCreateChannel(reader);
+        return;
+      case Command.monitor:
+        this.onMonitor(reader);
+        return;
+      case Command.destroyRequest: {
+        this.server.log.destroyRequests++;
+        reader.u32();
+        this.monitors.delete(reader.u32());
+        return;
+      }
+      case Command.destroyChannel: {
+        this.server.log.destroyChannels++;
+        const ids = readDestroyChannel(reader);
+        this.channels.delete(ids.sid);
+        const writer = this.writer();
+        writeDestroyChannel(writer, ids, true);
+        this.send(writer.take());
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private onCreateChannel(reader: WireReader): void {
+    for (const { id: cid, name } of readCreateChannel(reader)) {
+      this.server.log.createChannels.push(name);
+      const pv = this.server.findPv(name);
+      const writer = this.writer();
+      if (!pv) {
+        writeCreateChannelResponse(writer, {
+          cid,
+          sid: 0,
+          status: { type: 2, message: `no PV ${name}`, callTree: '' },
+        });
+      } else {
+        const sid = this.nextSid++;
+        this.channels.set(sid, { cid, sid, pv });
+        writeCreateChannelResponse(writer, { cid, sid, status: OK_STATUS });
+      }
+      this.send(writer.take());
+    }
+  }
+
+  private onMonitor(reader: WireReader): void {
+    const request = readMonitorRequest(reader, this.rxTypes);
+    const channel = this.channels.get(request.sid);
+    if (request.subcommand & MonitorSubcommand.init) {
+      this.server.log.monitorInits++;
+      if (!channel) return;
+      const pipeline = request.options?.pipeline === true;
+      const monitor: MonitorState = {
+        ioid: request.ioid,
+        pv: channel.pv,
+        running: false,
+        pipeline,
+        window: pipeline ? (request.count ?? 0) : 0,
+        backlog: [],
+      };
+      this.monitors.set(request.ioid, monitor);
+      const writer = this.writer();
+      const start = beginMonitorResponse(writer, request.ioid, MonitorSubcommand.init);
+      writer.status(OK_STATUS);
+      this.writeType(writer, channel.pv.type);
+      endMessage(writer, start);
+      this.sendApplication(writer.take());
+      return;
+    }
+    const monitor = this.monitors.get(request.ioid);
+    if (!monitor) return;
+    if (request.subcommand & MonitorSubcommand.pipeline) {
+      this.server.log.acks.push(request.count ?? 0);
+      monitor.window += request.count ?? 0;
+      while (monitor.window > 0 && monitor.backlog.length > 0) {
+        monitor.window--;
+        this.sendApplication(monitor.backlog.shift() as Buffer);
+      }
+    }
+    if (request.subcommand === MonitorSubcommand.start && !monitor.running) {
+      monitor.running = true;
+      const layout = monitor.pv.layout;
+      const first = this.server.options.firstUpdateWhole
+        ? [0]
+        : layout.nodes.flatMap((node, index) => (node.type.kind === 'structure' ? [] : [index]));
+      this.sendMonitorMessage(monitor, this.encodeUpdate(monitor, new BitSet().assign(first), new BitSet()));
+    }
+  }
+
+  /** A type description, using 0xFD/0xFE for structures and unions when the server caches types. */
+  private writeType(writer: WireWriter, type: FieldDesc): void {
+    if (!this.server.options.typeCache) {
+      writeFieldDesc(writer, type);
+      return;
+    }
+    switch (type.kind) {
+      case 'structure':
+      case 'union': {
+        const known = this.txTypes.get(type);
+        if (known !== undefined) {
+          writer.u8(FieldDescTag.cacheReference).u16(known);
+          return;
+        }
+        const id = this.txTypes.size + 1;
+        this.txTypes.set(type, id);
+        writer.u8(FieldDescTag.cacheDefinition).u16(id);
+        writer.u8(type.kind === 'structure' ? TypeCode.structure : TypeCode.union);
+        writer.string(type.id).size(type.fields.length);
+        for (const member of type.fields) {
+          writer.string(member.name);
+          this.writeType(writer, member.type);
+        }
+        return;
+      }
+      case 'structureArray':
+      case 'unionArray':
+        writer.u8((type.kind === 'structureArray' ? TypeCode.structure : TypeCode.union) | TypeCode.arrayBit);
+        this.writeType(writer, type.element);
+        return;
+      default:
+        writeFieldDesc(writer, type);
+    }
+  }
+}
+
+/** Bits of the leaves present in a partial value (a present sub-structure object marks its present leaves). */
+function changedBits(layout: StructureLayout, changes: PvStructureData): number[] {
+  const bits: number[] = [];
+  const visit = (index: number, value: PvData): void => {
+    const node = layout.node(index);
+    if (node.type.kind !== 'structure' || isArrayLike(value)) {
+      bits.push(index);
+      return;
+    }
+    for (const { member, index: child } of layout.children(index)) {
+      const childValue = (value as PvStructureData)[member.name];
+      if (childValue !== undefined) visit(child, childValue);
+    }
+  };
+  visit(0, changes);
+  return bits;
+}
+
+function isArrayLike(value: PvData): boolean {
+  return Array.isArray(value) || ArrayBuffer.isView(value);
+}
+
+function merge(base: PvData, changes: PvData): PvData {
+  if (
+    typeof base !== 'object' ||
+    typeof changes !== 'object' ||
+    base === null ||
+    changes === null ||
+    isArrayLike(base) ||
+    isArrayLike(changes) ||
+    base.constructor !== Object ||
+    changes.constructor !== Object
+  ) {
+    return changes;
+  }
+  const out: Record<string, PvData> = { ...(base as PvStructureData) };
+  for (const [key, value] of Object.entries(changes as PvStructureData)) {
+    out[key] = key in out ? merge(out[key] as PvData, value) : value;
+  }
+  return out;
+}
