@@ -6,6 +6,4 @@ export EKF_CACHE_DIR
 ekf_node_dir="$EKF_CACHE_DIR/node-$EKF_NODE_VERSION"
 if [ -x "$ekf_node_dir/bin/node" ]; then
   export PATH="$ekf_node_dir/bin:$PATH"
-  # Native addons (librdkafka binding) must compile against this Node's headers, not a system nodedir.
-  export npm_config_nodedir="$ekf_node_dir"
 fi

@@ -43,7 +43,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-let exitCode = 1;
+let exitCode: number;
 try {
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (needsBroker) {

@@ -8,16 +8,7 @@
 
 /** Numeric element types, named after the EPICS/pvAccess scalar types they carry. */
 export type NumericType =
-  | 'int8'
-  | 'uint8'
-  | 'int16'
-  | 'uint16'
-  | 'int32'
-  | 'uint32'
-  | 'int64'
-  | 'uint64'
-  | 'float32'
-  | 'float64';
+  'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'float32' | 'float64';
 
 /** The typed array used for arrays of each numeric element type. */
 export interface NumericArrayOf {
@@ -123,13 +114,7 @@ export interface PvUpdate {
 
 /** Connection states, as carried by ep01 messages. */
 export type ConnectionState =
-  | 'connected'
-  | 'disconnected'
-  | 'destroyed'
-  | 'cancelled'
-  | 'finished'
-  | 'remote_error'
-  | 'unknown';
+  'connected' | 'disconnected' | 'destroyed' | 'cancelled' | 'finished' | 'remote_error' | 'unknown';
 
 export interface ConnectionEvent {
   readonly state: ConnectionState;

@@ -36,10 +36,9 @@ export function recordingLogger(lines: string[] = []): KafkaJS.Logger & { lines:
  * otherwise only its errors reach stderr.
  */
 export function kafka(config: Record<string, string>, logger?: KafkaJS.Logger): KafkaJS.Kafka {
-  return new KafkaJS.Kafka({
-    ...config,
-    kafkaJS: logger ? { logger, logLevel: KafkaJS.logLevel.ERROR } : { logLevel: KafkaJS.logLevel.ERROR },
-  });
+  // The brokers come from bootstrap.servers; the typings require them in the kafkaJS block as well.
+  const kafkaJS = { logLevel: KafkaJS.logLevel.ERROR, ...(logger ? { logger } : {}) } as KafkaJS.KafkaConfig;
+  return new KafkaJS.Kafka({ ...config, kafkaJS });
 }
 
 /** librdkafka properties that reach the test broker through one of its listeners. */
@@ -137,12 +136,11 @@ export async function consumeMessages(
   topic: string,
   options: { count: number; timeoutMs?: number },
 ): Promise<ConsumedMessage[]> {
-  const consumer = kafka({
-    ...config,
+  const consumer = kafka(config).consumer({
     'group.id': `test-${Math.random().toString(36).slice(2)}`,
     'auto.offset.reset': 'earliest',
-    'enable.auto.commit': 'false',
-  }).consumer();
+    'enable.auto.commit': false,
+  });
   const received: ConsumedMessage[] = [];
   await consumer.connect();
   try {

@@ -1,0 +1,123 @@
+import type { Logger } from '../../src/observability/logger.js';
+import type { ConnectionEvent, PvUpdate, SubscriptionListener } from '../../src/epics/update.js';
+import { runPythonCode } from './python.js';
+
+/** A subscription listener that records what it receives and lets a test wait for a condition. */
+export class Recorder implements SubscriptionListener {
+  readonly updates: PvUpdate[] = [];
+  readonly events: ConnectionEvent[] = [];
+  private waiters: (() => void)[] = [];
+
+  onUpdate(update: PvUpdate): void {
+    this.updates.push(update);
+    this.wake();
+  }
+
+  onConnection(event: ConnectionEvent): void {
+    this.events.push(event);
+    this.wake();
+  }
+
+  get states(): string[] {
+    return this.events.map((event) => event.state);
+  }
+
+  get last(): PvUpdate | undefined {
+    return this.updates.at(-1);
+  }
+
+  /** Resolves once `condition` holds (checked after every callback), rejects after `timeoutMs`. */
+  async waitFor(condition: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+    if (condition()) return;
+    await new Promise<void>((resolveWait, rejectWait) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((waiter) => waiter !== check);
+        rejectWait(
+          new Error(`timed out after ${timeoutMs} ms waiting for ${what}; states ${this.states.join(',')}`),
+        );
+      }, timeoutMs);
+      const check = (): void => {
+        if (!condition()) return;
+        clearTimeout(timer);
+        this.waiters = this.waiters.filter((waiter) => waiter !== check);
+        resolveWait();
+      };
+      this.waiters.push(check);
+    });
+  }
+
+  /** Waits for the n-th update (1-based) and returns it. */
+  async update(n = 1, timeoutMs = 10_000): Promise<PvUpdate> {
+    await this.waitFor(() => this.updates.length >= n, timeoutMs, `update #${n}`);
+    return this.updates[n - 1] as PvUpdate;
+  }
+
+  /** Waits for an update satisfying `predicate` that arrives after the current ones. */
+  async nextUpdate(
+    predicate: (update: PvUpdate) => boolean = () => true,
+    timeoutMs = 10_000,
+  ): Promise<PvUpdate> {
+    const start = this.updates.length;
+    let found: PvUpdate | undefined;
+    await this.waitFor(
+      () => {
+        found = this.updates.slice(start).find(predicate);
+        return found !== undefined;
+      },
+      timeoutMs,
+      'a matching update',
+    );
+    return found as PvUpdate;
+  }
+
+  private wake(): void {
+    for (const waiter of [...this.waiters]) waiter();
+  }
+}
+
+/** A logger that keeps what it is told, for assertions. */
+export class RecordingLogger implements Logger {
+  readonly entries: { level: string; message: string; meta?: Record<string, unknown> }[] = [];
+  error(message: string, meta?: Record<string, unknown>): void {
+    this.entries.push({ level: 'error', message, meta });
+  }
+  warn(message: string, meta?: Record<string, unknown>): void {
+    this.entries.push({ level: 'warn', message, meta });
+  }
+  info(message: string, meta?: Record<string, unknown>): void {
+    this.entries.push({ level: 'info', message, meta });
+  }
+  debug(): void {
+    // Debug output is too chatty to keep.
+  }
+  errors(): string[] {
+    return this.entries.filter((entry) => entry.level === 'error').map((entry) => entry.message);
+  }
+}
+
+/**
+ * Writes values with caproto's client, one after another with `pauseS` between them, in a single Python
+ * process. Values are JSON: numbers, strings or arrays.
+ */
+export async function caPut(
+  env: Record<string, string>,
+  puts: readonly (readonly [string, unknown])[],
+  pauseS = 0.2,
+): Promise<void> {
+  const code = `
+import json, sys, time
+from caproto.sync.client import write
+for name, value in json.loads(sys.stdin.read()):
+    write(name, value, notify=True, timeout=10)
+    time.sleep(${pauseS})
+`;
+  await runPythonCode(code, {
+    env,
+    input: JSON.stringify(puts),
+    timeoutMs: 30_000 + puts.length * pauseS * 1000,
+  });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
+}
