@@ -1,5 +1,5 @@
 /** f144 LogData: a PV value (number or 1-D array of numbers) with its timestamp. */
-import type { NumericType, PvValue } from '../epics/update.js';
+import type { NumericArrayValue, NumericType, PvValue } from '../epics/update.js';
 import { finishMessage, startMessage } from './builder.js';
 import { f144_LogData as LogData } from './generated/f144/f144-log-data.js';
 import {
@@ -10,7 +10,7 @@ import {
   readLogValue,
   toF144Value,
 } from './log-value.js';
-import { sizeOf } from './numeric.js';
+import { bytesOf, sizeOf } from './numeric.js';
 import { isNonZero, type MessageTemplate, patchInt64, patchScalar } from './patch.js';
 import { readRootTable } from './reader.js';
 
@@ -53,13 +53,28 @@ export function deserialiseF144(bytes: Uint8Array): F144Message {
 }
 
 /**
- * Serialises the updates of one PV. Scalars, the common case, cost one copy of a prebuilt buffer per message
- * (see patch.ts); arrays are built with the shared builder and the name encoded once.
+ * A built array message cut around its element data: a message for another array of the same type and length
+ * is head + elements + tail, with the timestamp patched.
+ */
+interface ArrayTemplate {
+  readonly tag: number;
+  readonly length: number;
+  readonly hasTimestamp: boolean;
+  readonly head: Uint8Array;
+  readonly tail: Uint8Array;
+  readonly timestampAt: number;
+}
+
+/**
+ * Serialises the updates of one PV from prebuilt buffers (see patch.ts): a scalar message costs one copy of a
+ * buffer per layout, an array message one copy of its elements into a buffer laid out for its type and length.
  */
 export class F144Serialiser {
   private readonly name: Uint8Array;
   /** By union tag and which of timestamp and value are non-zero (zero fields are omitted, changing layout). */
   private readonly templates = new Map<number, MessageTemplate>();
+  /** For the last array type and length; a PV's arrays rarely change length. */
+  private arrayTemplate: ArrayTemplate | undefined;
 
   constructor(
     readonly sourceName: string,
@@ -71,7 +86,7 @@ export class F144Serialiser {
   /** Throws UnsupportedValueError for values f144 cannot carry (strings, booleans, tables). */
   serialise(value: PvValue, timestampNs: bigint): Uint8Array {
     const mapped = toF144Value(value, this.protocol);
-    if (mapped.kind === 'array') return buildF144(this.name, mapped, timestampNs);
+    if (mapped.kind === 'array') return this.serialiseArray(mapped, timestampNs);
     const key = logValueTag(mapped) * 4 + (timestampNs === 0n ? 0 : 1) + (isNonZero(mapped) ? 2 : 0);
     let template = this.templates.get(key);
     if (template === undefined) {
@@ -83,6 +98,41 @@ export class F144Serialiser {
     if (template.valueAt !== 0) patchScalar(out, template.valueAt, mapped);
     return out;
   }
+
+  private serialiseArray(value: NumericArrayValue, timestampNs: bigint): Uint8Array {
+    const tag = logValueTag(value);
+    const hasTimestamp = timestampNs !== 0n;
+    let template = this.arrayTemplate;
+    if (
+      template?.tag !== tag ||
+      template.length !== value.value.length ||
+      template.hasTimestamp !== hasTimestamp
+    ) {
+      template = arrayTemplate(buildF144(this.name, value, timestampNs), value);
+      this.arrayTemplate = template;
+    }
+    const elements = bytesOf(value.value);
+    const out = new Uint8Array(template.head.length + elements.length + template.tail.length);
+    out.set(template.head);
+    out.set(elements, template.head.length);
+    out.set(template.tail, template.head.length + elements.length);
+    if (template.timestampAt !== 0) patchInt64(out, template.timestampAt, timestampNs);
+    return out;
+  }
+}
+
+function arrayTemplate(bytes: Uint8Array, value: NumericArrayValue): ArrayTemplate {
+  const root = readRootTable(bytes, F144_IDENTIFIER);
+  const vector = root.table(VALUE)?.vectorPosition(0, sizeOf(value.type));
+  if (vector === null || vector === undefined) throw new Error('f144 array message without its vector');
+  return {
+    tag: logValueTag(value),
+    length: value.value.length,
+    hasTimestamp: root.has(TIMESTAMP),
+    head: bytes.slice(0, vector.start),
+    tail: bytes.slice(vector.start + value.value.byteLength),
+    timestampAt: root.fieldPosition(TIMESTAMP, 8),
+  };
 }
 
 function scalarTemplate(bytes: Uint8Array, type: NumericType): MessageTemplate {

@@ -236,12 +236,16 @@ export class TableReader {
     return at === 0 ? null : this.buffer.table(this.buffer.followUOffset(at));
   }
 
+  /** Where the data of vector field `id` starts and how many elements it has, or null when absent. */
+  vectorPosition(id: number, elementSize: number): { start: number; length: number } | null {
+    const at = this.field(id, UOFFSET_SIZE);
+    return at === 0 ? null : this.buffer.vector(at, elementSize);
+  }
+
   /** A vector of numbers, copied into a new typed array. */
   numericVector<T extends NumericType>(id: number, type: T): NumericArrayOf[T] | null {
-    const at = this.field(id, UOFFSET_SIZE);
-    if (at === 0) return null;
-    const { start, length } = this.buffer.vector(at, sizeOf(type));
-    return copyNumericArray(type, this.buffer.bytes, start, length);
+    const vector = this.vectorPosition(id, sizeOf(type));
+    return vector === null ? null : copyNumericArray(type, this.buffer.bytes, vector.start, vector.length);
   }
 
   stringVector(id: number): string[] | null {

@@ -75,8 +75,8 @@ export const ELEMENT: { readonly [T in NumericType]: fc.Arbitrary<number | bigin
 
 export const numericType = fc.constantFrom(...NUMERIC_TYPES);
 
-export function typedArrayOf(type: NumericType, maxLength = 12): fc.Arbitrary<NumericArray> {
-  return fc.array(ELEMENT[type], { maxLength }).map((elements) => {
+export function typedArrayOf(type: NumericType, maxLength = 12, minLength = 0): fc.Arbitrary<NumericArray> {
+  return fc.array(ELEMENT[type], { minLength, maxLength }).map((elements) => {
     const array = new TYPED_ARRAY[type](elements.length);
     elements.forEach((element, i) => ((array as unknown as (number | bigint)[])[i] = element));
     return array;

@@ -16,7 +16,7 @@ import { type EpicsProtocol, toF144Value } from '../../../src/schemas/log-value.
 import { deserialiseSe00, Location, Se00Serialiser } from '../../../src/schemas/se00.js';
 import { deserialiseSenv, SenvSerialiser } from '../../../src/schemas/senv.js';
 import { deserialiseTdct, TdctSerialiser } from '../../../src/schemas/tdct.js';
-import { arrayValue, scalarValue, text } from './helpers.js';
+import { arrayValue, numericType, scalarValue, text, typedArrayOf } from './helpers.js';
 
 const T = 1585332414000000000n;
 const protocol = fc.constantFrom<EpicsProtocol>('ca', 'pva', 'fake');
@@ -50,6 +50,34 @@ describe('F144Serialiser', () => {
           }
         },
       ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('gives the bytes of serialiseF144 for runs of arrays of one type and length', () => {
+    const run = fc
+      .record({ type: numericType, length: fc.integer({ min: 0, max: 6 }) })
+      .chain(({ type, length }) =>
+        fc
+          .array(fc.record({ value: typedArrayOf(type, length, length), timestamp }), {
+            minLength: 1,
+            maxLength: 10,
+          })
+          .map((updates) =>
+            updates.map(({ value, timestamp: timestampNs }) => ({
+              value: { kind: 'array', type, value } as PvValue,
+              timestampNs,
+            })),
+          ),
+      );
+    fc.assert(
+      fc.property(text, fc.array(run, { minLength: 1, maxLength: 4 }), (name, runs) => {
+        const serialiser = new F144Serialiser(name, 'pva');
+        for (const { value, timestampNs } of runs.flat()) {
+          const expected = serialiseF144({ sourceName: name, timestampNs, value: toF144Value(value, 'pva') });
+          assert.equal(hex(serialiser.serialise(value, timestampNs)), hex(expected));
+        }
+      }),
       { numRuns: 300 },
     );
   });
