@@ -1,0 +1,36 @@
+/** A stream: one PV forwarded over one protocol to one topic with one schema. */
+import type { EpicsProtocol } from '../schemas/index.js';
+
+export type { EpicsProtocol };
+
+/** Main schemas a stream may name, per protocol (reference-forwarder.md §8.1). */
+export const SCHEMAS_OF_PROTOCOL: { readonly [P in EpicsProtocol]: ReadonlySet<string> } = {
+  ca: new Set(['f144', 'f142', 'tdct', 'al00', 'ep01', 'no_op']),
+  pva: new Set(['f144', 'f142', 'tdct', 'al00', 'ep01', 'no_op', 'nttable_se00', 'nttable_senv']),
+  fake: new Set(['f144', 'f142', 'tdct', 'al00', 'ep01', 'no_op', 'nttable_se00', 'nttable_senv']),
+};
+
+/** How protocols are named in status JSON and logs, as the reference names them. */
+export const PROTOCOL_LABEL: { readonly [P in EpicsProtocol]: string } = {
+  ca: 'CA',
+  pva: 'PVA',
+  fake: 'FAKE',
+};
+
+export interface StreamSpec {
+  readonly pvName: string;
+  readonly protocol: EpicsProtocol;
+  readonly topic: string;
+  readonly schema: string;
+  /** Re-send the last messages every --pv-update-period. A property of the stream, not part of its identity. */
+  readonly periodic: boolean;
+}
+
+/** Identity of a stream: (PV name, protocol, topic, schema), decision h. */
+export function streamKey(stream: Omit<StreamSpec, 'periodic'>): string {
+  return `${stream.protocol}\u0000${stream.pvName}\u0000${stream.topic}\u0000${stream.schema}`;
+}
+
+export function describeStream(stream: Omit<StreamSpec, 'periodic'>): string {
+  return `name='${stream.pvName}', protocol=${PROTOCOL_LABEL[stream.protocol]}, topic='${stream.topic}', schema='${stream.schema}'`;
+}

@@ -1,0 +1,171 @@
+/**
+ * The forwarder's core: applies config commands to the stream registry and keeps one pipeline with one EPICS
+ * subscription per stream. Streams are isolated: removing one never disturbs another, including other streams of
+ * the same PV (decision d).
+ */
+import { type CommandParseResult, type ConfigCommand, parseConfigMessage } from '../config/commands.js';
+import { type RegistryChange, StreamRegistry } from '../config/registry.js';
+import { describeStream, type EpicsProtocol, type StreamSpec, streamKey } from '../config/stream.js';
+import type { PvProvider, Subscription } from '../epics/update.js';
+import type { Logger } from '../observability/logger.js';
+import { PeriodicResender } from './periodic.js';
+import { StreamPipeline, type StreamCounters } from './pipeline.js';
+import type { MessageSink } from './sink.js';
+
+export interface ForwarderOptions {
+  readonly sink: MessageSink;
+  readonly logger: Logger;
+  /** Creates the client of a protocol on first use; one client serves every stream of its protocol. */
+  readonly providerFactory: (protocol: EpicsProtocol) => PvProvider;
+  /** Period of re-sends for periodic streams; undefined: nothing is re-sent. */
+  readonly pvUpdatePeriodMs?: number;
+  readonly now?: () => number;
+}
+
+/** Counts of config commands by outcome. */
+export interface CommandCounts {
+  accepted: number;
+  rejected: number;
+  /** Streams skipped inside otherwise valid commands. */
+  skippedStreams: number;
+}
+
+export interface StreamStatus {
+  readonly spec: StreamSpec;
+  readonly counters: Readonly<StreamCounters>;
+}
+
+interface RunningStream {
+  readonly pipeline: StreamPipeline;
+  readonly subscription: Subscription;
+}
+
+export class Forwarder {
+  readonly commandCounts: CommandCounts = { accepted: 0, rejected: 0, skippedStreams: 0 };
+  private readonly registry = new StreamRegistry();
+  private readonly running = new Map<string, RunningStream>();
+  private readonly providers = new Map<EpicsProtocol, PvProvider>();
+  private readonly resender: PeriodicResender | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly options: ForwarderOptions) {
+    this.now = options.now ?? Date.now;
+    if (options.pvUpdatePeriodMs !== undefined) {
+      this.resender = new PeriodicResender(options.pvUpdatePeriodMs, this.now);
+    }
+  }
+
+  /** Decodes, validates and applies a config-topic message; false when it was rejected (and logged). */
+  applyMessage(bytes: Uint8Array, origin = 'config message'): boolean {
+    const parsed: CommandParseResult = parseConfigMessage(bytes);
+    for (const reason of parsed.skipped) this.options.logger.warn(`Skipping ${reason} in ${origin}`);
+    this.commandCounts.skippedStreams += parsed.skipped.length;
+    if (!parsed.ok) {
+      this.commandCounts.rejected++;
+      this.options.logger.warn(`Ignoring ${origin}: ${parsed.reason}`);
+      return false;
+    }
+    this.commandCounts.accepted++;
+    this.applyCommand(parsed.command);
+    return true;
+  }
+
+  applyCommand(command: ConfigCommand): RegistryChange {
+    const change = this.registry.apply(command);
+    const { logger } = this.options;
+    for (const stream of change.removed) {
+      this.stopStream(stream);
+      logger.info(`Unsubscribed from ${describeStream(stream)}`);
+    }
+    for (const stream of change.added) {
+      if (this.startStream(stream)) logger.info(`Subscribed to ${describeStream(stream)}`);
+    }
+    for (const stream of change.periodicChanged) {
+      const running = this.running.get(streamKey(stream));
+      if (running) this.setPeriodic(running.pipeline, stream.periodic);
+      logger.info(`Stream ${describeStream(stream)} is now ${stream.periodic ? '' : 'not '}periodic`);
+    }
+    for (const stream of change.unchanged) {
+      logger.warn(`Already forwarding an identical stream: ${describeStream(stream)}`);
+    }
+    return change;
+  }
+
+  /** The desired streams, in the order they were added. */
+  streams(): StreamSpec[] {
+    return this.registry.list();
+  }
+
+  streamStatuses(): StreamStatus[] {
+    return this.registry.list().map((spec) => {
+      const running = this.running.get(streamKey(spec));
+      return { spec, counters: running?.pipeline.counters ?? emptyCounters() };
+    });
+  }
+
+  /** Cancels every subscription and closes the EPICS clients. */
+  async stop(): Promise<void> {
+    for (const stream of this.registry.list()) this.stopStream(stream);
+    this.resender?.stop();
+    await Promise.all([...this.providers.values()].map((provider) => provider.close()));
+    this.providers.clear();
+  }
+
+  private startStream(spec: StreamSpec): boolean {
+    let pipeline: StreamPipeline;
+    let subscription: Subscription;
+    try {
+      pipeline = new StreamPipeline(spec, {
+        sink: this.options.sink,
+        logger: this.options.logger,
+        now: this.now,
+      });
+      subscription = this.provider(spec.protocol).subscribe(spec.pvName, pipeline);
+    } catch (error) {
+      // The registry keeps the stream, so status shows what was asked for; it just has no pipeline.
+      this.options.logger.error(
+        `Could not subscribe to ${describeStream(spec)}: ${(error as Error).message}`,
+      );
+      return false;
+    }
+    this.running.set(streamKey(spec), { pipeline, subscription });
+    this.setPeriodic(pipeline, spec.periodic);
+    return true;
+  }
+
+  private stopStream(spec: StreamSpec): void {
+    const key = streamKey(spec);
+    const running = this.running.get(key);
+    if (!running) return;
+    this.running.delete(key);
+    running.subscription.cancel();
+    this.resender?.delete(running.pipeline);
+  }
+
+  private setPeriodic(pipeline: StreamPipeline, periodic: boolean): void {
+    // Without --pv-update-period nothing is ever re-sent, so nothing needs caching either.
+    pipeline.periodic = periodic && this.resender !== undefined;
+    if (pipeline.periodic) this.resender?.add(pipeline);
+    else this.resender?.delete(pipeline);
+  }
+
+  private provider(protocol: EpicsProtocol): PvProvider {
+    let provider = this.providers.get(protocol);
+    if (provider === undefined) {
+      provider = this.options.providerFactory(protocol);
+      this.providers.set(protocol, provider);
+    }
+    return provider;
+  }
+}
+
+function emptyCounters(): StreamCounters {
+  return {
+    updates: 0,
+    messages: 0,
+    resends: 0,
+    rejected: { timestamp: 0, unsupported: 0, error: 0 },
+    lastUpdateMs: 0,
+    connection: 'never_connected',
+  };
+}

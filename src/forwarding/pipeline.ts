@@ -1,0 +1,252 @@
+/**
+ * One stream's pipeline: EPICS updates and connection events in, serialised messages out. The main schema's
+ * messages, al00 alarms (for every main schema but f142) and ep01 connection messages each have their own
+ * timestamp filter and, for periodic streams, their own cached copy for re-sending (reference-forwarder.md §6-7).
+ * Unlike the reference, a failing serialiser never suppresses the others.
+ */
+import type { ConnectionEvent, ConnectionState, PvUpdate, SubscriptionListener } from '../epics/update.js';
+import type { Logger } from '../observability/logger.js';
+import { RateLimitedLog } from '../observability/rate-limited.js';
+import { Al00Serialiser, Ep01Serialiser, UnsupportedValueError } from '../schemas/index.js';
+import { describeStream, type StreamSpec } from '../config/stream.js';
+import type { MessageSink } from './sink.js';
+import { TimestampFilter, VERDICT_EXPLANATION } from './timestamp-filter.js';
+import { createValueSerialiser, type ValueSerialiser } from './value-serialisers.js';
+
+const NS_PER_MS = 1_000_000n;
+
+/** Why updates or messages of a stream were not forwarded. */
+export interface RejectionCounts {
+  /** The timestamp filter refused the message. */
+  timestamp: number;
+  /** The schema cannot carry the value (a string on f144, a table on f142, ...). */
+  unsupported: number;
+  /** Anything else a serialiser threw. */
+  error: number;
+}
+
+/** Per-stream figures, for status reports and metrics. */
+export interface StreamCounters {
+  /** Updates received from EPICS. */
+  updates: number;
+  /** Messages handed to Kafka, re-sends included. */
+  messages: number;
+  resends: number;
+  rejected: RejectionCounts;
+  /** Wall-clock ms of the last update received, 0 before the first. */
+  lastUpdateMs: number;
+  connection: ConnectionState | 'never_connected';
+}
+
+export interface PipelineContext {
+  readonly sink: MessageSink;
+  readonly logger: Logger;
+  /** Wall clock in ms; tests substitute their own. */
+  readonly now: () => number;
+}
+
+/** Sends one kind of message for a stream: timestamp filter, Kafka record, cache for periodic re-sends. */
+class MessageTracker {
+  private readonly filter = new TimestampFilter();
+  private cached: Uint8Array | undefined;
+
+  constructor(
+    private readonly pipeline: StreamPipeline,
+    readonly kind: string,
+  ) {}
+
+  publish(payload: Uint8Array, timestampNs: bigint): void {
+    const pipeline = this.pipeline;
+    const nowMs = pipeline.context.now();
+    const verdict = this.filter.check(timestampNs, nowMs);
+    if (verdict !== 'accepted') {
+      pipeline.counters.rejected.timestamp++;
+      pipeline.problemLog.log(
+        `Rejecting ${this.kind} message on ${pipeline.spec.pvName} as ${VERDICT_EXPLANATION[verdict]} ` +
+          `(timestamp ${timestampNs} ns)`,
+        nowMs,
+      );
+      return;
+    }
+    pipeline.emit(payload, Number(timestampNs / NS_PER_MS));
+    if (pipeline.periodic) this.cached = payload;
+  }
+
+  /** Re-sends the cached message unchanged, with the wall clock as Kafka timestamp. */
+  resend(nowMs: number): void {
+    if (this.cached === undefined) return;
+    this.pipeline.emit(this.cached, nowMs);
+    this.pipeline.counters.resends++;
+  }
+
+  forget(): void {
+    this.cached = undefined;
+  }
+}
+
+/** al00: sent when severity or message differs from the last one sent; the first update always sends one. */
+class AlarmMessages {
+  private readonly serialiser: Al00Serialiser;
+  private readonly tracker: MessageTracker;
+  private lastSeverity = -1;
+  private lastMessage = '';
+
+  constructor(pipeline: StreamPipeline) {
+    this.serialiser = new Al00Serialiser(pipeline.spec.pvName);
+    this.tracker = new MessageTracker(pipeline, 'al00');
+  }
+
+  get trackers(): MessageTracker[] {
+    return [this.tracker];
+  }
+
+  onUpdate(update: PvUpdate): void {
+    const { severity, message } = update.alarm;
+    if (severity === this.lastSeverity && message === this.lastMessage) return;
+    this.lastSeverity = severity;
+    this.lastMessage = message;
+    this.tracker.publish(this.serialiser.serialise(update.timestampNs, update.alarm), update.timestampNs);
+  }
+}
+
+/**
+ * ep01: sent when the connection state changes, never before the first connection. Every state carries the
+ * local time of the event, so a reconnect is never ordered before the disconnect it follows (the reference
+ * stamps a PVA reconnect with the value's EPICS time and its filter can then drop it, §7.3).
+ */
+class ConnectionMessages {
+  private readonly serialiser: Ep01Serialiser;
+  private readonly tracker: MessageTracker;
+  private state: ConnectionState | undefined;
+
+  constructor(pipeline: StreamPipeline) {
+    this.serialiser = new Ep01Serialiser(pipeline.spec.pvName);
+    this.tracker = new MessageTracker(pipeline, 'ep01');
+  }
+
+  get trackers(): MessageTracker[] {
+    return [this.tracker];
+  }
+
+  onConnection(event: ConnectionEvent): void {
+    if (event.state === this.state) return;
+    if (this.state === undefined && event.state !== 'connected') return;
+    this.state = event.state;
+    this.tracker.publish(this.serialiser.serialise(event.timestampNs, event.state), event.timestampNs);
+  }
+}
+
+/** The main schema's value messages. */
+class ValueMessages {
+  private readonly tracker: MessageTracker;
+
+  constructor(
+    pipeline: StreamPipeline,
+    private readonly serialiser: ValueSerialiser,
+  ) {
+    this.tracker = new MessageTracker(pipeline, pipeline.spec.schema);
+  }
+
+  get trackers(): MessageTracker[] {
+    return [this.tracker];
+  }
+
+  onUpdate(update: PvUpdate): void {
+    const message = this.serialiser(update);
+    if (message !== null) this.tracker.publish(message.payload, message.timestampNs);
+  }
+}
+
+type MessageKind = AlarmMessages | ConnectionMessages | ValueMessages;
+
+export class StreamPipeline implements SubscriptionListener {
+  readonly counters: StreamCounters = {
+    updates: 0,
+    messages: 0,
+    resends: 0,
+    rejected: { timestamp: 0, unsupported: 0, error: 0 },
+    lastUpdateMs: 0,
+    connection: 'never_connected',
+  };
+  readonly problemLog: RateLimitedLog;
+  private readonly key: Buffer;
+  private readonly updateKinds: Array<AlarmMessages | ValueMessages> = [];
+  private readonly connectionKinds: ConnectionMessages[] = [];
+  private readonly trackers: MessageTracker[];
+  private periodicFlag: boolean;
+
+  constructor(
+    readonly spec: StreamSpec,
+    readonly context: PipelineContext,
+  ) {
+    this.key = Buffer.from(spec.pvName);
+    this.periodicFlag = spec.periodic;
+    this.problemLog = new RateLimitedLog(context.logger, 'error');
+    const kinds: MessageKind[] = [];
+    // A main schema of al00 or ep01 duplicates that kind, as in the reference; no_op sends only al00 and ep01.
+    if (spec.schema === 'al00') kinds.push(new AlarmMessages(this));
+    else if (spec.schema === 'ep01') kinds.push(new ConnectionMessages(this));
+    else if (spec.schema !== 'no_op') kinds.push(new ValueMessages(this, createValueSerialiser(spec)));
+    if (spec.schema !== 'f142') kinds.push(new AlarmMessages(this));
+    kinds.push(new ConnectionMessages(this));
+    for (const kind of kinds) {
+      if (kind instanceof ConnectionMessages) this.connectionKinds.push(kind);
+      else this.updateKinds.push(kind);
+    }
+    this.trackers = kinds.flatMap((kind) => kind.trackers);
+  }
+
+  get periodic(): boolean {
+    return this.periodicFlag;
+  }
+
+  /** Turns re-sending on or off; turning it off drops the cached messages. */
+  set periodic(periodic: boolean) {
+    this.periodicFlag = periodic;
+    if (!periodic) for (const tracker of this.trackers) tracker.forget();
+  }
+
+  onUpdate(update: PvUpdate): void {
+    this.counters.updates++;
+    this.counters.lastUpdateMs = this.context.now();
+    for (const kind of this.updateKinds) {
+      try {
+        kind.onUpdate(update);
+      } catch (error) {
+        this.reportFailure(error);
+      }
+    }
+  }
+
+  onConnection(event: ConnectionEvent): void {
+    this.counters.connection = event.state;
+    for (const kind of this.connectionKinds) {
+      try {
+        kind.onConnection(event);
+      } catch (error) {
+        this.reportFailure(error);
+      }
+    }
+  }
+
+  /** Re-sends every cached message (periodic streams). */
+  resend(nowMs: number): void {
+    for (const tracker of this.trackers) tracker.resend(nowMs);
+  }
+
+  emit(payload: Uint8Array, timestampMs: number): void {
+    this.counters.messages++;
+    this.context.sink.send(this.spec.topic, this.key, payload, timestampMs);
+  }
+
+  private reportFailure(error: unknown): void {
+    const unsupported = error instanceof UnsupportedValueError;
+    if (unsupported) this.counters.rejected.unsupported++;
+    else this.counters.rejected.error++;
+    this.problemLog.log(
+      `Got error when handling ${this.spec.protocol.toUpperCase()} update of stream ${describeStream(this.spec)}: ` +
+        (error instanceof Error ? error.message : String(error)),
+      this.context.now(),
+    );
+  }
+}
