@@ -3,17 +3,18 @@
 # (Debian's flatbuffers-compiler 2.0.8 is what the committed code was made with). Each schema goes into its own
 # directory, named after its file identifier, because f142 and f144 reuse type names. flatc writes relative
 # imports without an extension; NodeNext resolution needs the `.js` suffix, so it is added here. The output is
-# committed, so building and CI need no flatc.
+# committed, so building and CI need no flatc. Usage: scripts/generate-schemas.sh [output directory]
+# (default src/schemas/generated; the tests generate into a temporary directory to compare).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 flatc=${FLATC:-flatc}
-out="$root/src/schemas/generated"
+out=${1:-"$root/src/schemas/generated"}
 
 "$flatc" --version
-rm -rf "$out"
 for schema in "$root"/schemas/*.fbs; do
   name=$(basename "$schema" .fbs)
+  rm -rf "${out:?}/${name%%_*}"
   "$flatc" --ts --no-warnings -o "$out/${name%%_*}" "$schema"
 done
 find "$out" -name '*.ts' -exec sed -i -E "s#^((import|export) .* from '\./[^']+)';\$#\1.js';#" {} +
-echo "generated $(find "$out" -name '*.ts' | wc -l) files in ${out#"$root"/}"
+echo "generated $(find "$out" -name '*.ts' | wc -l) files in $out"

@@ -72,7 +72,7 @@ interface ArrayTemplate {
 export class F144Serialiser {
   private readonly name: Uint8Array;
   /** By union tag and which of timestamp and value are non-zero (zero fields are omitted, changing layout). */
-  private readonly templates = new Map<number, MessageTemplate>();
+  private readonly templates: (MessageTemplate | undefined)[] = [];
   /** For the last array type and length; a PV's arrays rarely change length. */
   private arrayTemplate: ArrayTemplate | undefined;
 
@@ -88,10 +88,10 @@ export class F144Serialiser {
     const mapped = toF144Value(value, this.protocol);
     if (mapped.kind === 'array') return this.serialiseArray(mapped, timestampNs);
     const key = logValueTag(mapped) * 4 + (timestampNs === 0n ? 0 : 1) + (isNonZero(mapped) ? 2 : 0);
-    let template = this.templates.get(key);
+    let template = this.templates[key];
     if (template === undefined) {
       template = scalarTemplate(buildF144(this.name, mapped, timestampNs), mapped.type);
-      this.templates.set(key, template);
+      this.templates[key] = template;
     }
     const out = template.bytes.slice();
     if (template.timestampAt !== 0) patchInt64(out, template.timestampAt, timestampNs);
