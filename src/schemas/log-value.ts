@@ -18,6 +18,7 @@ import { numericArray, numericScalar, TYPED_ARRAY } from './numeric.js';
 import type { TableReader } from './reader.js';
 import { AlarmSeverity as F142AlarmSeverity } from './generated/f142/alarm-severity.js';
 import { AlarmStatus as F142AlarmStatus } from './generated/f142/alarm-status.js';
+import { Value as F142ValueTag } from './generated/f142/value.js';
 import { Value as LogValueTag } from './generated/f144/value.js';
 
 export { F142AlarmSeverity, F142AlarmStatus, LogValueTag };
@@ -45,9 +46,9 @@ const NUMERIC_TAGS: { readonly [T in NumericType]: { readonly scalar: number; re
   float64: { scalar: LogValueTag.Double, array: LogValueTag.ArrayDouble },
 };
 
-/** f142's legacy string members, absent from f144 (and from the upstream f142 schema since 2021). */
-export const F142_STRING_TAG = 21;
-export const F142_STRING_ARRAY_TAG = 22;
+/** f142's legacy string members (21, 22), absent from f144 and from the upstream f142 schema since 2021. */
+export const F142_STRING_TAG = F142ValueTag.String;
+export const F142_STRING_ARRAY_TAG = F142ValueTag.ArrayString;
 
 /** The union tag of a value, valid for f142 and, for numeric values, f144. */
 export function logValueTag(value: F142Value): number {
@@ -128,7 +129,7 @@ export function toF142Value(value: PvValue, protocol: EpicsProtocol): F142Value 
     case 'string':
       return value;
     case 'array':
-      return value.value.length === 1 ? scalarOf(value) : value;
+      return value.value.length === 1 ? numericScalar(value.type, value.value[0] as number | bigint) : value;
     case 'stringArray':
       return value.value.length === 1 ? { kind: 'string', value: value.value[0] ?? '' } : value;
     case 'enum':
@@ -141,12 +142,6 @@ export function toF142Value(value: PvValue, protocol: EpicsProtocol): F142Value 
     case 'table':
       throw new UnsupportedValueError('NTTable values need schema nttable_se00 or nttable_senv');
   }
-}
-
-/** The only element of a 1-element array, as a scalar of the same type. */
-function scalarOf(array: NumericArrayValue): NumericScalarValue {
-  // Typed-array element types match NumericScalarOf per type; TypeScript cannot correlate the two unions.
-  return { kind: 'scalar', type: array.type, value: array.value[0] } as NumericScalarValue;
 }
 
 const F142_SEVERITY_OF_EPICS: readonly F142AlarmSeverity[] = [
@@ -179,7 +174,8 @@ for (let status = F142AlarmStatus.NO_ALARM; status < F142AlarmStatus.NO_CHANGE; 
 
 /**
  * f142's alarm status for an update: over CA the EPICS status number itself (0-21), over pvAccess and for fake
- * PVs looked up by alarm message. Anything unknown becomes UDF, as in the reference.
+ * PVs looked up by alarm message. An unknown message becomes UDF, as in the reference; so does a CA status
+ * outside 0-21, which the reference could not map and dropped the update for.
  */
 export function f142AlarmStatus(alarm: Alarm, protocol: EpicsProtocol): F142AlarmStatus {
   if (protocol === 'ca') {
