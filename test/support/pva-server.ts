@@ -147,6 +147,9 @@ export class FakePvaServer {
     destroyChannels: 0,
     echoes: 0,
   };
+  /** While set, nothing is sent to clients (a silent, half-dead server): exercises the idle timeout. */
+  silent = false;
+  private closed = false;
   private readonly pvs = new Map<string, FakePv>();
   private readonly connections = new Set<FakeConnection>();
   private tcp: Server | undefined;
@@ -190,6 +193,8 @@ export class FakePvaServer {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     this.dropConnections();
     await Promise.all([
       new Promise<void>((resolveClose) => (this.tcp ? this.tcp.close(() => resolveClose()) : resolveClose())),
@@ -365,7 +370,7 @@ class FakeConnection {
   }
 
   private send(bytes: Buffer): void {
-    if (!this.socket.destroyed) this.socket.write(bytes);
+    if (!this.socket.destroyed && !this.server.silent) this.socket.write(bytes);
   }
 
   /** Sends one application message, segmented when configured. */

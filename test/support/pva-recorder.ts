@@ -1,0 +1,108 @@
+/**
+ * Test helpers around the pvAccess client: a listener that records what it receives and can wait for a
+ * condition, and puts through p4p (the independent Python client).
+ */
+import { runPythonCode } from './python.js';
+import type { ConnectionEvent, PvUpdate, SubscriptionListener } from '../../src/epics/update.js';
+
+export class UpdateRecorder implements SubscriptionListener {
+  readonly updates: PvUpdate[] = [];
+  readonly events: ConnectionEvent[] = [];
+  /** Connection states and "update" markers in arrival order. */
+  readonly sequence: string[] = [];
+  private readonly waiters = new Set<() => void>();
+
+  onUpdate(update: PvUpdate): void {
+    this.updates.push(update);
+    this.sequence.push('update');
+    this.notify();
+  }
+
+  onConnection(event: ConnectionEvent): void {
+    this.events.push(event);
+    this.sequence.push(event.state);
+    this.notify();
+  }
+
+  get last(): PvUpdate | undefined {
+    return this.updates[this.updates.length - 1];
+  }
+
+  get states(): string[] {
+    return this.events.map((event) => event.state);
+  }
+
+  /** Resolves once `condition` holds (checked now and after every event); rejects after the timeout. */
+  async waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+    if (condition()) return;
+    await new Promise<void>((resolveWait, rejectWait) => {
+      const check = (): void => {
+        if (!condition()) return;
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolveWait();
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        rejectWait(
+          new Error(`timed out after ${timeoutMs} ms waiting for ${what}; states ${this.states.join(',')}`),
+        );
+      }, timeoutMs);
+      this.waiters.add(check);
+    });
+  }
+
+  /** Waits for an update (after the first `from` updates) matching the predicate and returns it. */
+  async waitForUpdate(
+    predicate: (update: PvUpdate) => boolean,
+    what: string,
+    from = 0,
+    timeoutMs = 10_000,
+  ): Promise<PvUpdate> {
+    let found: PvUpdate | undefined;
+    await this.waitFor(
+      () => {
+        found = this.updates.slice(from).find(predicate);
+        return found !== undefined;
+      },
+      what,
+      timeoutMs,
+    );
+    return found as PvUpdate;
+  }
+
+  private notify(): void {
+    for (const waiter of [...this.waiters]) waiter();
+  }
+}
+
+/**
+ * Puts values with p4p, one after the other with `delayMs` between them. Values are JSON (arrays become
+ * lists, which p4p converts to the PV's array type).
+ */
+export async function p4pPut(
+  env: Record<string, string>,
+  puts: readonly (readonly [string, unknown])[],
+  delayMs = 0,
+): Promise<void> {
+  const code = `
+import json, sys, time
+from p4p.client.thread import Context
+ctx = Context('pva')
+for name, value in json.load(sys.stdin):
+    ctx.put(name, value, timeout=10)
+    time.sleep(${delayMs / 1000})
+ctx.close()
+`;
+  await runPythonCode(code, { env, input: JSON.stringify(puts), timeoutMs: 30_000 });
+}
+
+/** Renders a value for assertion messages (bigint and typed arrays included). */
+export function show(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (typeof v === 'bigint') return `${v}n`;
+    if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<unknown>, (x) => show(x));
+    if (v instanceof Map) return Object.fromEntries(v);
+    return v;
+  });
+}
