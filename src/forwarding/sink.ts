@@ -4,5 +4,5 @@ export interface MessageSink {
    * Queues one message. Never throws: a sink counts and logs its own failures, so one stream's trouble never
    * reaches another stream.
    */
-  send(topic: string, key: Buffer, payload: Uint8Array, timestampMs: number): void;
+  send(topic: string, key: Buffer | null, payload: Uint8Array, timestampMs: number): void;
 }

@@ -23,7 +23,8 @@ export interface FakeProviderOptions {
 }
 
 export class FakeProvider implements PvProvider {
-  private readonly listeners = new Set<SubscriptionListener>();
+  /** One entry per subscription (a listener may subscribe twice; each cancel ends only its own). */
+  private readonly subscriptions = new Set<{ readonly listener: SubscriptionListener }>();
   private timer: NodeJS.Timeout | undefined;
   private readonly random: () => number;
   private readonly now: () => number;
@@ -34,22 +35,23 @@ export class FakeProvider implements PvProvider {
   }
 
   subscribe(_pvName: string, listener: SubscriptionListener): Subscription {
-    this.listeners.add(listener);
+    const subscription = { listener };
+    this.subscriptions.add(subscription);
     this.timer ??= setInterval(() => this.tick(), this.options.periodMs);
     const connected: ConnectionEvent = { state: 'connected', timestampNs: wallClockNs() };
     queueMicrotask(() => {
-      if (this.listeners.has(listener)) listener.onConnection(connected);
+      if (this.subscriptions.has(subscription)) listener.onConnection(connected);
     });
     return {
       cancel: () => {
-        this.listeners.delete(listener);
-        if (this.listeners.size === 0) this.stopTimer();
+        this.subscriptions.delete(subscription);
+        if (this.subscriptions.size === 0) this.stopTimer();
       },
     };
   }
 
   async close(): Promise<void> {
-    this.listeners.clear();
+    this.subscriptions.clear();
     this.stopTimer();
   }
 
@@ -60,7 +62,7 @@ export class FakeProvider implements PvProvider {
 
   private tick(): void {
     const timestampNs = BigInt(Math.floor(this.now() / 1000)) * 1_000_000_000n;
-    for (const listener of this.listeners) {
+    for (const { listener } of this.subscriptions) {
       const update: PvUpdate = {
         value: { kind: 'array', type: 'int32', value: Int32Array.of(Math.floor(this.random() * 101)) },
         timestampNs,

@@ -1,0 +1,59 @@
+/** Connecting librdkafka clients, and reading their errors, in one place. */
+import type { RdKafka } from '@confluentinc/kafka-javascript';
+import type { Logger } from '../observability/logger.js';
+import { RateLimitedLog } from '../observability/rate-limited.js';
+
+/** What producers and consumers share, as far as connecting and error reporting go. */
+interface Client {
+  on(event: 'event.error', listener: (error: RdKafka.LibrdKafkaError) => void): unknown;
+  connect(
+    options: RdKafka.MetadataOptions,
+    callback: (error: RdKafka.LibrdKafkaError | null) => void,
+  ): unknown;
+}
+
+/** How long one connection attempt may take, and the pause before the next. */
+export interface ConnectRetry {
+  readonly attemptTimeoutMs: number;
+  readonly retryDelayMs: number;
+  /** Gives up (rejects) once this returns true, e.g. when the process is shutting down. */
+  readonly cancelled?: () => boolean;
+}
+
+export const DEFAULT_CONNECT_RETRY: ConnectRetry = { attemptTimeoutMs: 10_000, retryDelayMs: 5_000 };
+
+/**
+ * Logs the client's own error events (authentication failures, brokers down, TLS trouble), rate-limited per
+ * client; these say why a connection attempt failed, which the attempt's own error does not.
+ */
+export function logClientErrors(client: Client, role: string, logger: Logger): void {
+  const log = new RateLimitedLog(logger, 'error', 30_000);
+  client.on('event.error', (error) => log.log(`Kafka ${role}: ${error.message}`));
+}
+
+/** Connects, retrying until it works: a Kafka cluster that is down or refuses us must not end the daemon. */
+export async function connectWithRetry(
+  client: Client,
+  role: string,
+  logger: Logger,
+  retry: ConnectRetry = DEFAULT_CONNECT_RETRY,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await new Promise<void>((resolveConnect, rejectConnect) => {
+        client.connect({ timeout: retry.attemptTimeoutMs }, (error) =>
+          error ? rejectConnect(error) : resolveConnect(),
+        );
+      });
+      if (attempt > 1) logger.info(`Kafka ${role}: connected after ${attempt} attempts`);
+      return;
+    } catch (error) {
+      logger.error(
+        `Kafka ${role}: could not connect (attempt ${attempt}): ${(error as Error).message}; ` +
+          `retrying in ${retry.retryDelayMs / 1000} s`,
+      );
+    }
+    await new Promise((resolveDelay) => setTimeout(resolveDelay, retry.retryDelayMs));
+    if (retry.cancelled?.()) throw new Error(`Kafka ${role}: connecting cancelled`);
+  }
+}

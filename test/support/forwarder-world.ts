@@ -1,0 +1,88 @@
+import { after, before } from 'node:test';
+import type { KafkaBrokerInfo } from './kafka-broker.js';
+import { clientConfig, createTopics, produceMessages, testBroker, uniqueTopic } from './kafka.js';
+import { ForwarderProcess } from './forwarder.js';
+import { TestIoc } from './ioc.js';
+import { TopicReader } from './topic-reader.js';
+
+/** The topics one forwarder under test uses, each with one partition. */
+export interface ForwarderTopics {
+  readonly config: string;
+  readonly status: string;
+  readonly storage: string;
+  readonly data: string;
+}
+
+/**
+ * What an end-to-end test needs: the run's broker, fresh topics, a test IOC, a reader of every topic, and a way
+ * to start forwarder-launch against them. Registered with before/after so everything stops after the suite.
+ */
+export class ForwarderWorld {
+  broker!: KafkaBrokerInfo;
+  ioc!: TestIoc;
+  reader!: TopicReader;
+  topics!: ForwarderTopics;
+  readonly forwarders: ForwarderProcess[] = [];
+
+  static setUp(options: { ioc?: boolean } = {}): ForwarderWorld {
+    const world = new ForwarderWorld();
+    before(async () => {
+      world.broker = await testBroker();
+      world.topics = {
+        config: uniqueTopic('commands'),
+        status: uniqueTopic('status'),
+        storage: uniqueTopic('storage'),
+        data: uniqueTopic('data'),
+      };
+      await createTopics(world.kafkaConfig, Object.values(world.topics));
+      world.reader = await TopicReader.start(world.kafkaConfig, Object.values(world.topics));
+      if (options.ioc !== false) world.ioc = await TestIoc.start();
+    });
+    after(async () => {
+      await Promise.all(world.forwarders.map((forwarder) => forwarder.stop('SIGKILL')));
+      await world.reader?.close();
+      await world.ioc?.stop();
+    });
+    return world;
+  }
+
+  get kafkaConfig(): Record<string, string> {
+    return clientConfig(this.broker, { listener: 'PLAINTEXT' });
+  }
+
+  /** host:port/topic on the PLAINTEXT listener. */
+  uri(topic = ''): string {
+    return `${this.broker.listeners.PLAINTEXT}${topic ? `/${topic}` : ''}`;
+  }
+
+  /** The usual command line: every topic of this world, plus `extra`. */
+  standardArguments(extra: readonly string[] = []): string[] {
+    return [
+      '--config-topic',
+      this.uri(this.topics.config),
+      '--status-topic',
+      this.uri(this.topics.status),
+      '--output-broker',
+      this.uri(),
+      '--storage-topic',
+      this.uri(this.topics.storage),
+      '--status-interval',
+      '1000',
+      '--verbosity',
+      'Debug',
+      ...extra,
+    ];
+  }
+
+  /** Starts forwarder-launch and waits until it listens for commands. */
+  async startForwarder(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<ForwarderProcess> {
+    const forwarder = ForwarderProcess.start(args, { ...(this.ioc ? this.ioc.clientEnv : {}), ...env });
+    this.forwarders.push(forwarder);
+    await forwarder.waitForOutput(/Listening for commands/, 60_000);
+    return forwarder;
+  }
+
+  async sendCommand(payload: Uint8Array): Promise<void> {
+    await produceMessages(this.kafkaConfig, this.topics.config, [{ value: Buffer.from(payload) }]);
+  }
+}

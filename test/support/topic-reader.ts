@@ -1,0 +1,87 @@
+import rdkafka, { type RdKafka } from '@confluentinc/kafka-javascript';
+import { type DecodedMessage, deserialiseAny } from '../../src/schemas/index.js';
+
+export interface ReadMessage {
+  readonly key: string | null;
+  readonly timestampMs: number;
+  readonly payload: Buffer;
+  /** Decoded with our readers; undefined when the payload is no ESS message. */
+  readonly decoded: DecodedMessage | undefined;
+}
+
+function decode(payload: Buffer): DecodedMessage | undefined {
+  try {
+    return deserialiseAny(payload);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Reads topics from their beginning for as long as a test runs, decoding every message; tests wait for what
+ * they expect with `waitFor`.
+ */
+export class TopicReader {
+  readonly messages = new Map<string, ReadMessage[]>();
+
+  private constructor(private readonly consumer: RdKafka.KafkaConsumer) {}
+
+  static async start(config: Record<string, string>, topics: readonly string[]): Promise<TopicReader> {
+    const consumer = new rdkafka.KafkaConsumer(
+      {
+        ...config,
+        'group.id': `test-reader-${Math.random().toString(36).slice(2)}`,
+        'enable.auto.commit': false,
+        'topic.metadata.refresh.interval.ms': 1000,
+      },
+      { 'auto.offset.reset': 'earliest' },
+    );
+    const reader = new TopicReader(consumer);
+    for (const topic of topics) reader.messages.set(topic, []);
+    await new Promise<void>((resolveConnect, rejectConnect) =>
+      consumer.connect({ timeout: 20_000 }, (error) => (error ? rejectConnect(error) : resolveConnect())),
+    );
+    consumer.on('data', (message) => {
+      const payload = message.value ?? Buffer.alloc(0);
+      reader.messages.get(message.topic)?.push({
+        key: message.key === undefined || message.key === null ? null : message.key.toString(),
+        timestampMs: message.timestamp ?? 0,
+        payload,
+        decoded: decode(payload),
+      });
+    });
+    consumer.subscribe([...topics]);
+    consumer.consume();
+    return reader;
+  }
+
+  of(topic: string): ReadMessage[] {
+    return this.messages.get(topic) ?? [];
+  }
+
+  /** Waits until `predicate` holds for the messages of `topic` so far; rejects after `timeoutMs`. */
+  async waitFor(
+    topic: string,
+    predicate: (messages: readonly ReadMessage[]) => boolean,
+    timeoutMs = 30_000,
+    what = 'the expected messages',
+  ): Promise<ReadMessage[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const messages = this.of(topic);
+      if (predicate(messages)) return messages;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `${what} did not arrive on ${topic} within ${timeoutMs} ms (${messages.length} messages read)`,
+        );
+      }
+      await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+    }
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolveDisconnect) =>
+      this.consumer.disconnect(5_000, () => resolveDisconnect()),
+    );
+  }
+}

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { StreamStatus } from '../../../src/forwarding/forwarder.js';
+import type { MessageSink } from '../../../src/forwarding/sink.js';
+import { deserialiseX5f2 } from '../../../src/schemas/index.js';
+import { StatusReporter, statusJson } from '../../../src/status/reporter.js';
+
+const status = (pvName: string, protocol: 'ca' | 'pva' | 'fake'): StreamStatus => ({
+  spec: { pvName, protocol, topic: 'data', schema: 'f144', periodic: protocol === 'pva' },
+  counters: {
+    updates: 0,
+    messages: 0,
+    resends: 0,
+    rejected: { timestamp: 0, unsupported: 0, error: 0 },
+    lastUpdateMs: 0,
+    connection: 'connected',
+  },
+});
+
+describe('status reporter', () => {
+  it('lists streams with the reference keys, laid out as Python json.dumps does', () => {
+    assert.equal(statusJson([]), '{"streams": []}');
+    const json = statusJson([status('A:"q"', 'ca'), status('B', 'pva')]);
+    assert.equal(
+      json,
+      '{"streams": [{"channel_name": "A:\\"q\\"", "protocol": "CA", "output_topic": "data", "schema": "f144", ' +
+        '"periodic": false, "connection": "connected"}, {"channel_name": "B", "protocol": "PVA", ' +
+        '"output_topic": "data", "schema": "f144", "periodic": true, "connection": "connected"}]}',
+    );
+    assert.deepEqual(
+      (JSON.parse(json) as { streams: Array<{ channel_name: string }> }).streams.map((s) => s.channel_name),
+      ['A:"q"', 'B'],
+    );
+  });
+
+  it('sends x5f2 with the service identity, unkeyed', () => {
+    const sent: Array<{ topic: string; key: Buffer | null; payload: Uint8Array }> = [];
+    const sink: MessageSink = { send: (topic, key, payload) => sent.push({ topic, key, payload }) };
+    const reporter = new StatusReporter(
+      sink,
+      'status',
+      {
+        softwareName: 'Forwarder',
+        softwareVersion: '1.2.3',
+        serviceId: 'fwd-1',
+        hostName: 'host',
+        processId: 42,
+      },
+      4000,
+      () => [status('PV', 'fake')],
+    );
+    reporter.report();
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0]?.key, null);
+    const message = deserialiseX5f2(sent[0]!.payload);
+    assert.equal(message.serviceId, 'fwd-1');
+    assert.equal(message.updateIntervalMs, 4000);
+    assert.equal(message.processId, 42);
+    assert.match(message.statusJson, /"channel_name": "PV", "protocol": "FAKE"/);
+  });
+});
