@@ -52,16 +52,12 @@ export class Recorder implements SubscriptionListener {
     return this.updates[n - 1] as PvUpdate;
   }
 
-  /** Waits for an update satisfying `predicate` that arrives after the current ones. */
-  async nextUpdate(
-    predicate: (update: PvUpdate) => boolean = () => true,
-    timeoutMs = 10_000,
-  ): Promise<PvUpdate> {
-    const start = this.updates.length;
+  /** Waits for an update satisfying `predicate`, looking at updates from index `from` on. */
+  async updateMatching(predicate: (update: PvUpdate) => boolean, from = 0, timeoutMs = 10_000): Promise<PvUpdate> {
     let found: PvUpdate | undefined;
     await this.waitFor(
       () => {
-        found = this.updates.slice(start).find(predicate);
+        found = this.updates.slice(from).find(predicate);
         return found !== undefined;
       },
       timeoutMs,
@@ -106,9 +102,12 @@ export async function caPut(
 ): Promise<void> {
   const code = `
 import json, sys, time
-from caproto.sync.client import write
-for name, value in json.loads(sys.stdin.read()):
-    write(name, value, notify=True, timeout=10)
+from caproto.threading.client import Context
+puts = json.loads(sys.stdin.read())
+context = Context()
+pvs = dict(zip([name for name, _ in puts], context.get_pvs(*[name for name, _ in puts], timeout=10)))
+for name, value in puts:
+    pvs[name].write(value, wait=True, timeout=10)
     time.sleep(${pauseS})
 `;
   await runPythonCode(code, {

@@ -42,13 +42,23 @@ describe('CA configuration from the environment', () => {
   });
 
   it('honours EPICS_CA_MAX_ARRAY_BYTES when automatic array sizing is off', () => {
-    assert.equal(readCaConfig({ EPICS_CA_AUTO_ARRAY_BYTES: 'NO', EPICS_CA_MAX_ARRAY_BYTES: '1000000' }).maxArrayBytes, 1e6);
-    assert.equal(readCaConfig({ EPICS_CA_AUTO_ARRAY_BYTES: 'NO', EPICS_CA_MAX_ARRAY_BYTES: '100' }).maxArrayBytes, 16384);
+    assert.equal(
+      readCaConfig({ EPICS_CA_AUTO_ARRAY_BYTES: 'NO', EPICS_CA_MAX_ARRAY_BYTES: '1000000' }).maxArrayBytes,
+      1e6,
+    );
+    assert.equal(
+      readCaConfig({ EPICS_CA_AUTO_ARRAY_BYTES: 'NO', EPICS_CA_MAX_ARRAY_BYTES: '100' }).maxArrayBytes,
+      16384,
+    );
     assert.ok(readCaConfig({ EPICS_CA_MAX_ARRAY_BYTES: '100' }).maxArrayBytes > 1e8);
   });
 
   it('replaces malformed values by defaults with a warning', () => {
-    const config = readCaConfig({ EPICS_CA_SERVER_PORT: 'abc', EPICS_CA_CONN_TMO: '-1', EPICS_CA_ADDR_LIST: 'h:99999' });
+    const config = readCaConfig({
+      EPICS_CA_SERVER_PORT: 'abc',
+      EPICS_CA_CONN_TMO: '-1',
+      EPICS_CA_ADDR_LIST: 'h:99999',
+    });
     assert.equal(config.serverPort, 5064);
     assert.equal(config.connectionTimeoutMs, 30_000);
     assert.deepEqual(config.addressList, []);

@@ -77,7 +77,9 @@ describe('DBR payloads against caproto-built vectors', () => {
       assert.deepEqual(decoded.metadata, expectedMetadata(vector));
       const values = Array.from(decoded.values as ArrayLike<number | string>);
       if (nativeTypeOf(vector.dbrType) === NativeType.FLOAT) {
-        values.forEach((value, i) => assert.ok(Math.abs((value as number) - (vector.values[i] as number)) < 1e-6));
+        values.forEach((value, i) =>
+          assert.ok(Math.abs((value as number) - (vector.values[i] as number)) < 1e-6),
+        );
       } else {
         assert.deepEqual(values, vector.values);
       }
@@ -123,7 +125,10 @@ describe('EPICS timestamps', () => {
   it('converts the 1990 epoch to Unix ns at full precision', () => {
     assert.equal(epicsTimeToUnixNs(0x45661bec, 123456789), 1795471724_123456789n);
     assert.equal(epicsTimeToUnixNs(0, 0), 631152000_000000000n);
-    assert.equal(epicsTimeToUnixNs(0xffffffff, 999_999_999), (4294967295n + 631152000n) * 1_000_000_000n + 999_999_999n);
+    assert.equal(
+      epicsTimeToUnixNs(0xffffffff, 999_999_999),
+      (4294967295n + 631152000n) * 1_000_000_000n + 999_999_999n,
+    );
   });
 
   it('clamps nanoseconds carrying user tags', () => {
@@ -201,11 +206,14 @@ describe('DBR_TIME payloads as updates', () => {
       decodeTimeUpdate(NativeType.DOUBLE, 1, true, Buffer.from(double.hex, 'hex'), units).display,
       { units: 'mA', precision: 3 },
     );
-    assert.deepEqual(decodeTimeUpdate(NativeType.ENUM, 1, true, Buffer.from(enumeration.hex, 'hex'), choices).value, {
-      kind: 'enum',
-      index: 3,
-      choices: ['Idle', 'Ramp', 'Hold', 'Fault'],
-    });
+    assert.deepEqual(
+      decodeTimeUpdate(NativeType.ENUM, 1, true, Buffer.from(enumeration.hex, 'hex'), choices).value,
+      {
+        kind: 'enum',
+        index: 3,
+        choices: ['Idle', 'Ramp', 'Hold', 'Fault'],
+      },
+    );
   });
 
   it('gives an empty array for a dynamic count of 0 and unknown alarm codes as numbers', () => {

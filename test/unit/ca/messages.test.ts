@@ -42,7 +42,9 @@ describe('CA message headers', () => {
 
   it('reads the extended header of a 100,000-element reply', () => {
     const header = emptyHeader();
-    assert.ok(readHeader(hex('00 01 ff ff 00 14 00 00 00 00 00 01 00 00 00 01 00 0c 35 10 00 01 86 a0'), 0, header));
+    assert.ok(
+      readHeader(hex('00 01 ff ff 00 14 00 00 00 00 00 01 00 00 00 01 00 0c 35 10 00 01 86 a0'), 0, header),
+    );
     assert.deepEqual(header, {
       command: 1,
       payloadSize: 800_016,
@@ -56,7 +58,10 @@ describe('CA message headers', () => {
 
   it('reports incomplete headers', () => {
     assert.equal(readHeader(Buffer.alloc(15), 0, emptyHeader()), false);
-    assert.equal(readHeader(hex('00 01 ff ff 00 14 00 00 00 00 00 01 00 00 00 01 00 0c'), 0, emptyHeader()), false);
+    assert.equal(
+      readHeader(hex('00 01 ff ff 00 14 00 00 00 00 00 01 00 00 00 01 00 0c'), 0, emptyHeader()),
+      false,
+    );
   });
 
   it('pads strings with a NUL to a multiple of 8', () => {
@@ -103,7 +108,10 @@ describe('requests against the libca capture', () => {
   });
 
   it('rejects a truncated datagram', () => {
-    assert.throws(() => decodeDatagram(hex('00 06 00 08 3a de 00 00 ff ff ff ff 00 00 00 01 00 0d')), CaProtocolError);
+    assert.throws(
+      () => decodeDatagram(hex('00 06 00 08 3a de 00 00 ff ff ff ff 00 00 00 01 00 0d')),
+      CaProtocolError,
+    );
     assert.throws(() => decodeDatagram(hex('00 06 00 08 3a de')), CaProtocolError);
   });
 
@@ -140,7 +148,10 @@ describe('requests against the libca capture', () => {
   });
 
   it('encodes EVENT_CANCEL and CLEAR_CHANNEL', () => {
-    assert.deepEqual(encodeEventCancel(77, 1, 20, 100_000), hex('00 02 00 00 00 14 86 a0 00 00 00 4d 00 00 00 01'));
+    assert.deepEqual(
+      encodeEventCancel(77, 1, 20, 100_000),
+      hex('00 02 00 00 00 14 86 a0 00 00 00 4d 00 00 00 01'),
+    );
     assert.deepEqual(encodeClearChannel(77, 1), hex('00 0c 00 00 00 00 00 00 00 00 00 4d 00 00 00 01'));
   });
 

@@ -65,11 +65,20 @@ describe('search datagrams', () => {
         seen.push(header.p1);
       }
     });
-    assert.deepEqual(seen, requests.map((request) => request.cid));
+    assert.deepEqual(
+      seen,
+      requests.map((request) => request.cid),
+    );
   });
 
   it('sends a name longer than a datagram on its own', () => {
-    const datagrams = packSearchDatagrams([{ cid: 1, name: 'x'.repeat(2000) }, { cid: 2, name: 'y' }], 0);
+    const datagrams = packSearchDatagrams(
+      [
+        { cid: 1, name: 'x'.repeat(2000) },
+        { cid: 2, name: 'y' },
+      ],
+      0,
+    );
     assert.equal(datagrams.length, 2);
   });
 });
