@@ -1,0 +1,145 @@
+/**
+ * The daemon's logger: winston writing plain lines to stderr, or to `--log-file` instead, and, with
+ * `--graylog-logger-address`, GELF records to Graylog as well. Secrets never reach any of them (log-format.ts).
+ */
+import { closeSync, createWriteStream, openSync, type WriteStream } from 'node:fs';
+import winston from 'winston';
+import type { Verbosity } from '../cli/launcher-options.js';
+import { GelfTransport, type GelfStats, type GraylogAddress } from './gelf-transport.js';
+import { plainLine, stampTime } from './log-format.js';
+
+/** The levels the Logger interface has; the daemon logs at nothing else. */
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+/**
+ * `--verbosity` to the lowest level logged. Trace has no level below debug to map to, and Critical none above
+ * error, so Trace logs what Debug does and Critical what Error does.
+ */
+export const LOG_LEVEL_FOR_VERBOSITY: Readonly<Record<Verbosity, LogLevel>> = {
+  Trace: 'debug',
+  Debug: 'debug',
+  Info: 'info',
+  Warning: 'warn',
+  Error: 'error',
+  Critical: 'error',
+};
+
+export interface LoggingOptions {
+  readonly verbosity: Verbosity;
+  /** Write lines here (appending) instead of stderr. Its directory must exist. */
+  readonly logFile?: string;
+  /** Also send every record to Graylog as GELF. */
+  readonly graylog?: GraylogAddress;
+  /** `_service_id` of GELF records. */
+  readonly serviceId: string;
+  /** GELF `host`; default: this machine's host name. */
+  readonly hostName?: string;
+}
+
+export interface Logging {
+  /** A winston logger; satisfies the Logger interface every layer takes. */
+  readonly logger: winston.Logger;
+  /** Counters of the Graylog transport; undefined without Graylog. */
+  readonly graylogStats: GelfStats | undefined;
+  /** Writes out what is pending (Graylog: at most GRAYLOG_FLUSH_TIMEOUT_MS), then releases file and sockets. */
+  close(): Promise<void>;
+}
+
+/** The log file cannot be opened (missing directory, no permission, a directory, ...). */
+export class LogFileError extends Error {
+  constructor(
+    readonly path: string,
+    cause: NodeJS.ErrnoException,
+  ) {
+    super(
+      `cannot open log file '${path}': ${cause.code === 'ENOENT' ? 'no such directory' : cause.message}`,
+      {
+        cause,
+      },
+    );
+    this.name = 'LogFileError';
+  }
+}
+
+/** Shutdown waits at most this long for records still on their way to Graylog. */
+export const GRAYLOG_FLUSH_TIMEOUT_MS = 1000;
+/** And at most this long for winston to hand over what it holds. */
+const LOGGER_FINISH_TIMEOUT_MS = 2000;
+
+function openLogFile(path: string): WriteStream {
+  let fd: number;
+  try {
+    // Opened here, synchronously, so that a bad path is an error at start-up rather than a lost log.
+    fd = openSync(path, 'a');
+  } catch (error) {
+    throw new LogFileError(path, error as NodeJS.ErrnoException);
+  }
+  try {
+    return createWriteStream(path, { fd });
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+}
+
+/** Last resort for failures of logging itself: one line on stderr, never an exception. */
+function reportLoggingFailure(what: string, error: Error): void {
+  process.stderr.write(`logging failed: ${what}: ${error.message}\n`);
+}
+
+function settled(emitter: NodeJS.EventEmitter, event: string, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    emitter.once(event, () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Builds the daemon's logger. Throws LogFileError when `logFile` cannot be opened for appending.
+ */
+export function createLogger(options: LoggingOptions): Logging {
+  const file = options.logFile === undefined ? undefined : openLogFile(options.logFile);
+  file?.on('error', (error) => reportLoggingFailure(`writing ${options.logFile ?? ''}`, error));
+  const logger = winston.createLogger({
+    level: LOG_LEVEL_FOR_VERBOSITY[options.verbosity],
+    levels: winston.config.npm.levels,
+    format: stampTime(),
+    transports: [
+      new winston.transports.Stream({ stream: file ?? process.stderr, format: plainLine(), eol: '\n' }),
+    ],
+    exitOnError: false,
+  });
+  const graylog =
+    options.graylog === undefined
+      ? undefined
+      : new GelfTransport({
+          address: options.graylog,
+          serviceId: options.serviceId,
+          ...(options.hostName === undefined ? {} : { hostName: options.hostName }),
+          problemLogger: logger,
+        });
+  if (graylog !== undefined) logger.add(graylog);
+  // Without a listener, a write after close() or a transport failure would be an uncaught exception.
+  logger.on('error', (error: Error) => reportLoggingFailure('logger', error));
+
+  let closing: Promise<void> | undefined;
+  const close = async (): Promise<void> => {
+    const finished = settled(logger, 'finish', LOGGER_FINISH_TIMEOUT_MS);
+    logger.end();
+    await finished;
+    await Promise.all([
+      graylog?.flush(GRAYLOG_FLUSH_TIMEOUT_MS),
+      file === undefined ? undefined : new Promise<void>((resolve) => file.end(resolve)),
+    ]);
+  };
+  return {
+    logger,
+    get graylogStats() {
+      return graylog?.stats;
+    },
+    close: () => (closing ??= close()),
+  };
+}
