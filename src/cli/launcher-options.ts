@@ -29,6 +29,8 @@ export interface TlsOptions {
 export interface KafkaEndpoint {
   readonly uri: KafkaUri;
   readonly saslPassword?: string;
+  /** The option it came from (`--config-topic`, ...), so that messages about it can name the option. */
+  readonly option?: string;
 }
 
 export type Verbosity = 'Trace' | 'Debug' | 'Info' | 'Warning' | 'Error' | 'Critical';
