@@ -65,8 +65,6 @@ export interface GelfTransportOptions {
   readonly hostName?: string;
   /** Where trouble reaching Graylog is reported (warn), at most once a minute. */
   readonly problemLogger?: Logger;
-  /** winston level for this transport alone; default: the logger's. */
-  readonly level?: string;
 }
 
 /** The `_logger` field, naming the program in a Graylog shared by many. */
@@ -150,8 +148,8 @@ class UdpSender implements GelfSender {
 
   send(json: string): void {
     const counters = this.reporter.counters;
-    if (this.#state === 'ready') {
-      this.#transmit(json);
+    if (this.#socket !== undefined) {
+      this.#transmit(this.#socket, json);
     } else if (this.#state === 'closed' || this.#queue.length >= MAX_QUEUED_RECORDS) {
       counters.dropped++;
     } else if (this.#state === 'resolving' || Date.now() >= this.#retryAtMs) {
@@ -188,7 +186,7 @@ class UdpSender implements GelfSender {
       this.#state = 'ready';
       const queued = this.#queue;
       this.#queue = [];
-      for (const json of queued) this.#transmit(json);
+      for (const json of queued) this.#transmit(socket, json);
     } catch (error) {
       if (this.#state !== 'resolving') return;
       this.reporter.counters.dropped += this.#queue.length;
@@ -201,13 +199,11 @@ class UdpSender implements GelfSender {
     }
   }
 
-  #transmit(json: string): void {
+  #transmit(socket: UdpSocket, json: string): void {
     const datagrams = gelfUdpDatagrams(json);
-    const socket = this.#socket;
-    if (datagrams === undefined || socket === undefined) {
+    if (datagrams === undefined) {
       this.reporter.counters.dropped++;
-      if (datagrams === undefined)
-        this.reporter.problem('a record too large even for 128 chunks was dropped');
+      this.reporter.problem('a record too large even for 128 chunks was dropped');
       return;
     }
     this.reporter.counters.sent++;
@@ -253,15 +249,16 @@ class TcpSender implements GelfSender {
   }
 
   send(json: string): void {
-    const counters = this.reporter.counters;
-    const socket = this.#socket;
-    if (this.#connected && socket !== undefined && socket.writableLength <= MAX_TCP_BUFFERED_BYTES) {
-      counters.sent++;
+    const socket = this.#connected ? this.#socket : undefined;
+    if (this.#closed) {
+      this.reporter.counters.dropped++;
+    } else if (socket !== undefined && socket.writableLength <= MAX_TCP_BUFFERED_BYTES) {
+      this.reporter.counters.sent++;
       socket.write(gelfTcpFrame(json));
-    } else if (!this.#connected && !this.#closed && this.#queue.length < MAX_QUEUED_RECORDS) {
+    } else if (socket === undefined && this.#queue.length < MAX_QUEUED_RECORDS) {
       this.#queue.push(gelfTcpFrame(json));
     } else {
-      counters.dropped++;
+      this.reporter.counters.dropped++;
     }
   }
 
@@ -317,7 +314,7 @@ export class GelfTransport extends TransportBase {
   readonly #processFields: Readonly<Record<string, string | number>>;
 
   constructor(options: GelfTransportOptions) {
-    super(options.level === undefined ? {} : { level: options.level });
+    super();
     const { address } = options;
     const destination = `${address.protocol ?? 'udp'}:${address.host}:${address.port}`;
     this.#reporter = new ProblemReporter(destination, options.problemLogger);

@@ -1,7 +1,9 @@
 /**
- * The logging interface every layer takes. The daemon passes a winston logger (which satisfies it); library
- * code and tests can pass `silentLogger` or a recording one. Messages are plain sentences; structured details go
- * in `meta`.
+ * The logging interface every layer takes. The daemon passes a winston logger (which satisfies it) built by
+ * `createLogger` in logging.ts; library code and tests can pass `silentLogger` or a recording one. Messages are
+ * plain sentences; structured details go in `meta` (values whose key mentions a password or secret are hidden,
+ * and so is the value of `...password=...` text in messages). A debug call costs next to nothing while debug is
+ * off, but still: no logging per update.
  */
 export interface Logger {
   error(message: string, meta?: Record<string, unknown>): void;

@@ -97,6 +97,22 @@ function settled(emitter: NodeJS.EventEmitter, event: string, timeoutMs: number)
   });
 }
 
+/** winston's default (npm) levels, whose methods the logger has. */
+const NPM_LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] as const;
+
+/**
+ * winston pushes even a disabled record through its stream pipeline before dropping it (several µs); checking
+ * the level first makes a debug call in busy code nearly free while debug is off. The check reads the logger's
+ * current level, so changing `logger.level` later still works.
+ */
+function skipDisabledLevels(logger: winston.Logger): void {
+  for (const level of NPM_LEVELS) {
+    const log = logger[level].bind(logger) as (...args: unknown[]) => winston.Logger;
+    logger[level] = ((...args: unknown[]) =>
+      logger.isLevelEnabled(level) ? log(...args) : logger) as winston.LeveledLogMethod;
+  }
+}
+
 /**
  * Builds the daemon's logger. Throws LogFileError when `logFile` cannot be opened for appending.
  */
@@ -122,6 +138,7 @@ export function createLogger(options: LoggingOptions): Logging {
           problemLogger: logger,
         });
   if (graylog !== undefined) logger.add(graylog);
+  skipDisabledLevels(logger);
   // Without a listener, a write after close() or a transport failure would be an uncaught exception.
   logger.on('error', (error: Error) => reportLoggingFailure('logger', error));
 

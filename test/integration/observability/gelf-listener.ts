@@ -105,18 +105,22 @@ export class GelfTcpListener extends Inbox {
   readonly #connections = new Set<TcpSocket>();
   connectionCount = 0;
 
-  private constructor(readonly server: Server) {
+  private constructor(
+    readonly server: Server,
+    private readonly paused: boolean,
+  ) {
     super();
     server.on('connection', (socket) => this.#serve(socket));
   }
 
-  static async start(port = 0): Promise<GelfTcpListener> {
+  /** `paused`: accept connections but never read from them (a stuck Graylog). */
+  static async start({ port = 0, paused = false } = {}): Promise<GelfTcpListener> {
     const server = createServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, '127.0.0.1', resolve);
     });
-    return new GelfTcpListener(server);
+    return new GelfTcpListener(server, paused);
   }
 
   get port(): number {
@@ -129,6 +133,7 @@ export class GelfTcpListener extends Inbox {
     this.connectionCount++;
     this.#connections.add(socket);
     socket.on('close', () => this.#connections.delete(socket));
+    if (this.paused) return;
     let pending = Buffer.alloc(0);
     socket.on('data', (data: Buffer) => {
       pending = Buffer.concat([pending, data]);

@@ -105,6 +105,27 @@ describe('GELF over UDP to a local listener', () => {
     }
   });
 
+  it('drops a record too large even for 128 chunks, counts it and says so', async () => {
+    const listener = await GelfUdpListener.start();
+    const logging = loggingTo({ port: listener.port, protocol: 'udp' }, 'udp-oversized');
+    try {
+      logging.logger.info(randomBytes(1_200_000).toString('base64'));
+      logging.logger.info('Small one');
+      const received = await listener.waitFor(2);
+      assert.deepEqual(
+        received.map((message) => message['level']),
+        [4, 6],
+      );
+      assert.match(received[0]?.['short_message'] as string, /too large even for 128 chunks/);
+      assert.equal(received[1]?.['short_message'], 'Small one');
+      await logging.close();
+      assert.deepEqual(logging.graylogStats, { sent: 2, dropped: 1, errors: 0 });
+    } finally {
+      await logging.close();
+      await listener.close();
+    }
+  });
+
   it('neither blocks nor throws when nothing listens: errors are counted and reported once', async () => {
     const socket = createSocket('udp4');
     await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
@@ -158,13 +179,33 @@ describe('GELF over TCP to a local listener', () => {
       await listener.close();
       await sleep(100);
       logging.logger.info('While Graylog is down');
-      listener = await GelfTcpListener.start(port);
+      listener = await GelfTcpListener.start({ port });
       // The transport retries every 2 s; give it one chance, then log again.
       const deadline = Date.now() + 5000;
       while (listener.connectionCount === 0 && Date.now() < deadline) await sleep(50);
       assert.equal(listener.connectionCount, 1);
       logging.logger.info('After the restart');
       await listener.waitFor('After the restart');
+    } finally {
+      await logging.close();
+      await listener.close();
+    }
+  });
+
+  it('drops records instead of buffering without bound when Graylog stops reading', async () => {
+    const listener = await GelfTcpListener.start({ paused: true });
+    const logging = loggingTo({ port: listener.port, protocol: 'tcp' }, 'tcp-slow');
+    try {
+      await sleep(100);
+      const record = randomBytes(48_000).toString('base64');
+      const started = performance.now();
+      for (let i = 0; i < 400; i++) logging.logger.info(record);
+      assert.ok(performance.now() - started < 5000);
+      const stats = logging.graylogStats;
+      assert.ok(
+        stats !== undefined && stats.dropped > 0 && stats.sent + stats.dropped === 400,
+        JSON.stringify(stats),
+      );
     } finally {
       await logging.close();
       await listener.close();

@@ -74,6 +74,24 @@ describe('logging to a file', () => {
     );
   });
 
+  it('follows a change of level at run time', async () => {
+    const path = join(dir, 'level-change.log');
+    const logging = createLogger({ verbosity: 'Error', logFile: path, serviceId: 's' });
+    logging.logger.debug('Hidden');
+    logging.logger.level = 'debug';
+    logging.logger.debug('Shown');
+    logging.logger.level = 'warn';
+    logging.logger.info('Hidden again');
+    await logging.close();
+    assert.deepEqual(
+      readFileSync(path, 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((line) => LINE.exec(line)?.slice(2)),
+      [['DEBUG', 'Shown']],
+    );
+  });
+
   it('refuses a file in a directory that does not exist, naming the path', () => {
     const path = join(dir, 'no-such-dir', 'forwarder.log');
     assert.throws(
