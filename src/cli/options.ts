@@ -430,10 +430,19 @@ export function parseLauncherArguments(argv: readonly string[], env: NodeJS.Proc
     const values = resolve([configFile, environment, commandLine.occurrences]);
     return { kind: 'run', options: assemble(values) };
   } catch (error) {
-    if (error instanceof LaunchError)
-      return { kind: 'exit', code: 2, output: `${programName}: ${error.message}\n` };
+    if (error instanceof LaunchError) {
+      return { kind: 'exit', code: 2, output: `${programName}: ${escapeControlCharacters(error.message)}\n` };
+    }
     throw error;
   }
+}
+
+/** Keeps the message on one line whatever the quoted values contain: a newline shows as \n. */
+function escapeControlCharacters(text: string): string {
+  return text.replace(/\p{Cc}/gu, (character) => {
+    const escaped = JSON.stringify(character).slice(1, -1);
+    return escaped !== character ? escaped : `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
 }
 
 type Occurrences = ReadonlyMap<OptionName, readonly Occurrence[]>;
@@ -448,8 +457,6 @@ function readCommandLine(argv: readonly string[]): { occurrences: Occurrences } 
   let output = '';
   const program = new Command(programName)
     .description('Forwards EPICS PVs (Channel Access and pvAccess) to Kafka as ESS FlatBuffers messages.')
-    .version(packageVersion, '--version', 'print the version and exit')
-    .helpOption('-h, --help', 'print this help and exit')
     .addHelpText('after', helpEpilogue())
     // Left-over arguments are reported below, without quoting what might be a password.
     .allowUnknownOption()
@@ -474,6 +481,8 @@ function readCommandLine(argv: readonly string[]): { occurrences: Occurrences } 
     program.addOption(option);
     attributes.set(name, option.attributeName());
   }
+  program.version(packageVersion, '--version', 'print the version and exit');
+  program.helpOption('-h, --help', 'print this help and exit');
 
   try {
     program.parse([...argv], { from: 'user' });
