@@ -20,7 +20,13 @@ export class CaprotoIoc {
     const ports = await freeEpicsPorts();
     const child = spawn(
       venvPython,
-      [join(repoRoot, 'test', 'env', 'ca', 'contract_ioc.py'), '--prefix', prefix, '--interfaces', '127.0.0.1'],
+      [
+        join(repoRoot, 'test', 'env', 'ca', 'contract_ioc.py'),
+        '--prefix',
+        prefix,
+        '--interfaces',
+        '127.0.0.1',
+      ],
       { env: { ...process.env, ...epicsServerEnv(ports) }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let output = '';

@@ -11,7 +11,12 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { Command, DbrClass, EcaStatus, type NativeType } from '../../src/epics/ca/constants.js';
 import { dbrClassOf, encodeDbr, type DbrData, type DbrMetadata } from '../../src/epics/ca/dbr.js';
 import { MessageFramer } from '../../src/epics/ca/framer.js';
-import { decodeDatagram, encodeMessage, readNulTerminated, type MessageHeader } from '../../src/epics/ca/messages.js';
+import {
+  decodeDatagram,
+  encodeMessage,
+  readNulTerminated,
+  type MessageHeader,
+} from '../../src/epics/ca/messages.js';
 import { epicsClientEnv } from './ioc.js';
 import { freePort } from './ports.js';
 
@@ -51,7 +56,9 @@ class FakeCircuit {
     readonly socket: Socket,
     private readonly server: FakeCaServer,
   ) {
-    this.framer = new MessageFramer(1 << 24, (header, payload) => this.handle({ ...header }, Buffer.from(payload)));
+    this.framer = new MessageFramer(1 << 24, (header, payload) =>
+      this.handle({ ...header }, Buffer.from(payload)),
+    );
     socket.on('data', (chunk: Buffer) => {
       try {
         this.framer.push(chunk);
@@ -77,7 +84,10 @@ class FakeCircuit {
     if (!pv) return;
     const available = pv.values.length;
     const count = subscription.count === 0 ? available : subscription.count;
-    const values = Array.from({ length: count }, (_, i) => pv.values[i] ?? (typeof pv.values[0] === 'string' ? '' : 0));
+    const values = Array.from(
+      { length: count },
+      (_, i) => pv.values[i] ?? (typeof pv.values[0] === 'string' ? '' : 0),
+    );
     const data: DbrData = {
       status: pv.status,
       severity: pv.severity,
@@ -90,7 +100,9 @@ class FakeCircuit {
       status === EcaStatus.NORMAL
         ? encodeDbr(subscription.dbrType, data)
         : Buffer.alloc(encodeDbr(subscription.dbrType, data).length);
-    this.write(encodeMessage(Command.EVENT_ADD, subscription.dbrType, count, status, subscription.subId, payload));
+    this.write(
+      encodeMessage(Command.EVENT_ADD, subscription.dbrType, count, status, subscription.subId, payload),
+    );
   }
 
   private handle(header: MessageHeader, payload: Buffer): void {
@@ -112,12 +124,26 @@ class FakeCircuit {
       case Command.EVENT_ADD: {
         const channel = this.channels.get(header.p1);
         if (!channel) return;
-        const subscription = { pvName: channel.pvName, subId: header.p2, dbrType: header.dataType, count: header.count };
+        const subscription = {
+          pvName: channel.pvName,
+          subId: header.p2,
+          dbrType: header.dataType,
+          count: header.count,
+        };
         const pv = this.server.pvs.get(channel.pvName);
         if (pv?.subscriptionError !== undefined && dbrClassOf(header.dataType) === DbrClass.TIME) {
           const request = encodeMessage(header.command, header.dataType, header.count, header.p1, header.p2);
           const text = Buffer.from('refused by the fake server\0');
-          this.write(encodeMessage(Command.ERROR, 0, 0, channel.cid, pv.subscriptionError, Buffer.concat([request, text])));
+          this.write(
+            encodeMessage(
+              Command.ERROR,
+              0,
+              0,
+              channel.cid,
+              pv.subscriptionError,
+              Buffer.concat([request, text]),
+            ),
+          );
           return;
         }
         this.subscriptions.set(header.p2, subscription);
@@ -127,7 +153,8 @@ class FakeCircuit {
       case Command.EVENT_CANCEL: {
         const subscription = this.subscriptions.get(header.p2);
         this.subscriptions.delete(header.p2);
-        if (subscription) this.write(encodeMessage(Command.EVENT_ADD, header.dataType, 0, header.p1, header.p2));
+        if (subscription)
+          this.write(encodeMessage(Command.EVENT_ADD, header.dataType, 0, header.p1, header.p2));
         return;
       }
       case Command.CLEAR_CHANNEL:
@@ -185,7 +212,12 @@ export class FakeCaServer {
   /** Client environment that finds this server only. */
   get clientEnv(): Record<string, string> {
     return {
-      ...epicsClientEnv({ caServerPort: this.port, caRepeaterPort: this.repeaterPort, pvaServerPort: 0, pvaBroadcastPort: 0 }),
+      ...epicsClientEnv({
+        caServerPort: this.port,
+        caRepeaterPort: this.repeaterPort,
+        pvaServerPort: 0,
+        pvaBroadcastPort: 0,
+      }),
       EPICS_CA_SERVER_PORT: String(this.port),
     };
   }
@@ -216,6 +248,43 @@ export class FakeCaServer {
         circuit.write(encodeMessage(Command.SERVER_DISCONN, 0, 0, channel.cid, 0));
       }
     }
+  }
+
+  /**
+   * Streams DBR_TIME_DOUBLE updates to every TIME subscription of a double PV, round-robin, at about
+   * `updatesPerSecond` in total; each PV's value counts the updates sent for it, so a client can tell what was
+   * served. Updates that a congested socket cannot take are not sent (and not counted). Returns a stop function.
+   */
+  stream(updatesPerSecond: number): () => void {
+    const tickMs = 5;
+    const perTick = Math.max(1, Math.round((updatesPerSecond * tickMs) / 1000));
+    const counts = new Map<string, number>();
+    let cursor = 0;
+    const timer = setInterval(() => {
+      for (const circuit of this.circuits) {
+        const subscriptions = [...circuit.subscriptions.values()].filter((sub) => sub.dbrType === 20);
+        if (subscriptions.length === 0 || circuit.socket.writableLength > 1 << 20) continue;
+        const batch = Buffer.alloc(perTick * 40);
+        const now = Math.floor(Date.now() / 1000) - 631_152_000;
+        for (let i = 0; i < perTick; i++) {
+          const subscription = subscriptions[cursor++ % subscriptions.length] as ServerSubscription;
+          const value = (counts.get(subscription.pvName) ?? 0) + 1;
+          counts.set(subscription.pvName, value);
+          const offset = i * 40;
+          batch.writeUInt16BE(Command.EVENT_ADD, offset);
+          batch.writeUInt16BE(24, offset + 2);
+          batch.writeUInt16BE(20, offset + 4);
+          batch.writeUInt16BE(1, offset + 6);
+          batch.writeUInt32BE(EcaStatus.NORMAL, offset + 8);
+          batch.writeUInt32BE(subscription.subId, offset + 12);
+          batch.writeUInt32BE(now, offset + 20);
+          batch.writeUInt32BE(this.nextNanoseconds++ % 1_000_000_000, offset + 24);
+          batch.writeDoubleBE(value, offset + 32);
+        }
+        circuit.socket.write(batch);
+      }
+    }, tickMs);
+    return () => clearInterval(timer);
   }
 
   /** Closes every circuit (FIN), as an IOC exiting would. */

@@ -53,7 +53,11 @@ export class Recorder implements SubscriptionListener {
   }
 
   /** Waits for an update satisfying `predicate`, looking at updates from index `from` on. */
-  async updateMatching(predicate: (update: PvUpdate) => boolean, from = 0, timeoutMs = 10_000): Promise<PvUpdate> {
+  async updateMatching(
+    predicate: (update: PvUpdate) => boolean,
+    from = 0,
+    timeoutMs = 10_000,
+  ): Promise<PvUpdate> {
     let found: PvUpdate | undefined;
     await this.waitFor(
       () => {

@@ -202,12 +202,21 @@ export class CaChannel implements CircuitChannel {
     this.metadataKnown = nativeType === NativeType.STRING; // CTRL_STRING carries nothing beyond STS
     this.heldValue = undefined;
     if (!this.metadataKnown) {
-      this.ctrlSubscription = { subId: this.host.nextId(), dbrType: dbrType(DbrClass.CTRL, nativeType), count: 1 };
+      this.ctrlSubscription = {
+        subId: this.host.nextId(),
+        dbrType: dbrType(DbrClass.CTRL, nativeType),
+        count: 1,
+      };
       this.subscribeOn(circuit, sid, this.ctrlSubscription, EventMask.PROPERTY);
     }
     const count = nativeCount === 1 ? 1 : circuit.supportsDynamicCount ? 0 : nativeCount;
     this.timeSubscription = { subId: this.host.nextId(), dbrType: dbrType(DbrClass.TIME, nativeType), count };
-    this.subscribeOn(circuit, sid, this.timeSubscription, EventMask.VALUE | EventMask.ALARM | EventMask.PROPERTY);
+    this.subscribeOn(
+      circuit,
+      sid,
+      this.timeSubscription,
+      EventMask.VALUE | EventMask.ALARM | EventMask.PROPERTY,
+    );
   }
 
   private subscribeOn(circuit: Circuit, sid: number, subscription: ServerSubscription, mask: number): void {
@@ -218,7 +227,11 @@ export class CaChannel implements CircuitChannel {
     if (this.state !== 'connecting') return;
     this.host.counters.channelsCreateFailed++;
     this.createFailures++;
-    this.host.logger.warn('CA server refused to create channel', { pv: this.name, server: this.circuit?.key, reason });
+    this.host.logger.warn('CA server refused to create channel', {
+      pv: this.name,
+      server: this.circuit?.key,
+      reason,
+    });
     const delay = Math.min(CREATE_RETRY_BASE_MS * 2 ** (this.createFailures - 1), CREATE_RETRY_MAX_MS);
     this.restartSearch(delay, reason, false);
   }
@@ -249,8 +262,10 @@ export class CaChannel implements CircuitChannel {
   }
 
   onEventData(subId: number, type: number, count: number, status: number, payload: Buffer): void {
-    if (subId === this.timeSubscription?.subId) this.onValue(this.timeSubscription, type, count, status, payload);
-    else if (subId === this.ctrlSubscription?.subId) this.onMetadata(this.ctrlSubscription, type, status, payload);
+    if (subId === this.timeSubscription?.subId)
+      this.onValue(this.timeSubscription, type, count, status, payload);
+    else if (subId === this.ctrlSubscription?.subId)
+      this.onMetadata(this.ctrlSubscription, type, status, payload);
   }
 
   onReadData(ioid: number, type: number, count: number, status: number, payload: Buffer): void {
@@ -261,7 +276,11 @@ export class CaChannel implements CircuitChannel {
 
   onEventError(subId: number, status: number, text: string): void {
     const which = subId === this.timeSubscription?.subId ? 'value' : 'metadata';
-    this.host.logger.error('CA server refused a subscription', { pv: this.name, subscription: which, error: text });
+    this.host.logger.error('CA server refused a subscription', {
+      pv: this.name,
+      subscription: which,
+      error: text,
+    });
     if (subId === this.ctrlSubscription?.subId) {
       this.ctrlSubscription = undefined;
       this.metadataReady();
@@ -272,7 +291,13 @@ export class CaChannel implements CircuitChannel {
     this.notifyAll('remote_error', `${ecaStatusName(status)}: ${text}`);
   }
 
-  private onValue(subscription: ServerSubscription, type: number, count: number, status: number, payload: Buffer): void {
+  private onValue(
+    subscription: ServerSubscription,
+    type: number,
+    count: number,
+    status: number,
+    payload: Buffer,
+  ): void {
     if (type !== subscription.dbrType) {
       throw new CaProtocolError(`reply of DBR type ${type} to a DBR type ${subscription.dbrType} request`);
     }
@@ -287,7 +312,9 @@ export class CaChannel implements CircuitChannel {
       this.heldValue = { count, payload: Buffer.from(payload) };
       return;
     }
-    this.deliver(decodeTimeUpdate(this.nativeType as NativeType, count, this.nativeCount === 1, payload, this.metadata));
+    this.deliver(
+      decodeTimeUpdate(this.nativeType as NativeType, count, this.nativeCount === 1, payload, this.metadata),
+    );
   }
 
   private onMetadata(subscription: ServerSubscription, type: number, status: number, payload: Buffer): void {
@@ -307,7 +334,13 @@ export class CaChannel implements CircuitChannel {
     this.heldValue = undefined;
     if (held) {
       this.deliver(
-        decodeTimeUpdate(this.nativeType as NativeType, held.count, this.nativeCount === 1, held.payload, this.metadata),
+        decodeTimeUpdate(
+          this.nativeType as NativeType,
+          held.count,
+          this.nativeCount === 1,
+          held.payload,
+          this.metadata,
+        ),
       );
     }
   }
@@ -346,7 +379,9 @@ export class CaChannel implements CircuitChannel {
   private notifyOne(handle: ListenerHandle, state: ConnectionState, detail: string | undefined): void {
     try {
       handle.listener.onConnection(
-        detail === undefined ? { state, timestampNs: wallClockNs() } : { state, timestampNs: wallClockNs(), detail },
+        detail === undefined
+          ? { state, timestampNs: wallClockNs() }
+          : { state, timestampNs: wallClockNs(), detail },
       );
     } catch (error) {
       this.listenerFailed(error);
@@ -359,7 +394,10 @@ export class CaChannel implements CircuitChannel {
     this.notifyAll('disconnected', reason);
   }
 
-  /** Back to searching under a new CID; `clear` also clears the channel on a circuit that stays up. */
+  /**
+   * Back to searching under a new CID. Unless the server itself dropped the channel, a circuit that stays up is
+   * told (EVENT_CANCEL, CLEAR_CHANNEL).
+   */
   private restartSearch(delayMs: number, reason: string, serverDropped: boolean): void {
     this.detach(!serverDropped);
     this.announceDisconnected(reason);

@@ -118,7 +118,9 @@ export class Circuit {
     this.minorVersion = Math.min(CA_MINOR_VERSION, options.serverMinor);
     this.searchReplies = options.searchReplies;
     this.lastReceiveAt = options.now;
-    this.framer = new MessageFramer(options.maxPayloadBytes, (header, payload) => this.dispatch(header, payload));
+    this.framer = new MessageFramer(options.maxPayloadBytes, (header, payload) =>
+      this.dispatch(header, payload),
+    );
     // Names go once, before the first CREATE_CHAN: they feed the server's access security.
     transport.write(
       Buffer.concat([
@@ -166,7 +168,14 @@ export class Circuit {
     if (sid !== undefined && !this.closed) this.transport.write(encodeClearChannel(sid, channel.cid));
   }
 
-  subscribe(channel: CircuitChannel, sid: number, subId: number, dbrType: number, count: number, mask: number): void {
+  subscribe(
+    channel: CircuitChannel,
+    sid: number,
+    subId: number,
+    dbrType: number,
+    count: number,
+    mask: number,
+  ): void {
     this.routes.set(subId, channel);
     this.transport.write(encodeEventAdd(sid, subId, dbrType, count, mask));
   }
@@ -318,7 +327,8 @@ export class Circuit {
   private onSearchReply(header: MessageHeader, payload: Buffer): void {
     if (!this.searchReplies) throw new CaProtocolError('SEARCH reply on a data circuit');
     const minor = payload.length >= 2 ? payload.readUInt16BE(0) : this.minorVersion;
-    const address = header.p1 === ADDRESS_FROM_SOURCE || header.p1 === 0 ? this.address : ipv4ToString(header.p1);
+    const address =
+      header.p1 === ADDRESS_FROM_SOURCE || header.p1 === 0 ? this.address : ipv4ToString(header.p1);
     this.searchReplies.onSearchReply(header.p2, address, header.dataType, minor);
   }
 }

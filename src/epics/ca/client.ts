@@ -9,7 +9,13 @@ import { silentLogger, type Logger } from '../../observability/logger.js';
 import type { PvProvider, Subscription, SubscriptionListener } from '../update.js';
 import { CaChannel, newCounters, type CaCounters, type ChannelHost } from './channel.js';
 import { Circuit, type CircuitIdentity, type LivenessTimes } from './circuit.js';
-import { broadcastAddresses, readCaConfig, type CaConfig, type Endpoint, type Environment } from './config.js';
+import {
+  broadcastAddresses,
+  readCaConfig,
+  type CaConfig,
+  type Endpoint,
+  type Environment,
+} from './config.js';
 import { ADDRESS_FROM_SOURCE, CA_MINOR_VERSION, Command } from './constants.js';
 import {
   CaProtocolError,
@@ -104,7 +110,11 @@ export class CaClient implements PvProvider {
     this.reconnectSpreadMs = options.reconnectSpreadMs ?? 1000;
     this.identity = options.identity ?? defaultIdentity();
     const idleMs = this.config.connectionTimeoutMs;
-    this.liveness = { idleMs, echoTimeoutMs: ECHO_TIMEOUT_MS, deadMs: Math.max(2 * idleMs, idleMs + 2 * ECHO_TIMEOUT_MS) };
+    this.liveness = {
+      idleMs,
+      echoTimeoutMs: ECHO_TIMEOUT_MS,
+      deadMs: Math.max(2 * idleMs, idleMs + 2 * ECHO_TIMEOUT_MS),
+    };
     this.scheduler = new SearchScheduler({
       initialDelayMs: options.searchInitialDelayMs ?? 100,
       maxPeriodMs: this.config.maxSearchPeriodMs,
@@ -188,7 +198,10 @@ export class CaClient implements PvProvider {
 
   private async startIo(): Promise<void> {
     const nameServers = await resolveEndpoints(this.config.nameServers, (endpoint, error) =>
-      this.logger.error('CA name server address does not resolve', { host: endpoint.host, error: error.message }),
+      this.logger.error('CA name server address does not resolve', {
+        host: endpoint.host,
+        error: error.message,
+      }),
     );
     if (this.closed) return;
     for (const endpoint of nameServers) this.nameServers.push(new NameServerLink(this, endpoint));
@@ -205,14 +218,19 @@ export class CaClient implements PvProvider {
       }
       this.searchSocket = socket;
       const listed = await resolveEndpoints(this.config.addressList, (endpoint, error) =>
-        this.logger.error('CA address list entry does not resolve', { host: endpoint.host, error: error.message }),
+        this.logger.error('CA address list entry does not resolve', {
+          host: endpoint.host,
+          error: error.message,
+        }),
       );
       const automatic = this.config.autoAddressList
         ? broadcastAddresses().map((host) => ({ host, port: this.config.serverPort }))
         : [];
       this.searchDestinations = [...listed, ...automatic];
       if (this.searchDestinations.length === 0 && nameServers.length === 0) {
-        this.logger.warn('CA has no search destinations (EPICS_CA_ADDR_LIST empty, EPICS_CA_AUTO_ADDR_LIST=NO)');
+        this.logger.warn(
+          'CA has no search destinations (EPICS_CA_ADDR_LIST empty, EPICS_CA_AUTO_ADDR_LIST=NO)',
+        );
       }
       this.registerWithRepeater();
       this.repeaterTimer = setInterval(() => this.registerWithRepeater(), REPEATER_REGISTER_PERIOD_MS);
@@ -264,7 +282,11 @@ export class CaClient implements PvProvider {
       for (const datagram of datagrams) {
         for (const destination of this.searchDestinations) {
           socket.send(datagram, destination.port, destination.host, (error) => {
-            if (error) this.logger.debug('CA search datagram not sent', { to: destination.host, error: error.message });
+            if (error)
+              this.logger.debug('CA search datagram not sent', {
+                to: destination.host,
+                error: error.message,
+              });
           });
           this.counters.searchDatagramsSent++;
         }
@@ -286,7 +308,12 @@ export class CaClient implements PvProvider {
         case Command.SEARCH: {
           const address =
             header.p1 === ADDRESS_FROM_SOURCE || header.p1 === 0 ? source.address : ipv4ToString(header.p1);
-          this.onSearchReply(header.p2, address, header.dataType, payload.length >= 2 ? payload.readUInt16BE(0) : 0);
+          this.onSearchReply(
+            header.p2,
+            address,
+            header.dataType,
+            payload.length >= 2 ? payload.readUInt16BE(0) : 0,
+          );
           break;
         }
         case Command.RSRV_IS_UP:
@@ -329,7 +356,7 @@ export class CaClient implements PvProvider {
     const key = `${address}:${port}`;
     const existing = this.circuits.get(key);
     if (existing && !existing.circuit.isClosed) return existing.circuit;
-    const open = this.openCircuit(address, port, serverMinor, undefined, (reason) => {
+    const open = this.openCircuit(address, port, serverMinor, undefined, () => {
       if (this.circuits.get(key) === open) this.circuits.delete(key);
     });
     this.circuits.set(key, open);
@@ -342,7 +369,7 @@ export class CaClient implements PvProvider {
     port: number,
     serverMinor: number,
     nameServer: NameServerLink | undefined,
-    onClosed: (reason: string) => void,
+    onClosed: () => void,
   ): OpenCircuit {
     this.counters.circuitsOpened++;
     const transport: SocketTransport = new SocketTransport(address, port, CONNECT_TIMEOUT_MS, {
@@ -351,10 +378,14 @@ export class CaClient implements PvProvider {
       onClose: (reason) => {
         this.counters.circuitsClosed++;
         if (circuit.channelCount > 0 || nameServer) {
-          this.logger.warn('CA circuit closed', { server: circuit.key, reason, channels: circuit.channelCount });
+          this.logger.warn('CA circuit closed', {
+            server: circuit.key,
+            reason,
+            channels: circuit.channelCount,
+          });
         }
         circuit.close(reason);
-        onClosed(reason);
+        onClosed();
       },
     });
     this.sockets.push(transport.closed);
@@ -407,7 +438,10 @@ export class CaClient implements PvProvider {
 
   private checkLiveness(): void {
     const now = Date.now();
-    const links = [...this.circuits.values(), ...this.nameServers.flatMap((nameServer) => nameServer.openCircuit ?? [])];
+    const links = [
+      ...this.circuits.values(),
+      ...this.nameServers.flatMap((nameServer) => nameServer.openCircuit ?? []),
+    ];
     for (const { circuit, transport } of links) {
       if (circuit.checkLiveness(now, this.liveness) !== 'dead') continue;
       this.counters.circuitsDroppedForSilence++;
@@ -460,11 +494,17 @@ class NameServerLink {
 
   private connect(): void {
     this.versionSeen = false;
-    this.openCircuit = this.client.openCircuit(this.endpoint.host, this.endpoint.port, CA_MINOR_VERSION, this, () => {
-      this.openCircuit = undefined;
-      if (this.stopped || this.client.isClosed) return;
-      this.retryTimer = setTimeout(() => this.connect(), this.retryDelayMs);
-      this.retryDelayMs = Math.min(2 * this.retryDelayMs, NAME_SERVER_RETRY_MAX_MS);
-    });
+    this.openCircuit = this.client.openCircuit(
+      this.endpoint.host,
+      this.endpoint.port,
+      CA_MINOR_VERSION,
+      this,
+      () => {
+        this.openCircuit = undefined;
+        if (this.stopped || this.client.isClosed) return;
+        this.retryTimer = setTimeout(() => this.connect(), this.retryDelayMs);
+        this.retryDelayMs = Math.min(2 * this.retryDelayMs, NAME_SERVER_RETRY_MAX_MS);
+      },
+    );
   }
 }

@@ -69,7 +69,11 @@ function yes(env: Environment, name: string, fallback: boolean): boolean {
 }
 
 /** `host`, `host:port` tokens separated by whitespace (or commas). */
-export function parseEndpoints(text: string | undefined, defaultPort: number, warnings: string[]): Endpoint[] {
+export function parseEndpoints(
+  text: string | undefined,
+  defaultPort: number,
+  warnings: string[],
+): Endpoint[] {
   const endpoints: Endpoint[] = [];
   for (const token of (text ?? '').split(/[\s,]+/)) {
     if (!token) continue;
@@ -103,7 +107,8 @@ export function readCaConfig(env: Environment): CaConfig {
     serverPort,
     repeaterPort: port(env, 'EPICS_CA_REPEATER_PORT', DEFAULT_REPEATER_PORT, warnings),
     maxArrayBytes: autoArrayBytes ? Math.max(maxArrayBytes, AUTO_ARRAY_BYTES_CAP) : maxArrayBytes,
-    connectionTimeoutMs: 1000 * positiveNumber(env, 'EPICS_CA_CONN_TMO', DEFAULT_CONNECTION_TIMEOUT_S, warnings),
+    connectionTimeoutMs:
+      1000 * positiveNumber(env, 'EPICS_CA_CONN_TMO', DEFAULT_CONNECTION_TIMEOUT_S, warnings),
     maxSearchPeriodMs:
       1000 *
       Math.max(

@@ -83,7 +83,9 @@ export const EcaStatus = {
   NOWTACCESS: 376,
 } as const;
 
-const ecaNames = new Map<number, string>(Object.entries(EcaStatus).map(([name, code]) => [code, `ECA_${name}`]));
+const ecaNames = new Map<number, string>(
+  Object.entries(EcaStatus).map(([name, code]) => [code, `ECA_${name}`]),
+);
 
 /** "ECA_TOLARGE" for 72; the number for codes this table does not know. */
 export function ecaStatusName(code: number): string {

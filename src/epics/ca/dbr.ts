@@ -76,7 +76,8 @@ export interface DbrMetadata {
   readonly enumStrings?: readonly string[];
 }
 
-export type DbrElements = Int16Array | Float32Array | Uint16Array | Uint8Array | Int32Array | Float64Array | string[];
+export type DbrElements =
+  Int16Array | Float32Array | Uint16Array | Uint8Array | Int32Array | Float64Array | string[];
 
 /** A DBR structure as the wire carries it; fields a class lacks are undefined. */
 export interface DbrData {
@@ -121,7 +122,9 @@ export function checkDbrPayload(dbrType: number, count: number, payload: Buffer)
   let needed = dbrPayloadSize(dbrType, count);
   if (nativeTypeOf(dbrType) === NativeType.STRING && count > 0) needed -= MAX_STRING_SIZE - 1;
   if (payload.length < needed) {
-    throw new CaProtocolError(`DBR type ${dbrType} with ${count} elements needs ${needed} bytes, got ${payload.length}`);
+    throw new CaProtocolError(
+      `DBR type ${dbrType} with ${count} elements needs ${needed} bytes, got ${payload.length}`,
+    );
   }
 }
 
@@ -210,7 +213,12 @@ export function readNumericArray(
   return values;
 }
 
-export function readElements(nativeType: NativeType, buffer: Buffer, offset: number, count: number): DbrElements {
+export function readElements(
+  nativeType: NativeType,
+  buffer: Buffer,
+  offset: number,
+  count: number,
+): DbrElements {
   return nativeType === NativeType.STRING
     ? readStrings(buffer, offset, count)
     : readNumericArray(nativeType, buffer, offset, count);
@@ -325,7 +333,8 @@ export function encodeDbr(dbrType: number, data: DbrData): Buffer {
     out.writeUInt32BE(data.secondsPastEpoch ?? 0, 4);
     out.writeUInt32BE(data.nanoseconds ?? 0, 8);
   }
-  if (dbrClass === DbrClass.GR || dbrClass === DbrClass.CTRL) writeMetadata(dbrType, out, data.metadata ?? {});
+  if (dbrClass === DbrClass.GR || dbrClass === DbrClass.CTRL)
+    writeMetadata(dbrType, out, data.metadata ?? {});
   const valueOffset = dbrValueOffset(dbrType);
   const size = ELEMENT_SIZES[nativeType] as number;
   for (let i = 0; i < count; i++) {

@@ -134,7 +134,11 @@ export function encodeSearchVersion(sequence: number): Buffer {
   return encodeMessage(Command.VERSION, VERSION_SEQUENCE_VALID, CA_MINOR_VERSION, sequence, 0);
 }
 
-export function encodeSearch(cid: number, name: string, replyFlag: number = SearchReplyFlag.DONT_REPLY): Buffer {
+export function encodeSearch(
+  cid: number,
+  name: string,
+  replyFlag: number = SearchReplyFlag.DONT_REPLY,
+): Buffer {
   return encodeMessage(Command.SEARCH, replyFlag, CA_MINOR_VERSION, cid, cid, encodeString(name));
 }
 
@@ -151,7 +155,13 @@ export function encodeCreateChannel(cid: number, name: string): Buffer {
 }
 
 /** EVENT_ADD: the 16-byte payload holds three unused f32 (low, high, to), the u16 mask and a pad. */
-export function encodeEventAdd(sid: number, subId: number, dbrType: number, count: number, mask: number): Buffer {
+export function encodeEventAdd(
+  sid: number,
+  subId: number,
+  dbrType: number,
+  count: number,
+  mask: number,
+): Buffer {
   const payload = Buffer.alloc(16);
   payload.writeUInt16BE(mask, 12);
   return encodeMessage(Command.EVENT_ADD, dbrType, count, sid, subId, payload);
@@ -188,7 +198,8 @@ export function decodeDatagram(datagram: Buffer): Message[] {
   let offset = 0;
   while (offset < datagram.length) {
     const header = emptyHeader();
-    if (!readHeader(datagram, offset, header)) throw new CaProtocolError('datagram ends inside a message header');
+    if (!readHeader(datagram, offset, header))
+      throw new CaProtocolError('datagram ends inside a message header');
     const start = offset + header.headerSize;
     const end = start + header.payloadSize;
     if (end > datagram.length) throw new CaProtocolError('datagram ends inside a message payload');

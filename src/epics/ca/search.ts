@@ -6,7 +6,13 @@
  * sit in one min-heap ordered by due time (one timer for all channels, not one per channel). A beacon anomaly
  * (a server booted, or came back) pulls every waiting channel forward to be searched again at once.
  */
-import { CA_MINOR_VERSION, Command, HEADER_SIZE, MAX_SEARCH_DATAGRAM_BYTES, SearchReplyFlag } from './constants.js';
+import {
+  CA_MINOR_VERSION,
+  Command,
+  HEADER_SIZE,
+  MAX_SEARCH_DATAGRAM_BYTES,
+  SearchReplyFlag,
+} from './constants.js';
 import { encodeSearchVersion, padded, writeHeader } from './messages.js';
 
 export interface SearchRequest {
@@ -114,7 +120,8 @@ export class SearchScheduler {
       const left = 2 * index + 1;
       if (left >= heap.length) break;
       const right = left + 1;
-      const child = right < heap.length && (heap[right] as Entry).due < (heap[left] as Entry).due ? right : left;
+      const child =
+        right < heap.length && (heap[right] as Entry).due < (heap[left] as Entry).due ? right : left;
       if ((heap[child] as Entry).due >= last.due) break;
       heap[index] = heap[child] as Entry;
       index = child;
@@ -215,9 +222,12 @@ export class BeaconTracker {
     if (sequence === state.lastSequence) return false;
     const interval = now - state.lastAt;
     const restarted = sequence < state.lastSequence && state.lastSequence - sequence < 0x80000000;
-    const gap = state.averagePeriodMs !== undefined && interval >= BeaconTracker.GAP_FACTOR * state.averagePeriodMs;
+    const gap =
+      state.averagePeriodMs !== undefined && interval >= BeaconTracker.GAP_FACTOR * state.averagePeriodMs;
     state.averagePeriodMs =
-      restarted || state.averagePeriodMs === undefined ? interval : (7 * state.averagePeriodMs + interval) / 8;
+      restarted || state.averagePeriodMs === undefined
+        ? interval
+        : (7 * state.averagePeriodMs + interval) / 8;
     state.lastAt = now;
     state.lastSequence = sequence;
     return restarted || gap;

@@ -77,7 +77,10 @@ export class SocketTransport implements CircuitTransport {
   constructor(host: string, port: number, connectTimeoutMs: number, handlers: SocketHandlers) {
     const socket = connect({ host, port, noDelay: true, keepAlive: true });
     this.socket = socket;
-    this.connectTimer = setTimeout(() => this.fail(`no TCP connection within ${connectTimeoutMs} ms`), connectTimeoutMs);
+    this.connectTimer = setTimeout(
+      () => this.fail(`no TCP connection within ${connectTimeoutMs} ms`),
+      connectTimeoutMs,
+    );
     socket.once('connect', () => {
       clearTimeout(this.connectTimer);
       handlers.onConnect();

@@ -2,7 +2,7 @@
  * Translation of DBR_TIME payloads and DBR_CTRL metadata into the protocol-neutral update model.
  */
 import type { Alarm, Display, NumericType, PvUpdate, PvValue } from '../update.js';
-import { alarmStatusName, NativeType } from './constants.js';
+import { alarmStatusName, DbrClass, NativeType } from './constants.js';
 import {
   dbrType,
   dbrValueOffset,
@@ -13,7 +13,6 @@ import {
   readStrings,
   type DbrMetadata,
 } from './dbr.js';
-import { DbrClass } from './constants.js';
 
 /** The element type of each numeric native type in the update model (enums as arrays are uint16, as CA sends). */
 const NUMERIC_TYPES: readonly (NumericType | undefined)[] = [
@@ -94,5 +93,7 @@ export function decodeTimeUpdate(
   const value = decodeValue(nativeType, scalar && count >= 1, payload, offset, count, metadata);
   const alarm = alarmOf(payload.readInt16BE(2), payload.readInt16BE(0));
   const timestampNs = epicsTimeToUnixNs(payload.readUInt32BE(4), payload.readUInt32BE(8));
-  return metadata.display ? { value, timestampNs, alarm, display: metadata.display } : { value, timestampNs, alarm };
+  return metadata.display
+    ? { value, timestampNs, alarm, display: metadata.display }
+    : { value, timestampNs, alarm };
 }

@@ -38,7 +38,10 @@ describe('garbage from a CA server', { timeout: 58_000 }, () => {
   /** Waits until the channel is connected again after `previous` connections and has delivered a value. */
   async function reconnected(previous: number, updatesBefore: number): Promise<void> {
     await recorder.waitFor(
-      () => connections() > previous && recorder.states.at(-1) === 'connected' && recorder.updates.length > updatesBefore,
+      () =>
+        connections() > previous &&
+        recorder.states.at(-1) === 'connected' &&
+        recorder.updates.length > updatesBefore,
       5000,
       'reconnection',
     );
@@ -54,7 +57,10 @@ describe('garbage from a CA server', { timeout: 58_000 }, () => {
   const detectable = fc.oneof(
     // Absurd sizes (extended header beyond any memory cap).
     fc
-      .record({ command: fc.integer({ min: 0, max: 27 }), size: fc.integer({ min: 0x40000000, max: 0xffffffff }) })
+      .record({
+        command: fc.integer({ min: 0, max: 27 }),
+        size: fc.integer({ min: 0x40000000, max: 0xffffffff }),
+      })
       .map(({ command, size }) => {
         const frame = Buffer.alloc(24);
         frame.writeUInt16BE(command, 0);
@@ -63,13 +69,17 @@ describe('garbage from a CA server', { timeout: 58_000 }, () => {
         return () => frame;
       }),
     // Commands no server sends.
-    fc
-      .record({ command: fc.integer({ min: 28, max: 0xffff }), p1: fc.nat(), p2: fc.nat() })
-      .map(({ command, p1, p2 }) => () => encodeMessage(command, 0, 0, p1, p2)),
+    fc.record({ command: fc.integer({ min: 28, max: 0xffff }), p1: fc.nat(), p2: fc.nat() }).map(
+      ({ command, p1, p2 }) =>
+        () =>
+          encodeMessage(command, 0, 0, p1, p2),
+    ),
     // A subscription update too short for the count it announces.
     fc
       .integer({ min: 2, max: 5000 })
-      .map((count) => () => encodeMessage(1, DBR_TIME_DOUBLE, count, 1, liveSubscription(), Buffer.alloc(24))),
+      .map(
+        (count) => () => encodeMessage(1, DBR_TIME_DOUBLE, count, 1, liveSubscription(), Buffer.alloc(24)),
+      ),
     // An update of another DBR type than subscribed, or of no DBR type at all.
     fc
       .integer({ min: 0, max: 0xffff })

@@ -54,7 +54,11 @@ describe('CA connection lifecycle', { timeout: 58_000 }, () => {
     const beforeRestart = tick.updates.length;
 
     await ioc.start();
-    await tick.waitFor(() => tick.states.filter((state) => state === 'connected').length === 2, 20_000, 'reconnect');
+    await tick.waitFor(
+      () => tick.states.filter((state) => state === 'connected').length === 2,
+      20_000,
+      'reconnect',
+    );
     await tick.update(beforeRestart + 2, 10_000);
     await ao.waitFor(() => ao.updates.length >= 2, 10_000, 'ao after restart');
     assert.deepEqual(tick.states, ['connected', 'disconnected', 'connected']);

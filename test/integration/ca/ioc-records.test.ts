@@ -12,7 +12,9 @@ import { TestIoc } from '../../support/ioc.js';
 function valueOf(update: PvUpdate): unknown {
   const value = update.value as { value?: unknown; index?: number };
   if (value.index !== undefined) return value.index;
-  return ArrayBuffer.isView(value.value) ? Array.from(value.value as unknown as ArrayLike<number>) : value.value;
+  return ArrayBuffer.isView(value.value)
+    ? Array.from(value.value as unknown as ArrayLike<number>)
+    : value.value;
 }
 
 /** record → [kind, element type, first value (undefined: changes), units] as rsrv serves them. */
@@ -117,7 +119,9 @@ describe('CA client against the test IOC: every record', { timeout: 55_000 }, ()
     await hist.update(3);
     const lengths = hist.updates.map((update) => (valueOf(update) as number[]).length);
     assert.ok(lengths.length >= 3);
-    lengths.slice(1).forEach((length, i) => assert.ok(length >= (lengths[i] as number), `${lengths.join(',')}`));
+    lengths
+      .slice(1)
+      .forEach((length, i) => assert.ok(length >= (lengths[i] as number), `${lengths.join(',')}`));
     assert.ok((lengths.at(-1) as number) > (lengths[0] as number));
   });
 
@@ -126,7 +130,10 @@ describe('CA client against the test IOC: every record', { timeout: 55_000 }, ()
     await tickless.update(3);
     const stamps = tickless.updates.map((update) => update.timestampNs);
     stamps.slice(1).forEach((stamp, i) => assert.ok(stamp > (stamps[i] as bigint)));
-    assert.ok(stamps.some((stamp) => stamp % 1000n !== 0n), 'sub-microsecond digits are kept');
+    assert.ok(
+      stamps.some((stamp) => stamp % 1000n !== 0n),
+      'sub-microsecond digits are kept',
+    );
   });
 
   it('picks up a units change (DBE_PROPERTY) on the next update', async () => {

@@ -54,7 +54,9 @@ describe('CA client against unusual server behaviour', { timeout: 55_000 }, () =
     const bigUpdate = await array.update(1);
     assert.deepEqual((bigUpdate.value as { value: Float64Array }).value, big.values);
     const requests = (server as FakeCaServer).requests;
-    const add = requests.find((request) => request.command === Command.EVENT_ADD && request.dataType === 20 && request.count === 0);
+    const add = requests.find(
+      (request) => request.command === Command.EVENT_ADD && request.dataType === 20 && request.count === 0,
+    );
     assert.ok(add, 'the array is subscribed with a dynamic count');
   });
 
