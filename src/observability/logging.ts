@@ -107,9 +107,11 @@ const NPM_LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'
  */
 function skipDisabledLevels(logger: winston.Logger): void {
   for (const level of NPM_LEVELS) {
-    const log = logger[level].bind(logger) as (...args: unknown[]) => winston.Logger;
-    logger[level] = ((...args: unknown[]) =>
-      logger.isLevelEnabled(level) ? log(...args) : logger) as winston.LeveledLogMethod;
+    const log = logger[level] as (this: winston.Logger, ...args: unknown[]) => winston.Logger;
+    // Called on `this`, not bound: child loggers inherit these methods and must write through themselves.
+    logger[level] = function (this: winston.Logger, ...args: unknown[]) {
+      return this.isLevelEnabled(level) ? log.apply(this, args) : this;
+    } as winston.LeveledLogMethod;
   }
 }
 

@@ -92,6 +92,17 @@ describe('logging to a file', () => {
     );
   });
 
+  it('gives child loggers their own meta', async () => {
+    const path = join(dir, 'child.log');
+    const logging = createLogger({ verbosity: 'Debug', logFile: path, serviceId: 's' });
+    logging.logger.child({ stream: 'SIM:ai' }).debug('Subscribed', { protocol: 'ca' });
+    await logging.close();
+    assert.deepEqual(LINE.exec(readFileSync(path, 'utf8').trimEnd())?.slice(2), [
+      'DEBUG',
+      'Subscribed {"stream":"SIM:ai","protocol":"ca"}',
+    ]);
+  });
+
   it('refuses a file in a directory that does not exist, naming the path', () => {
     const path = join(dir, 'no-such-dir', 'forwarder.log');
     assert.throws(
