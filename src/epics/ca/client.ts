@@ -25,6 +25,7 @@ import {
   ipv4ToString,
   type Message,
 } from './messages.js';
+import { CaRepeater } from './repeater.js';
 import { BeaconTracker, packSearchDatagrams, SearchScheduler, type SearchRequest } from './search.js';
 import { openSearchSocket, resolveEndpoints, SocketTransport } from './transport.js';
 
@@ -52,7 +53,7 @@ const MIN_BOOST_INTERVAL_MS = 1000;
 const LIVENESS_CHECK_MS = 1000;
 const ECHO_TIMEOUT_MS = 5000;
 const CONNECT_TIMEOUT_MS = 10_000;
-const REPEATER_REGISTER_PERIOD_MS = 30_000;
+const REPEATER_CHECK_PERIOD_MS = 5000;
 const NAME_SERVER_RETRY_MIN_MS = 1000;
 const NAME_SERVER_RETRY_MAX_MS = 30_000;
 const LOOPBACK = '127.0.0.1';
@@ -100,6 +101,8 @@ export class CaClient implements PvProvider {
   private searchTimerDue = 0;
   private livenessTimer: NodeJS.Timeout | undefined;
   private repeaterTimer: NodeJS.Timeout | undefined;
+  private repeater: CaRepeater | undefined;
+  private repeaterConfirmed = false;
   private readonly sockets: Promise<void>[] = [];
 
   constructor(options: CaClientOptions = {}) {
@@ -165,6 +168,11 @@ export class CaClient implements PvProvider {
     return count;
   }
 
+  /** Whether a CA repeater (another process's or this client's own) forwards beacons to this client. */
+  get receivesBeacons(): boolean {
+    return this.repeaterConfirmed;
+  }
+
   /** Channels still waiting for a search reply. */
   get searchingChannelCount(): number {
     return this.scheduler.pendingCount;
@@ -182,6 +190,7 @@ export class CaClient implements PvProvider {
     clearInterval(this.livenessTimer);
     clearInterval(this.repeaterTimer);
     await this.started?.catch(() => undefined);
+    await this.repeater?.close();
     for (const { transport } of this.circuits.values()) transport.close();
     for (const nameServer of this.nameServers) nameServer.stop();
     this.searchSocket?.close();
@@ -232,16 +241,25 @@ export class CaClient implements PvProvider {
           'CA has no search destinations (EPICS_CA_ADDR_LIST empty, EPICS_CA_AUTO_ADDR_LIST=NO)',
         );
       }
-      this.registerWithRepeater();
-      this.repeaterTimer = setInterval(() => this.registerWithRepeater(), REPEATER_REGISTER_PERIOD_MS);
+      await this.registerWithRepeater();
+      this.repeaterTimer = setInterval(() => void this.registerWithRepeater(), REPEATER_CHECK_PERIOD_MS);
     } finally {
       this.ioReady = !this.closed;
       this.armSearchTimer();
     }
   }
 
-  /** Beacons reach this client through the CA repeater, which forwards them to registered sockets. */
-  private registerWithRepeater(): void {
+  /**
+   * Beacons reach this client through the CA repeater, which forwards them to registered sockets. When no
+   * repeater holds the port, this client runs one (as libca does); registrations are renewed periodically, since
+   * a restarted repeater forgets its clients.
+   */
+  private async registerWithRepeater(): Promise<void> {
+    if (!this.repeater && !this.closed) {
+      this.repeater = await CaRepeater.open(this.config.repeaterPort, this.logger);
+      if (this.closed) await this.repeater?.close();
+    }
+    if (this.closed) return;
     const message = encodeRepeaterRegister(ipv4FromString(LOOPBACK) as number);
     this.searchSocket?.send(message, this.config.repeaterPort, LOOPBACK, (error) => {
       if (error) this.logger.debug('CA repeater registration failed', { error: error.message });
@@ -323,8 +341,12 @@ export class CaClient implements PvProvider {
             header.p1,
           );
           break;
+        case Command.REPEATER_CONFIRM:
+          if (!this.repeaterConfirmed) this.logger.debug('CA repeater confirmed the registration');
+          this.repeaterConfirmed = true;
+          break;
         default:
-          // VERSION leads every reply datagram; NOT_FOUND and REPEATER_CONFIRM need no action.
+          // VERSION leads every reply datagram; NOT_FOUND needs no action.
           break;
       }
     }
