@@ -45,7 +45,7 @@ export interface LauncherOptions {
   readonly configTopic: KafkaEndpoint;
   /** Has a topic. */
   readonly statusTopic: KafkaEndpoint;
-  /** Its topic part, if any, is ignored. */
+  /** Has no topic: a `/topic` part is accepted and dropped, as the reference ignores it. */
   readonly outputBroker: KafkaEndpoint;
   /** Has a topic when given. */
   readonly storageTopic?: KafkaEndpoint;

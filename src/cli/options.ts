@@ -499,9 +499,10 @@ function readCommandLine(argv: readonly string[]): { occurrences: Occurrences } 
       const flagName = leftOver.startsWith('--')
         ? (leftOver.split('=')[0] ?? leftOver)
         : leftOver.slice(0, 2);
-      const known = specByLong.get(flagName.slice(2));
-      if (known !== undefined) throw new LaunchError(`${flagName} is a flag and takes no value`);
-      throw new LaunchError(`unknown option ${flagName}${suggestion(flagName, commandLineFlags())}`);
+      // Commander leaves "--flag=value" over when the option takes no value.
+      if (commandLineFlags.includes(flagName))
+        throw new LaunchError(`${flagName} is a flag and takes no value`);
+      throw new LaunchError(`unknown option ${flagName}${suggestion(flagName, commandLineFlags)}`);
     }
     throw new LaunchError(
       'unexpected argument (not shown, as it could be a password): every setting is an option, ' +
@@ -527,9 +528,11 @@ function commanderFlags(spec: OptionSpec<unknown>): string {
   return `${short}--${spec.long}${value}`;
 }
 
-function commandLineFlags(): string[] {
-  return [...specs.map(([, spec]) => `--${spec.long}`), '--version', '--help'];
-}
+const commandLineFlags: readonly string[] = [
+  ...specs.map(([, spec]) => `--${spec.long}`),
+  '--version',
+  '--help',
+];
 
 function helpLine(spec: OptionSpec<unknown>): string {
   const env = spec.env === undefined ? '' : ` [${spec.env}]`;

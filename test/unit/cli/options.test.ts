@@ -385,6 +385,7 @@ describe('launcher options: mistakes are one line and exit code 2', () => {
       {},
       '--skip-retrieval is a flag and takes no value',
     ],
+    ['--version with a value', [...minimal, '--version=2'], {}, '--version is a flag and takes no value'],
     [
       'missing value',
       [...minimal, '--pv-update-period'],
