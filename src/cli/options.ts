@@ -44,6 +44,7 @@ interface OptionSpec<T> {
   readonly kind: ValueKind<T>;
   /** Parsed like a value from any other source. */
   readonly defaultText?: string;
+  /** Only marks the option in help; assemble() asks for required values by name. */
   readonly required?: true;
   readonly help: string;
 }
@@ -537,7 +538,7 @@ const commandLineFlags: readonly string[] = [
 function helpLine(spec: OptionSpec<unknown>): string {
   const env = spec.env === undefined ? '' : ` [${spec.env}]`;
   const fallback = spec.defaultText === undefined ? '' : ` (default: ${spec.defaultText})`;
-  return `${spec.help}${fallback}${env}`;
+  return `${spec.help}${spec.required ? ' (required)' : ''}${fallback}${env}`;
 }
 
 function helpEpilogue(): string {

@@ -325,6 +325,7 @@ describe('launcher options: help and version', () => {
         assert.ok(outcome.output.includes(`--${spec.long}`), spec.long);
         assert.ok(outcome.output.includes(`[${spec.env}]`), spec.env);
       }
+      assert.equal(outcome.output.match(/\(required\)/g)?.length, 3);
       assert.match(
         outcome.output,
         /--version +print the version and exit\n +-h, --help +print this help and exit/,
