@@ -1,0 +1,140 @@
+/**
+ * forwarder-ctl's Kafka options: one broker URI (the launcher's grammar, with the topic a command works on) and
+ * the launcher's SASL and TLS settings, resolved into librdkafka properties. Values are checked with the
+ * launcher's own rules (src/cli/options.ts), so both programs accept and refuse the same things.
+ */
+import { launcherOptionTable } from '../cli/options.js';
+import { KafkaUriError, parseKafkaUri } from '../cli/kafka-uri.js';
+import type { KafkaUri, TlsOptions } from '../cli/launcher-options.js';
+import { KafkaClientConfigError, kafkaClientConfig } from '../kafka/client-config.js';
+import { UsageError } from './errors.js';
+import { positiveSeconds } from './values.js';
+
+export const BROKER_ENV = 'FORWARDER_CTL_BROKER';
+export const SASL_PASSWORD_ENV = 'FORWARDER_CTL_SASL_PASSWORD';
+export const DEFAULT_TIMEOUT_S = 10;
+
+/** The global options as commander hands them over. */
+export interface GlobalOptions {
+  readonly broker?: string;
+  readonly saslPassword?: string;
+  readonly sslCaCertFile?: string;
+  readonly sslCertificateFile?: string;
+  readonly sslKeyFile?: string;
+  readonly sslKeyPassword?: string;
+  readonly kafkaConfig?: readonly string[];
+  readonly timeout?: string;
+}
+
+export interface KafkaAccess {
+  readonly uri: KafkaUri;
+  /** librdkafka properties for every client. */
+  readonly config: Readonly<Record<string, string>>;
+  /** Bound on connecting, on each metadata query and on delivery. */
+  readonly timeoutMs: number;
+}
+
+/** Resolves the global options (and FORWARDER_CTL_* variables); throws UsageError naming the option at fault. */
+export function kafkaAccess(options: GlobalOptions, env: NodeJS.ProcessEnv): KafkaAccess {
+  const brokerText = options.broker ?? nonEmpty(env[BROKER_ENV]);
+  if (brokerText === undefined) {
+    throw new UsageError(`no broker: give --broker host:port[/topic] (or set ${BROKER_ENV})`);
+  }
+  let uri: KafkaUri;
+  try {
+    uri = parseKafkaUri(brokerText);
+  } catch (error) {
+    if (error instanceof KafkaUriError) throw new UsageError(`--broker: ${error.message}`);
+    throw error;
+  }
+  const saslPassword = checked(
+    '--sasl-password',
+    launcherOptionTable.sslKeyPassword.kind,
+    options.saslPassword ?? nonEmpty(env[SASL_PASSWORD_ENV]),
+  );
+  const sasl = uri.securityProtocol === 'SASL_PLAINTEXT' || uri.securityProtocol === 'SASL_SSL';
+  if (sasl && saslPassword === undefined) {
+    throw new UsageError(
+      `--broker uses ${uri.securityProtocol} (${uri.saslMechanism}) but no password was given: ` +
+        `set --sasl-password or ${SASL_PASSWORD_ENV}`,
+    );
+  }
+  if (!sasl && saslPassword !== undefined) {
+    throw new UsageError(`a SASL password is set but --broker uses ${uri.securityProtocol}, not SASL`);
+  }
+
+  const tls = withoutUndefined({
+    caFile: checked('--ssl-ca-cert-file', launcherOptionTable.sslCaCertFile.kind, options.sslCaCertFile),
+    certificateFile: checked(
+      '--ssl-certificate-file',
+      launcherOptionTable.sslCertificateFile.kind,
+      options.sslCertificateFile,
+    ),
+    keyFile: checked('--ssl-key-file', launcherOptionTable.sslKeyFile.kind, options.sslKeyFile),
+    keyPassword: checked(
+      '--ssl-key-password',
+      launcherOptionTable.sslKeyPassword.kind,
+      options.sslKeyPassword,
+    ),
+  });
+  if ((tls.certificateFile === undefined) !== (tls.keyFile === undefined)) {
+    throw new UsageError('--ssl-certificate-file and --ssl-key-file go together: give both or neither');
+  }
+  // Later properties override earlier ones, as in the launcher.
+  const extra = Object.assign(
+    {},
+    ...(options.kafkaConfig ?? []).map((text) =>
+      checked('--kafka-config', launcherOptionTable.kafkaConfig.kind, text),
+    ),
+  ) as Record<string, string>;
+
+  let config: Record<string, string>;
+  try {
+    config = kafkaClientConfig(
+      { uri, option: '--broker', ...(saslPassword === undefined ? {} : { saslPassword }) },
+      tls,
+      extra,
+    );
+  } catch (error) {
+    if (error instanceof KafkaClientConfigError) throw new UsageError(error.message);
+    throw error;
+  }
+  return {
+    uri,
+    config,
+    timeoutMs:
+      (options.timeout === undefined
+        ? DEFAULT_TIMEOUT_S
+        : positiveSeconds('--timeout', options.timeout, 3600)) * 1000,
+  };
+}
+
+function nonEmpty(text: string | undefined): string | undefined {
+  return text === '' ? undefined : text;
+}
+
+function checked<T>(
+  option: string,
+  kind: { parse(text: string): T },
+  text: string | undefined,
+): T | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return kind.parse(text);
+  } catch (error) {
+    throw new UsageError(`${option}: ${(error as Error).message}`);
+  }
+}
+
+function withoutUndefined(tls: Record<keyof TlsOptions, string | undefined>): TlsOptions {
+  return Object.fromEntries(Object.entries(tls).filter(([, value]) => value !== undefined)) as TlsOptions;
+}
+
+/** The topic a command works on: its argument, else the --broker URI's topic. */
+export function topicOf(access: KafkaAccess, argument: string | undefined, what: string): string {
+  const topic = argument ?? access.uri.topic;
+  if (topic === undefined) {
+    throw new UsageError(`no ${what} topic: give it as host:port/TOPIC in --broker`);
+  }
+  return topic;
+}

@@ -1,0 +1,90 @@
+/**
+ * Decoded ESS messages as JSON, for `tail` and `--dry-run`. The fields are those of the decoded message (as
+ * src/schemas names them). JSON has no 64-bit integers, so every bigint (timestamps in ns, int64/uint64 values)
+ * is written as a decimal string, as Protocol Buffers' JSON mapping does; NaN and infinities, which JSON cannot
+ * hold either, become "NaN", "Infinity" and "-Infinity". Typed arrays become arrays; enum fields carry the
+ * schema's name for the value ("CONNECTED"), or the number when the schema has no name for it.
+ */
+import {
+  Al00Severity,
+  ConnectionInfo,
+  type DecodedMessage,
+  EventType,
+  F142AlarmSeverity,
+  F142AlarmStatus,
+  type FileIdentifier,
+  Location,
+  Protocol,
+  Rf5kUpdateType,
+  UpdateType,
+} from '../schemas/index.js';
+
+/** Enum objects map numbers back to names (TypeScript numeric enums are two-way). */
+type EnumNames = Readonly<Record<number, string>>;
+
+/** Per schema: the fields that hold an enum value, wherever they occur in the message. */
+const ENUM_FIELDS: { readonly [I in FileIdentifier]: Readonly<Record<string, EnumNames>> } = {
+  f144: {},
+  f142: { alarmStatus: F142AlarmStatus, alarmSeverity: F142AlarmSeverity },
+  al00: { severity: Al00Severity },
+  ep01: { status: ConnectionInfo },
+  ep00: { type: EventType },
+  tdct: {},
+  se00: { timestampLocation: Location },
+  senv: { timestampLocation: Location },
+  x5f2: {},
+  fc00: { configChange: UpdateType, protocol: Protocol },
+  rf5k: { configChange: Rf5kUpdateType, protocol: Protocol },
+};
+
+/** The decoded message as a JSON-ready value. */
+export function messageJson(decoded: DecodedMessage): unknown {
+  return jsonValue(decoded.message, ENUM_FIELDS[decoded.schema], undefined);
+}
+
+function jsonValue(
+  value: unknown,
+  enums: Readonly<Record<string, EnumNames>>,
+  field: string | undefined,
+): unknown {
+  switch (typeof value) {
+    case 'bigint':
+      return value.toString();
+    case 'number': {
+      const name = field === undefined ? undefined : enums[field]?.[value];
+      if (name !== undefined) return name;
+      return Number.isFinite(value) ? value : String(value);
+    }
+    case 'object':
+      if (value === null) return null;
+      if (ArrayBuffer.isView(value)) {
+        return Array.from(value as unknown as ArrayLike<number | bigint>, (element) =>
+          jsonValue(element, enums, undefined),
+        );
+      }
+      if (Array.isArray(value)) return value.map((element) => jsonValue(element, enums, undefined));
+      return Object.fromEntries(
+        Object.entries(value)
+          .filter(([, member]) => member !== undefined)
+          .map(([key, member]) => [key, jsonValue(member, enums, key)]),
+      );
+    default:
+      return value;
+  }
+}
+
+/**
+ * The names a message is about, for --source: the PV (source name) of data messages, the service id of a status
+ * message, and every stream's PV of a config command.
+ */
+export function sourceNames(decoded: DecodedMessage): readonly string[] {
+  switch (decoded.schema) {
+    case 'x5f2':
+      return [decoded.message.serviceId];
+    case 'fc00':
+    case 'rf5k':
+      return decoded.message.streams.map((stream) => stream.channel);
+    default:
+      return [decoded.message.sourceName];
+  }
+}
