@@ -10,7 +10,6 @@ import {
   AccessRight,
   CA_MINOR_VERSION,
   Command,
-  EcaStatus,
   ecaStatusName,
   MINOR_DYNAMIC_COUNT,
   MINOR_TCP_SEARCH,
@@ -96,10 +95,6 @@ export class Circuit {
   private echoSentAt: number | undefined;
   private receivedSinceCheck = false;
   private readonly searchReplies: SearchReplyListener | undefined;
-  /** Messages received; exported as a counter. */
-  messagesReceived = 0;
-  /** The latest ERROR not tied to a channel, for diagnostics. */
-  lastError: string | undefined;
 
   constructor(
     readonly address: string,
@@ -253,7 +248,6 @@ export class Circuit {
   }
 
   private dispatch(header: MessageHeader, payload: Buffer): void {
-    this.messagesReceived++;
     switch (header.command) {
       case Command.EVENT_ADD:
         this.onEventAdd(header, payload);
@@ -320,7 +314,7 @@ export class Circuit {
         return;
       default:
         // Errors about requests that need no answer (e.g. a cancel racing a server-side drop) change nothing.
-        if (status !== EcaStatus.NORMAL) this.lastError = detail;
+        return;
     }
   }
 

@@ -110,12 +110,6 @@ export class SocketTransport implements CircuitTransport {
     setImmediate(() => this.flush());
   }
 
-  /** Stops reading (TCP then pushes back on the server) or resumes. */
-  setPaused(paused: boolean): void {
-    if (paused) this.socket.pause();
-    else this.socket.resume();
-  }
-
   close(): void {
     this.fail('closed by the client');
   }
