@@ -38,7 +38,9 @@ export class ClientLog implements Logger {
 
   /** The client's own error events (authentication, TLS), which say more than a failed attempt does. */
   clientErrors(): string[] {
-    return this.errors.filter((message) => !/could not connect \(attempt/.test(message));
+    return this.errors
+      .filter((message) => !/could not connect \(attempt/.test(message))
+      .map((message) => message.replace(/^Kafka [a-z ]+: /, ''));
   }
 }
 

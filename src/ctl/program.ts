@@ -390,13 +390,16 @@ async function showStatus(
     }
   };
   const log = warningLog(io);
+  const sinceMs = io.now() - options.sinceS * 1000;
   const onMessage = (message: { value: Buffer | null; timestamp?: number }): boolean => {
     const payload = message.value ?? Buffer.alloc(0);
+    const timestampMs = message.timestamp ?? io.now();
+    // Reading starts at the first message sent since then, but producers' clocks differ: later messages can be older.
+    if (timestampMs < sinceMs) return true;
     try {
       // Other services' messages on a shared status topic are not a forwarder's status: skip them.
-      if (readFileIdentifier(payload) === X5F2_IDENTIFIER) {
-        collector.add(deserialiseX5f2(payload), message.timestamp ?? io.now());
-      }
+      if (readFileIdentifier(payload) === X5F2_IDENTIFIER)
+        collector.add(deserialiseX5f2(payload), timestampMs);
     } catch (error) {
       io.stderr(
         `${programName}: warning: skipping a malformed status message: ${(error as Error).message}\n`,
@@ -404,7 +407,7 @@ async function showStatus(
     }
     return true;
   };
-  const start = { sinceMs: io.now() - options.sinceS * 1000 };
+  const start = { sinceMs };
   if (!options.watch) {
     await readTopic(access, topic, { start, stopAtEnd: true, onMessage }, log);
     render();

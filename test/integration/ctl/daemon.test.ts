@@ -1,0 +1,140 @@
+/**
+ * forwarder-ctl with a running forwarder: a fake-protocol stream added with the tool is forwarded, shows in
+ * `status`, is saved to the storage topic as `stored` shows, and goes away with `remove`.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ForwarderProcess } from '../../support/forwarder.js';
+import type { KafkaBrokerInfo } from '../../support/kafka-broker.js';
+import { clientConfig, createTopics, testBroker, uniqueTopic } from '../../support/kafka.js';
+import { jsonLines, runCtl } from './ctl-process.js';
+
+interface StatusDocument {
+  instances: {
+    serviceId: string;
+    streams: { channel_name: string; protocol: string; connection?: string }[];
+  }[];
+}
+
+let broker: KafkaBrokerInfo;
+let forwarder: ForwarderProcess | undefined;
+const serviceId = `ctl-test-${process.pid}`;
+const topics = {
+  config: uniqueTopic('ctl-daemon-config'),
+  status: uniqueTopic('ctl-daemon-status'),
+  storage: uniqueTopic('ctl-daemon-storage'),
+  data: uniqueTopic('ctl-daemon-data'),
+};
+
+before(async () => {
+  broker = await testBroker();
+  await createTopics(clientConfig(broker, { listener: 'PLAINTEXT' }), Object.values(topics));
+  const uri = (topic = ''): string => `${broker.listeners.PLAINTEXT}${topic ? `/${topic}` : ''}`;
+  forwarder = ForwarderProcess.start([
+    '--config-topic',
+    uri(topics.config),
+    '--status-topic',
+    uri(topics.status),
+    '--output-broker',
+    uri(),
+    '--storage-topic',
+    uri(topics.storage),
+    '--skip-retrieval',
+    '--status-interval',
+    '1000',
+    '--fake-pv-period',
+    '200',
+    '--service-id',
+    serviceId,
+  ]);
+  await forwarder.waitForOutput(/Forwarder .* started/, 60_000);
+});
+
+after(async () => {
+  await forwarder?.stop('SIGKILL');
+});
+
+const ctl = (topic: string, ...args: string[]) =>
+  runCtl(['--broker', `${broker.listeners.PLAINTEXT}/${topic}`, ...args]);
+
+type Streams = StatusDocument['instances'][number]['streams'];
+
+/** Polls `status --json` until this forwarder's streams satisfy `predicate`. */
+async function statusUntil(predicate: (streams: Streams) => boolean, timeoutMs = 20_000): Promise<Streams> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    const result = await ctl(topics.status, 'status', '--json', '--since', '5');
+    assert.equal(result.code, 0, result.stderr);
+    last = result.stdout;
+    const mine = (JSON.parse(result.stdout) as StatusDocument).instances.find(
+      (each) => each.serviceId === serviceId,
+    );
+    if (mine !== undefined && predicate(mine.streams)) return mine.streams;
+    await new Promise((resolveWait) => setTimeout(resolveWait, 500));
+  }
+  throw new Error(`status never showed the expected streams; last status: ${last}`);
+}
+
+/**
+ * Sends a command until status shows its effect: the forwarder reads its config topic from the latest offset,
+ * so a command sent before its consumer has its partition is never seen (as with the reference).
+ */
+async function sendUntil(
+  args: readonly string[],
+  predicate: (streams: Streams) => boolean,
+): Promise<Streams> {
+  for (let attempt = 1; ; attempt++) {
+    const sent = await ctl(topics.config, ...args);
+    assert.equal(sent.code, 0, sent.stderr);
+    try {
+      return await statusUntil(predicate, 5_000);
+    } catch (error) {
+      if (attempt === 6) throw error;
+    }
+  }
+}
+
+describe('forwarder-ctl with a running forwarder', () => {
+  it('adds a fake stream that is forwarded, reported in status and stored; remove takes it away', async () => {
+    const streams = await sendUntil(['add', 'CTL:FAKE', 'fake', topics.data, 'f144', '--periodic'], (each) =>
+      each.some((stream) => stream.connection === 'connected'),
+    );
+    assert.deepEqual(
+      streams.map((stream) => [stream.channel_name, stream.protocol, stream.connection]),
+      [['CTL:FAKE', 'FAKE', 'connected']],
+    );
+    const table = await ctl(topics.status, 'status');
+    assert.match(
+      table.stdout,
+      new RegExp(
+        `^${serviceId} on .*: running, .*1 stream\\n.*\\n {2}CTL:FAKE +FAKE +${topics.data} +f144 +yes +connected\\n`,
+      ),
+    );
+
+    const data = await ctl(topics.data, 'tail', '--from-beginning', '--max', '2', '--source', 'CTL:*');
+    assert.equal(data.code, 0, data.stderr);
+    const lines = jsonLines(data.stdout) as {
+      key: string;
+      schema: string;
+      message: { sourceName: string };
+    }[];
+    assert.equal(lines.length, 2);
+    for (const line of lines) {
+      assert.equal(line.key, 'CTL:FAKE');
+      assert.equal(line.message.sourceName, 'CTL:FAKE');
+    }
+    assert.ok(
+      lines.some((line) => line.schema === 'f144'),
+      data.stdout,
+    );
+
+    const stored = await ctl(topics.storage, 'stored', '--json');
+    assert.equal(stored.code, 0, stored.stderr);
+    assert.deepEqual(JSON.parse(stored.stdout), [
+      { pv: 'CTL:FAKE', protocol: 'fake', topic: topics.data, schema: 'f144', periodic: true },
+    ]);
+
+    await sendUntil(['remove', 'CTL:*'], (each) => each.length === 0);
+  });
+});
