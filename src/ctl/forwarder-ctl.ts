@@ -1,11 +1,21 @@
+import { once } from 'node:events';
 import { createInterface } from 'node:readline/promises';
 import { runCtl } from './program.js';
 
 let interrupted: AbortController | undefined;
 
+// `forwarder-ctl tail ... | head` closes the pipe early: that ends the output, not with an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(0);
+});
+
 const exitCode = await runCtl(process.argv.slice(2), {
   env: process.env,
   stdout: (text) => process.stdout.write(text),
+  stdoutDrained: async () => {
+    if (process.stdout.writableNeedDrain) await once(process.stdout, 'drain');
+  },
   stderr: (text) => process.stderr.write(text),
   stdoutIsTTY: process.stdout.isTTY === true,
   confirm: process.stdin.isTTY

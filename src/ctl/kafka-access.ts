@@ -130,11 +130,19 @@ function withoutUndefined(tls: Record<keyof TlsOptions, string | undefined>): Tl
   return Object.fromEntries(Object.entries(tls).filter(([, value]) => value !== undefined)) as TlsOptions;
 }
 
-/** The topic a command works on: its argument, else the --broker URI's topic. */
-export function topicOf(access: KafkaAccess, argument: string | undefined, what: string): string {
-  const topic = argument ?? access.uri.topic;
+/**
+ * The topic a command works on: the TOPIC argument of a command that takes one (`positional` given), else the
+ * --broker URI's topic.
+ */
+export function topicOf(
+  access: KafkaAccess,
+  what: string,
+  positional?: { argument: string | undefined },
+): string {
+  const topic = positional?.argument ?? access.uri.topic;
   if (topic === undefined) {
-    throw new UsageError(`no ${what} topic: give it as host:port/TOPIC in --broker`);
+    const orArgument = positional === undefined ? '' : ' or as the TOPIC argument';
+    throw new UsageError(`no ${what}: give it as host:port/TOPIC in --broker${orArgument}`);
   }
   return topic;
 }

@@ -155,6 +155,8 @@ export interface ReadOptions {
   readonly signal?: AbortSignal;
   /** Called once every partition is read up to where it ended when reading began. */
   readonly onCaughtUp?: () => void;
+  /** Awaited after each batch of messages, so that reading keeps to the pace of the output. */
+  readonly pace?: () => Promise<void>;
   /** Called for each message, in order within a partition; returns whether to go on reading. */
   readonly onMessage: (message: RdKafka.Message) => boolean;
 }
@@ -202,8 +204,10 @@ export async function readTopic(
         positions.set(message.partition, message.offset + 1);
         if (!options.onMessage(message)) return;
       }
-      if (batch.length > 0) lastProgress = Date.now();
-      else if (!caughtUp) {
+      if (batch.length > 0) {
+        await options.pace?.();
+        lastProgress = Date.now();
+      } else if (!caughtUp) {
         // Offsets taken by transaction markers or compaction hold no message: ask the consumer where it is.
         for (const { partition, offset } of consumer.position()) {
           if (offset >= 0) positions.set(partition, Math.max(offset, positions.get(partition) ?? 0));

@@ -31,7 +31,14 @@ import {
 import { ClientLog, readStoredStreams, readTopic, sendMessages } from './kafka-io.js';
 import { messageJson, sourceNames } from './message-json.js';
 import { StatusCollector, statusDocument, statusText } from './status-view.js';
-import { commandMessages, commandStreams, removeAllMessage, type StreamCommand } from './stream-commands.js';
+import {
+  commandMessages,
+  commandStreams,
+  KNOWN_SCHEMAS,
+  PROTOCOLS,
+  removeAllMessage,
+  type StreamCommand,
+} from './stream-commands.js';
 import {
   entriesFromArguments,
   readStreamFile,
@@ -46,6 +53,8 @@ import { positiveInteger, positiveSeconds } from './values.js';
 export interface CtlIo {
   readonly env: NodeJS.ProcessEnv;
   readonly stdout: (text: string) => void;
+  /** Resolves once stdout has taken what was written (a pager or a slow pipe reads at its own pace). */
+  readonly stdoutDrained: () => Promise<void>;
   readonly stderr: (text: string) => void;
   /** Whether stdout is a terminal: `status --watch` then redraws the screen. */
   readonly stdoutIsTTY: boolean;
@@ -93,6 +102,7 @@ function buildProgram(io: CtlIo): Command {
     .version(packageVersion, '--version', 'print the version and exit')
     .helpOption('-h, --help', 'print help and exit')
     .addHelpCommand(false)
+    .configureHelp({ showGlobalOptions: true })
     .exitOverride()
     .showSuggestionAfterError()
     .configureOutput({
@@ -106,7 +116,7 @@ function buildProgram(io: CtlIo): Command {
     })
     .option(
       '-b, --broker <uri>',
-      `Kafka URI, ${kafkaUriSyntax}; its topic is the one the command uses [${BROKER_ENV}]`,
+      `Kafka URI (see below); its /topic is the topic the command works on [${BROKER_ENV}]`,
     )
     .option('--sasl-password <password>', `SASL password for --broker [${SASL_PASSWORD_ENV}]`)
     .option('--ssl-ca-cert-file <file>', 'CA certificate file (PEM) for SSL and SASL_SSL')
@@ -124,10 +134,10 @@ function buildProgram(io: CtlIo): Command {
     .option('--timeout <s>', `bound on connecting to Kafka and on delivery (default: ${DEFAULT_TIMEOUT_S})`)
     .addHelpText('after', helpEpilogue());
 
-  const formatOption = new Option(
-    '--format <format>',
-    'stream file format (default: from the file name)',
-  ).choices(STREAM_FILE_FORMATS);
+  const formatOption = (): Option =>
+    new Option('--format <format>', 'stream file format (default: from the file name)').choices(
+      STREAM_FILE_FORMATS,
+    );
   const fileHelp = 'read streams from a JSON, YAML or CSV file ("-": stdin)';
 
   for (const command of ['add', 'replace'] as const) {
@@ -141,7 +151,7 @@ function buildProgram(io: CtlIo): Command {
       .argument('[stream...]', 'PV PROTOCOL TOPIC SCHEMA, repeated for more streams')
       .option('--periodic', 'flag the streams periodic (re-sent every --pv-update-period of the forwarder)')
       .option('-f, --file <path>', fileHelp)
-      .addOption(formatOption)
+      .addOption(formatOption())
       .option('--dry-run', 'check and print the commands instead of sending them')
       .action(async (args: string[], options: StreamCommandOptions, self: Command) => {
         const entries = [...entriesFromArguments(args), ...(await fileEntries(options))];
@@ -162,7 +172,7 @@ function buildProgram(io: CtlIo): Command {
     .option('--topic <pattern>', 'only streams whose output topic matches (wildcards)')
     .option('--schema <schema>', 'only streams with this schema (exact)')
     .option('-f, --file <path>', `${fileHelp}; empty fields match anything`)
-    .addOption(formatOption)
+    .addOption(formatOption())
     .option('--dry-run', 'check and print the command instead of sending it')
     .action(async (pvs: string[], options: RemoveOptions, self: Command) => {
       const where = (index: number): string => `pattern ${index + 1} of the arguments`;
@@ -185,7 +195,7 @@ function buildProgram(io: CtlIo): Command {
       const message = removeAllMessage();
       if (options.dryRun) return printDecoded(io, [message]);
       const access = accessOf(io, self);
-      const topic = topicOf(access, undefined, 'config');
+      const topic = topicOf(access, 'config topic');
       if (!options.yes) {
         if (io.confirm === undefined) {
           throw new UsageError('remove-all needs --yes when not run on a terminal');
@@ -217,7 +227,7 @@ function buildProgram(io: CtlIo): Command {
         const sinceS = positiveSeconds('--since', options.since, 10 * 365 * 86_400);
         const intervalS = positiveSeconds('--interval', options.interval);
         const access = accessOf(io, self);
-        const topic = topicOf(access, argument, 'status');
+        const topic = topicOf(access, 'status topic', { argument });
         await showStatus(io, access, topic, {
           sinceS,
           intervalS,
@@ -234,7 +244,7 @@ function buildProgram(io: CtlIo): Command {
     .option('--json', 'print the streams as JSON, in the stream file format (usable with replace --file)')
     .action(async (argument: string | undefined, options: { json?: boolean }, self: Command) => {
       const access = accessOf(io, self);
-      const topic = topicOf(access, argument, 'storage');
+      const topic = topicOf(access, 'storage topic', { argument });
       const stored = await readStoredStreams(access, topic, warningLog(io));
       if (stored === undefined) throw new CtlError(`no stored stream set on ${topic}`);
       const parsed = parseConfigMessage(stored);
@@ -261,7 +271,7 @@ function buildProgram(io: CtlIo): Command {
       ) => {
         const max = options.max === undefined ? Infinity : positiveInteger('--max', options.max);
         const access = accessOf(io, self);
-        const topic = topicOf(access, argument, 'tail');
+        const topic = topicOf(access, 'topic to read', { argument });
         const matches = fieldMatcher(options.source);
         let printed = 0;
         await readTopic(
@@ -271,6 +281,7 @@ function buildProgram(io: CtlIo): Command {
             start: options.fromBeginning ? 'beginning' : 'end',
             stopAtEnd: !options.follow,
             signal: io.interrupted(),
+            pace: io.stdoutDrained,
             onMessage: (message) => {
               const line = tailLine(message, options.source === undefined ? undefined : matches);
               if (line === undefined) return true;
@@ -290,9 +301,12 @@ function helpEpilogue(): string {
     '',
     'Streams on the command line: PV PROTOCOL TOPIC SCHEMA, e.g.',
     `  ${programName} -b localhost:9092/forwarder_commands add SIM:T1 ca motion f144 SIM:T2 pva motion f144`,
-    'PROTOCOL is ca, pva or fake; SCHEMA is f144, f142, tdct, al00, ep01, no_op, nttable_se00 or nttable_senv.',
+    `PROTOCOL is one of ${PROTOCOLS.join(', ')}; SCHEMA one of ${[...KNOWN_SCHEMAS].join(', ')}.`,
     '',
-    `Kafka URI: ${kafkaUriSyntax}, as forwarder-launch takes it; the port defaults to 9092.`,
+    `Kafka URI: ${kafkaUriSyntax}`,
+    '  as forwarder-launch takes it; the port defaults to 9092. PROTOCOL is PLAINTEXT (the default), SSL,',
+    '  SASL_PLAINTEXT or SASL_SSL; MECHANISM is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.',
+    '',
     'Exit codes: 0 done, 1 the operation failed (Kafka unreachable, topic missing, ...), 2 usage mistake.',
   ].join('\n');
 }
@@ -326,7 +340,7 @@ async function sendStreams(
   const messages = commandMessages(command, streams);
   if (options.dryRun) return printDecoded(io, messages);
   const access = accessOf(io, self);
-  const topic = topicOf(access, undefined, 'config');
+  const topic = topicOf(access, 'config topic');
   await sendMessages(access, topic, messages, warningLog(io));
   const count = `${streams.length} ${command === 'remove' ? 'pattern' : 'stream'}${streams.length === 1 ? '' : 's'}`;
   const parts = messages.length === 1 ? '' : ` in ${messages.length} messages`;

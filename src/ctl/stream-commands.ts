@@ -16,8 +16,8 @@ const UPDATE_TYPE: { readonly [C in StreamCommand]: UpdateType } = {
   replace: UpdateType.REPLACE,
 };
 
-const PROTOCOLS = Object.keys(SCHEMAS_OF_PROTOCOL) as EpicsProtocol[];
-const KNOWN_SCHEMAS: ReadonlySet<string> = new Set(
+export const PROTOCOLS = Object.keys(SCHEMAS_OF_PROTOCOL) as EpicsProtocol[];
+export const KNOWN_SCHEMAS: ReadonlySet<string> = new Set(
   PROTOCOLS.flatMap((protocol) => [...SCHEMAS_OF_PROTOCOL[protocol]]),
 );
 
@@ -71,9 +71,9 @@ function checkedAs(command: StreamCommand): UpdateType {
 
 /** What the forwarder cannot report well (it only sees numbers and unknown names), or undefined. */
 function entryProblem(command: StreamCommand, entry: StreamEntry): string | undefined {
-  if (entry.protocol === '' && command !== 'remove') return 'no protocol (ca, pva or fake)';
+  if (entry.protocol === '' && command !== 'remove') return `no protocol (${PROTOCOLS.join(', ')})`;
   if (entry.protocol !== '' && protocolOf(entry.protocol) === undefined) {
-    return `unknown protocol '${entry.protocol}' (expected ca, pva or fake)`;
+    return `unknown protocol '${entry.protocol}' (expected one of ${PROTOCOLS.join(', ')})`;
   }
   if (entry.schema !== '' && !KNOWN_SCHEMAS.has(entry.schema)) {
     return `unknown schema '${entry.schema}' (expected one of ${[...KNOWN_SCHEMAS].join(', ')})`;

@@ -24,6 +24,7 @@ async function run(
   const io: CtlIo = {
     env: options.env ?? {},
     stdout: (text) => (result.stdout += text),
+    stdoutDrained: async () => undefined,
     stderr: (text) => (result.stderr += text),
     stdoutIsTTY: false,
     confirm:
@@ -160,7 +161,7 @@ describe('forwarder-ctl arguments', () => {
     assert.equal(result.code, 2);
     assert.equal(result.stdout, '');
     assert.deepEqual(result.stderr.trim().split('\n'), [
-      "forwarder-ctl: stream 1 of the arguments: unknown protocol 'epics' (expected ca, pva or fake)",
+      "forwarder-ctl: stream 1 of the arguments: unknown protocol 'epics' (expected one of ca, pva, fake)",
       `forwarder-ctl: ${file} stream 2: stream name='X', topic='t', schema='nttable_se00': schema 'nttable_se00' is not available for protocol ca`,
     ]);
     assert.equal((await run(['-b', nowhere, 'add'])).stderr, 'forwarder-ctl: add: no streams given\n');
@@ -233,6 +234,11 @@ describe('forwarder-ctl arguments', () => {
         /--since: "a while" is not a number of seconds/,
       ],
       [['-b', '127.0.0.1:1', 'tail', 'data', '--max', '0'], {}, /--max: "0" is not a positive integer/],
+      [
+        ['-b', '127.0.0.1:1', 'tail'],
+        {},
+        /no topic to read: give it as host:port\/TOPIC in --broker or as the TOPIC argument/,
+      ],
     ];
     for (const [argv, env, pattern] of cases) {
       const result = await run(argv, { env });
