@@ -1,17 +1,63 @@
-import { Command } from 'commander';
-import { packageVersion } from './version.js';
+/**
+ * forwarder-launch: options from the command line, environment and config file; logging; the daemon; orderly
+ * shutdown on SIGTERM/SIGINT (stop subscriptions, flush Kafka within a bounded time, exit 0). Resolves with the
+ * process exit code: 0 after an orderly stop, 1 after a fatal error, 2 for a usage mistake.
+ */
+import { createLogger } from '../observability/logging.js';
+import { type Daemon, startDaemon } from './daemon.js';
+import { parseLauncherArguments } from './options.js';
 
-/** Parses the command line and runs the forwarder; resolves with the process exit code. */
-export async function runLauncher(argv: readonly string[], _env: NodeJS.ProcessEnv): Promise<number> {
-  const program = new Command('forwarder-launch')
-    .description('Forwards EPICS PVs (Channel Access and pvAccess) to Kafka as ESS FlatBuffers messages.')
-    .version(packageVersion, '--version')
-    .exitOverride();
-  try {
-    program.parse([...argv], { from: 'user' });
-  } catch (error) {
-    const code = (error as { exitCode?: number }).exitCode;
-    return code === 0 ? 0 : 2;
+export async function runLauncher(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const parsed = parseLauncherArguments(argv, env);
+  if (parsed.kind === 'exit') {
+    (parsed.code === 0 ? process.stdout : process.stderr).write(
+      parsed.output.endsWith('\n') ? parsed.output : `${parsed.output}\n`,
+    );
+    return parsed.code;
   }
-  return 0;
+  const { options } = parsed;
+  let logging: Awaited<ReturnType<typeof createLogger>>;
+  try {
+    logging = await createLogger({
+      verbosity: options.verbosity,
+      serviceId: options.serviceId,
+      ...(options.logFile === undefined ? {} : { logFile: options.logFile }),
+      ...(options.graylogLoggerAddress === undefined ? {} : { graylog: options.graylogLoggerAddress }),
+    });
+  } catch (error) {
+    process.stderr.write(`forwarder-launch: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const { logger } = logging;
+
+  let stopRequested: (signal: string) => void = () => undefined;
+  const stopSignal = new Promise<string>((resolveStop) => (stopRequested = resolveStop));
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    stopRequested(signal);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  let exitCode = 0;
+  let daemon: Daemon | undefined;
+  try {
+    daemon = await startDaemon(options, { logger, env, stopping: () => stopping });
+    const signal = await stopSignal;
+    logger.info(`Received ${signal}: stopping`);
+  } catch (error) {
+    if (!stopping) {
+      logger.error(`Fatal error: ${(error as Error).stack ?? String(error)}`);
+      exitCode = 1;
+    }
+  } finally {
+    if (daemon) await daemon.stop();
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    logger.info('Forwarder stopped');
+    await logging.close();
+  }
+  return exitCode;
 }

@@ -124,6 +124,7 @@ function addProblem(stream: RawStream, protocol: EpicsProtocol | undefined): str
   if (stream.channel === '') return 'empty PV name';
   if (stream.channel.length > MAX_PV_NAME_LENGTH)
     return `PV name longer than ${MAX_PV_NAME_LENGTH} characters`;
+  // eslint-disable-next-line no-control-regex -- control characters are what this rejects
   if (/[\s\u0000-\u001f]/.test(stream.channel)) return 'PV name contains white space or control characters';
   if (stream.topic === '') return 'empty topic';
   if (!KAFKA_TOPIC.test(stream.topic)) return 'topic is not a valid Kafka topic name';
@@ -153,6 +154,7 @@ function describeRaw(stream: RawStream): string {
 function printable(text: string): string {
   const clipped = text.length > 200 ? `${text.slice(0, 200)}...(${text.length} characters)` : text;
   return clipped.replace(
+    // eslint-disable-next-line no-control-regex -- control characters are what this escapes
     /[\u0000-\u001f\u007f]/g,
     (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
   );

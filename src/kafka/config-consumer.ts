@@ -1,66 +1,87 @@
 /**
- * The config-topic consumer: a fresh consumer group on every start, reading from the latest offsets, as the
- * reference does (reference-forwarder.md §4.1): commands sent while the forwarder is down are not replayed; the
- * storage topic restores the stream set instead.
+ * The config-topic consumer. Like the reference (reference-forwarder.md §4.1) it reads only commands sent after
+ * it starts, from a fresh consumer identity: commands sent while the forwarder is down are not replayed (the
+ * storage topic restores the stream set instead). Unlike the reference it does not join a consumer group: it
+ * reads every partition's end offset and assigns itself there, so once start-up says it is listening, no command
+ * can slip past it, and no group is left behind on the brokers.
  */
 import rdkafka, { type RdKafka } from '@confluentinc/kafka-javascript';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../observability/logger.js';
-import { type ConnectRetry, connectWithRetry, logClientErrors } from './connect.js';
+import { type ConnectRetry, connectWithRetry, DEFAULT_CONNECT_RETRY, logClientErrors } from './connect.js';
 
 const { KafkaConsumer } = rdkafka;
 
+const METADATA_TIMEOUT_MS = 10_000;
+
 export class ConfigConsumer {
-  private assignedOnce = false;
-  private readonly assigned: Promise<void>;
+  private constructor(private readonly consumer: RdKafka.KafkaConsumer) {}
 
-  private constructor(private readonly consumer: RdKafka.KafkaConsumer) {
-    this.assigned = new Promise((resolveAssigned) => {
-      consumer.on('rebalance', (error, assignments) => {
-        if (!error && assignments.length > 0 && !this.assignedOnce) {
-          this.assignedOnce = true;
-          resolveAssigned();
-        }
-      });
-    });
-  }
-
-  /** Connects (retrying), subscribes and hands every message's payload to `onMessage`, in order. */
+  /** Connects (retrying), starts at the end of every partition and hands every message's payload over, in order. */
   static async create(
     config: Readonly<Record<string, string>>,
     topic: string,
     logger: Logger,
     onMessage: (payload: Buffer) => void,
-    retry?: ConnectRetry,
+    retry: ConnectRetry = DEFAULT_CONNECT_RETRY,
   ): Promise<ConfigConsumer> {
     const consumer = new KafkaConsumer(
       { ...config, 'group.id': `forwarder-config-${randomUUID()}`, 'enable.auto.commit': false },
-      { 'auto.offset.reset': 'latest' },
+      {},
     );
     const role = 'config consumer';
     logClientErrors(consumer, role, logger);
-    const configConsumer = new ConfigConsumer(consumer);
     await connectWithRetry(consumer, role, logger, retry);
+    const assignments = await endOffsets(consumer, topic, logger, retry);
     consumer.on('data', (message) => {
       if (message.value) onMessage(message.value);
     });
-    consumer.subscribe([topic]);
+    consumer.assign(assignments);
     consumer.consume();
-    return configConsumer;
-  }
-
-  /** Resolves once the consumer has its partitions: commands sent from then on are seen. */
-  whenAssigned(): Promise<void> {
-    return this.assigned;
-  }
-
-  get isAssigned(): boolean {
-    return this.assignedOnce;
+    return new ConfigConsumer(consumer);
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((resolveDisconnect) =>
-      this.consumer.disconnect(5_000, () => resolveDisconnect()),
-    );
+    await new Promise<void>((resolveDisconnect) => this.consumer.disconnect(() => resolveDisconnect()));
+  }
+}
+
+/** The end offset of every partition of `topic`, waiting (and saying so) while the topic does not exist. */
+async function endOffsets(
+  consumer: RdKafka.KafkaConsumer,
+  topic: string,
+  logger: Logger,
+  retry: ConnectRetry,
+): Promise<RdKafka.TopicPartitionOffset[]> {
+  for (;;) {
+    try {
+      const metadata = await new Promise<RdKafka.Metadata>((resolveMetadata, rejectMetadata) =>
+        consumer.getMetadata({ topic, timeout: METADATA_TIMEOUT_MS }, (error, data) =>
+          error ? rejectMetadata(error) : resolveMetadata(data),
+        ),
+      );
+      const partitions = metadata.topics.find((entry) => entry.name === topic)?.partitions ?? [];
+      if (partitions.length > 0) {
+        return await Promise.all(
+          partitions.map(
+            ({ id }) =>
+              new Promise<RdKafka.TopicPartitionOffset>((resolveOffset, rejectOffset) =>
+                consumer.queryWatermarkOffsets(topic, id, METADATA_TIMEOUT_MS, (error, offsets) =>
+                  error
+                    ? rejectOffset(error)
+                    : resolveOffset({ topic, partition: id, offset: offsets.highOffset }),
+                ),
+              ),
+          ),
+        );
+      }
+      logger.error(`Config topic ${topic} has no partitions (does it exist?); retrying`);
+    } catch (error) {
+      logger.error(
+        `Could not read the partitions of config topic ${topic}: ${(error as Error).message}; retrying`,
+      );
+    }
+    await new Promise((resolveDelay) => setTimeout(resolveDelay, retry.retryDelayMs));
+    if (retry.cancelled?.()) throw new Error(`Kafka config consumer: cancelled`);
   }
 }

@@ -80,7 +80,7 @@ export class StreamStore {
       }
       return undefined;
     } finally {
-      await new Promise<void>((resolveDisconnect) => consumer.disconnect(5_000, () => resolveDisconnect()));
+      await new Promise<void>((resolveDisconnect) => consumer.disconnect(() => resolveDisconnect()));
     }
   }
 }

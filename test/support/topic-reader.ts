@@ -80,8 +80,6 @@ export class TopicReader {
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((resolveDisconnect) =>
-      this.consumer.disconnect(5_000, () => resolveDisconnect()),
-    );
+    await new Promise<void>((resolveDisconnect) => this.consumer.disconnect(() => resolveDisconnect()));
   }
 }

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseConfigMessage } from '../../../src/config/commands.js';
-import { Protocol, serialiseFc00, serialiseRf5k, UpdateType } from '../../../src/schemas/index.js';
+import {
+  Protocol,
+  Rf5kUpdateType,
+  serialiseFc00,
+  serialiseRf5k,
+  UpdateType,
+} from '../../../src/schemas/index.js';
 
 const stream = (overrides: Partial<Parameters<typeof serialiseFc00>[0]['streams'][number]> = {}) => ({
   channel: 'SIMPLE:DOUBLE',
@@ -115,7 +121,7 @@ describe('config commands', () => {
   it('reads legacy rf5k commands as periodic streams', () => {
     const result = parseConfigMessage(
       serialiseRf5k({
-        configChange: UpdateType.ADD,
+        configChange: Rf5kUpdateType.ADD,
         streams: [{ channel: 'R', schema: 'f142', topic: 't', protocol: Protocol.PVA }],
       }),
     );
