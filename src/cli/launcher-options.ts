@@ -2,6 +2,7 @@
  * What the launcher's command line, environment and config file resolve to. Parsing lives in options.ts;
  * everything after start-up works from this.
  */
+import type { GraylogAddress } from '../observability/gelf-transport.js';
 
 export type SecurityProtocol = 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL';
 export type SaslMechanism = 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
@@ -53,7 +54,8 @@ export interface LauncherOptions {
   readonly tls: TlsOptions;
   /** Extra librdkafka properties for every client (`--kafka-config key=value`, repeatable). */
   readonly kafkaProperties: Readonly<Record<string, string>>;
-  readonly graylogLoggerAddress?: HostPort;
+  /** GELF over UDP, or TCP when `protocol` says so. */
+  readonly graylogLoggerAddress?: GraylogAddress;
   readonly logFile?: string;
   readonly verbosity: Verbosity;
   /** Period of re-sends for streams flagged periodic; undefined: nothing is re-sent. */

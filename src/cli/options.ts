@@ -8,6 +8,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { KafkaClientConfigError, kafkaClientConfig } from '../kafka/client-config.js';
+import { type GraylogAddress, parseGraylogAddress } from '../observability/gelf-transport.js';
 import { ConfigFileError, fileErrorReason, readConfigFile, type ConfigFileEntry } from './config-file.js';
 import { AddressError, KafkaUriError, kafkaUriSyntax, parseHostPort, parseKafkaUri } from './kafka-uri.js';
 import type { HostPort, KafkaEndpoint, KafkaUri, LauncherOptions, Verbosity } from './launcher-options.js';
@@ -106,6 +107,19 @@ function hostPort(defaultPort?: number): ValueKind<HostPort> {
     },
   };
 }
+
+/** `[udp:|tcp:]host:port`: GELF over UDP by default, TCP when asked (Graylog's TCP input is the reliable one). */
+const graylogAddress: ValueKind<GraylogAddress> = {
+  placeholder: 'address',
+  parse(text) {
+    try {
+      return parseGraylogAddress(nonEmpty(text));
+    } catch (error) {
+      if (error instanceof RangeError) throw new OptionValueError(error.message);
+      throw error;
+    }
+  },
+};
 
 /** `topic: 'required'` for topic URIs; `'dropped'` for the output broker, whose topic part is ignored. */
 function kafkaUri(topic: 'required' | 'dropped'): ValueKind<KafkaUri> {
@@ -308,8 +322,8 @@ export const launcherOptionTable = {
   graylogLoggerAddress: {
     long: 'graylog-logger-address',
     env: 'GRAYLOG_LOGGER_ADDRESS',
-    kind: hostPort(),
-    help: 'also log to this Graylog GELF UDP input',
+    kind: graylogAddress,
+    help: 'also log to Graylog over GELF: [udp:|tcp:]host:port, UDP unless tcp: is given',
   },
   logFile: {
     long: 'log-file',

@@ -68,7 +68,7 @@ const everything: readonly (readonly [string, string | true])[] = [
   ['ssl-key-file', keyFile],
   ['ssl-key-password', 'pw-key'],
   ['kafka-config', 'linger.ms=5;debug=broker,topic'],
-  ['graylog-logger-address', '127.0.0.1:12201'],
+  ['graylog-logger-address', 'tcp:127.0.0.1:12201'],
   ['log-file', logFile],
   ['verbosity', 'warning'],
   ['pv-update-period', '2500'],
@@ -115,7 +115,7 @@ const everythingResolved: LauncherOptions = {
   skipRetrieval: true,
   tls: { caFile, certificateFile, keyFile, keyPassword: 'pw-key' },
   kafkaProperties: { 'linger.ms': '5', debug: 'broker,topic' },
-  graylogLoggerAddress: { host: '127.0.0.1', port: 12201 },
+  graylogLoggerAddress: { host: '127.0.0.1', port: 12201, protocol: 'tcp' },
   logFile,
   verbosity: 'Warning',
   pvUpdatePeriodMs: 2500,
@@ -229,8 +229,8 @@ describe('launcher options: precedence', () => {
     'verbosity=Debug',
     'skip-retrieval=true',
     'config-topic=file:9092/commands',
-    'kafka-config=a=file;b=file',
-    'kafka-config=x=file',
+    'kafka-config=client.id=file;client.rack=file',
+    'kafka-config=sasl.kerberos.kinit.cmd=file',
   ]);
   const envWithAll = {
     CONFIG_FILE: fileWithAll,
@@ -238,7 +238,7 @@ describe('launcher options: precedence', () => {
     VERBOSITY: 'Error',
     SKIP_RETRIEVAL: 'false',
     CONFIG_TOPIC: 'env:9092/commands',
-    KAFKA_CONFIG: 'b=env;c=env',
+    KAFKA_CONFIG: 'client.rack=env;sasl.kerberos.service.name=env',
   };
   const required = minimal.slice(2);
 
@@ -254,9 +254,9 @@ describe('launcher options: precedence', () => {
         '--config-topic',
         'cli:9092/commands',
         '--kafka-config',
-        'c=cli',
+        'sasl.kerberos.service.name=cli',
         '--kafka-config',
-        'd=cli',
+        'sasl.kerberos.principal=cli',
       ],
       envWithAll,
     );
@@ -284,12 +284,27 @@ describe('launcher options: precedence', () => {
   });
 
   it('merges --kafka-config property by property, the higher source winning', () => {
-    const cli = options([...minimal, '--kafka-config', 'c=cli', '--kafka-config', 'd=cli;x=cli'], envWithAll);
-    assert.deepEqual(cli.kafkaProperties, { a: 'file', b: 'env', c: 'cli', d: 'cli', x: 'cli' });
+    const cli = options(
+      [
+        ...minimal,
+        '--kafka-config',
+        'sasl.kerberos.service.name=cli',
+        '--kafka-config',
+        'sasl.kerberos.principal=cli;sasl.kerberos.kinit.cmd=cli',
+      ],
+      envWithAll,
+    );
+    assert.deepEqual(cli.kafkaProperties, {
+      'client.id': 'file',
+      'client.rack': 'env',
+      'sasl.kerberos.service.name': 'cli',
+      'sasl.kerberos.principal': 'cli',
+      'sasl.kerberos.kinit.cmd': 'cli',
+    });
     assert.deepEqual(options(required, { CONFIG_FILE: fileWithAll }).kafkaProperties, {
-      a: 'file',
-      b: 'file',
-      x: 'file',
+      'client.id': 'file',
+      'client.rack': 'file',
+      'sasl.kerberos.kinit.cmd': 'file',
     });
   });
 
@@ -515,10 +530,16 @@ describe('launcher options: mistakes are one line and exit code 2', () => {
       '--skip-retrieval (from environment variable SKIP_RETRIEVAL): "maybe" is not true or false',
     ],
     [
-      'host without port',
+      'Graylog address without port',
       [...minimal, '--graylog-logger-address', 'graylog'],
       {},
-      '--graylog-logger-address: "graylog" has no port, expected host:port',
+      "--graylog-logger-address: 'graylog' is not [udp:|tcp:]host:port",
+    ],
+    [
+      'Graylog address with an unknown protocol',
+      [...minimal, '--graylog-logger-address', 'http:graylog:12201'],
+      {},
+      "--graylog-logger-address: 'http:graylog:12201' is not [udp:|tcp:]host:port",
     ],
     [
       'bad port',
