@@ -6,6 +6,7 @@
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import rdkafka from '@confluentinc/kafka-javascript';
 import { Command, CommanderError, Option } from 'commander';
 import { KafkaClientConfigError, kafkaClientConfig } from '../kafka/client-config.js';
 import { type GraylogAddress, parseGraylogAddress } from '../observability/gelf-transport.js';
@@ -177,10 +178,25 @@ const kafkaProperties: ValueKind<Readonly<Record<string, string>>> = {
       }
       properties[key] = pair.slice(equals + 1).trim();
     }
+    checkWithLibrdkafka(properties);
     return properties;
   },
   combine: (lower, higher) => ({ ...lower, ...higher }),
 };
+
+/**
+ * Lets librdkafka check property names and values (creating a client object does not connect), so that a typo is
+ * a launch error rather than a failure when the first client is created. Its messages name the property and
+ * quote only values of numeric, boolean and enumerated properties, never a password.
+ */
+function checkWithLibrdkafka(properties: Readonly<Record<string, string>>): void {
+  try {
+    // A copy: the client deletes keys of the object it is given.
+    new rdkafka.Producer({ ...properties });
+  } catch (error) {
+    throw new OptionValueError((error as Error).message.trim());
+  }
+}
 
 /** Checked at start-up so that a wrong path is a clear launch error rather than a TLS failure later. */
 const readableFile: ValueKind<string> = {

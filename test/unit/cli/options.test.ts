@@ -639,6 +639,25 @@ describe('launcher options: mistakes are one line and exit code 2', () => {
       '--kafka-config: a property has no name before "="',
     ],
     [
+      'unknown librdkafka property',
+      [...minimal, '--kafka-config', 'linger.msec=5'],
+      {},
+      '--kafka-config: No such configuration property: "linger.msec"',
+    ],
+    [
+      'bad librdkafka value',
+      [...minimal, '--kafka-config', 'compression.codec=zip'],
+      {},
+      '--kafka-config: Invalid value "zip" for configuration property "compression.codec"',
+    ],
+    [
+      'librdkafka value out of range, from the environment',
+      [...minimal],
+      { KAFKA_CONFIG: 'linger.ms=-5' },
+      '--kafka-config (from environment variable KAFKA_CONFIG): Configuration property "queue.buffering.max.ms" ' +
+        'value -5 is outside allowed range 0..900000',
+    ],
+    [
       'bad librdkafka name',
       [...minimal],
       { KAFKA_CONFIG: 'a=1;linger ms=5' },
