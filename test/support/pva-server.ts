@@ -98,6 +98,8 @@ export interface FakeServerLog {
   destroyRequests: number;
   destroyChannels: number;
   echoes: number;
+  /** Updates sent by flood(). */
+  flooded: number;
 }
 
 export class FakePv {
@@ -146,6 +148,7 @@ export class FakePvaServer {
     destroyRequests: 0,
     destroyChannels: 0,
     echoes: 0,
+    flooded: 0,
   };
   /** While set, nothing is sent to clients (a silent, half-dead server): exercises the idle timeout. */
   silent = false;
@@ -181,6 +184,26 @@ export class FakePvaServer {
   removePv(name: string): void {
     this.pvs.delete(name);
   }
+
+  /**
+   * Sends the given delta (default: the value and the timestamp leaves, as a steady QSRV update) to every
+   * running monitor, over and over, as fast as each client reads: a load generator for benchmarks. Monitors
+   * started later join in.
+   */
+  flood(
+    bitsByPath: readonly string[] = [
+      'value',
+      'timeStamp.secondsPastEpoch',
+      'timeStamp.nanoseconds',
+      'timeStamp.userTag',
+    ],
+  ): void {
+    this.floodPaths = bitsByPath;
+    for (const connection of this.connections) connection.pumpFlood();
+  }
+
+  /** @internal Paths flooded, once flood() was called. */
+  floodPaths: readonly string[] | undefined;
 
   /** Writes raw bytes to every client connection. */
   sendRaw(bytes: Uint8Array): void {
@@ -333,6 +356,44 @@ class FakeConnection {
       authMethods: ['anonymous', 'ca'],
     });
     this.send(writer.take());
+  }
+
+  private floodBatch: { buffer: Buffer; updates: number; monitors: number } | undefined;
+  private pumping = false;
+
+  /** Keeps the socket full of flood updates (see FakePvaServer.flood). */
+  pumpFlood(): void {
+    const paths = this.server.floodPaths;
+    if (!paths || this.pumping || this.socket.destroyed) return;
+    const running = [...this.monitors.values()].filter((monitor) => monitor.running);
+    if (running.length === 0) return;
+    if (this.floodBatch?.monitors !== running.length) {
+      const messages = running.map((monitor) => {
+        const bits = paths.map((path) => monitor.pv.layout.indexOf(path)).filter((bit) => bit >= 0);
+        return this.encodeUpdate(monitor, new BitSet().assign(bits), new BitSet());
+      });
+      // About 64 KiB per write.
+      const one = Buffer.concat(messages);
+      const repeat = Math.max(1, Math.floor(65536 / one.length));
+      this.floodBatch = {
+        buffer: Buffer.concat(new Array<Buffer>(repeat).fill(one)),
+        updates: repeat * messages.length,
+        monitors: running.length,
+      };
+    }
+    const batch = this.floodBatch;
+    this.pumping = true;
+    let writable = true;
+    for (let i = 0; i < 16 && writable; i++) {
+      writable = this.socket.write(batch.buffer);
+      this.server.log.flooded += batch.updates;
+    }
+    const next = (): void => {
+      this.pumping = false;
+      this.pumpFlood();
+    };
+    if (writable) setImmediate(next);
+    else this.socket.once('drain', next);
   }
 
   sendUpdate(pv: FakePv, changed: BitSet, overrun: BitSet): void {
@@ -526,6 +587,7 @@ class FakeConnection {
         ? [0]
         : layout.nodes.flatMap((node, index) => (node.type.kind === 'structure' ? [] : [index]));
       this.sendMonitorMessage(monitor, this.encodeUpdate(monitor, new BitSet().assign(first), new BitSet()));
+      this.pumpFlood();
     }
   }
 

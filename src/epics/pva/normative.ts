@@ -105,9 +105,9 @@ export class NormativeMapper {
     const all = store.sequence !== this.lastSequence + 1 || this.value === undefined;
     this.lastSequence = store.sequence;
     if (all || changed(store, this.valueRange)) {
-      const value = build(store);
-      if (!value) return undefined;
-      this.value = value;
+      // Undefined (an empty union) forces a full rebuild next time, so no stale value is reused.
+      this.value = build(store);
+      if (!this.value) return undefined;
     }
     if (all || changed(store, this.alarmRange)) this.alarm = this.readAlarm(store);
     if (all || changed(store, this.timeRange)) this.timestampNs = this.readTimestamp(store);
