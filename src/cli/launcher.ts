@@ -1,8 +1,10 @@
 /**
  * forwarder-launch: options from the command line, environment and config file; logging; the daemon; orderly
  * shutdown on SIGTERM/SIGINT (stop subscriptions, flush Kafka within a bounded time, exit 0). Resolves with the
- * process exit code: 0 after an orderly stop, 1 after a fatal error, 2 for a usage mistake.
+ * process exit code: 0 after an orderly stop, 1 after a fatal error, 2 for a usage mistake (including Kafka client
+ * settings that librdkafka refuses when the client is created).
  */
+import { KafkaClientCreationError } from '../kafka/connect.js';
 import { createLogger } from '../observability/logging.js';
 import { type Daemon, startDaemon } from './daemon.js';
 import { parseLauncherArguments } from './options.js';
@@ -48,7 +50,11 @@ export async function runLauncher(argv: readonly string[], env: NodeJS.ProcessEn
     const signal = await stopSignal;
     logger.info(`Received ${signal}: stopping`);
   } catch (error) {
-    if (!stopping) {
+    if (error instanceof KafkaClientCreationError) {
+      // A mistake in the settings, not in the program: the message says it all, a stack trace would not help.
+      logger.error(`Fatal error: ${error.message}`);
+      exitCode = 2;
+    } else if (!stopping) {
       logger.error(`Fatal error: ${(error as Error).stack ?? String(error)}`);
       exitCode = 1;
     }

@@ -1,7 +1,18 @@
 /** Connecting librdkafka clients, and reading their errors, in one place. */
-import type { RdKafka } from '@confluentinc/kafka-javascript';
+import rdkafka, { type RdKafka } from '@confluentinc/kafka-javascript';
 import type { Logger } from '../observability/logger.js';
 import { RateLimitedLog } from '../observability/rate-limited.js';
+
+/**
+ * librdkafka refused to create the client: its configuration is wrong (a CA file that holds no certificate,
+ * properties that contradict each other, ...), and trying again cannot help.
+ */
+export class KafkaClientCreationError extends Error {
+  override readonly name = 'KafkaClientCreationError';
+}
+
+/** The code the binding gives a connect() whose client librdkafka could not create. */
+const CLIENT_NOT_CREATED = rdkafka.CODES.ERRORS.ERR__STATE;
 
 /** What producers and consumers share, as far as connecting and error reporting go. */
 interface Client {
@@ -31,7 +42,10 @@ export function logClientErrors(client: Client, role: string, logger: Logger): v
   client.on('event.error', (error) => log.log(`Kafka ${role}: ${error.message}`));
 }
 
-/** Connects, retrying until it works: a Kafka cluster that is down or refuses us must not end the daemon. */
+/**
+ * Connects, retrying until it works: a Kafka cluster that is down or refuses us must not end the daemon. A
+ * configuration librdkafka cannot create a client from is not retried: it throws KafkaClientCreationError.
+ */
 export async function connectWithRetry(
   client: Client,
   role: string,
@@ -48,6 +62,11 @@ export async function connectWithRetry(
       if (attempt > 1) logger.info(`Kafka ${role}: connected after ${attempt} attempts`);
       return;
     } catch (error) {
+      if ((error as { code?: unknown }).code === CLIENT_NOT_CREATED) {
+        throw new KafkaClientCreationError(
+          `Kafka ${role}: invalid client configuration: ${(error as Error).message}`,
+        );
+      }
       logger.error(
         `Kafka ${role}: could not connect (attempt ${attempt}): ${(error as Error).message}; ` +
           `retrying in ${retry.retryDelayMs / 1000} s`,
