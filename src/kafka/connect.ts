@@ -72,7 +72,17 @@ export async function connectWithRetry(
           `retrying in ${retry.retryDelayMs / 1000} s`,
       );
     }
-    await new Promise((resolveDelay) => setTimeout(resolveDelay, retry.retryDelayMs));
+    await pauseUnlessCancelled(retry);
     if (retry.cancelled?.()) throw new Error(`Kafka ${role}: connecting cancelled`);
+  }
+}
+
+/** How often a pause between attempts checks for cancellation, so that shutdown need not wait it out. */
+const CANCEL_CHECK_MS = 200;
+
+async function pauseUnlessCancelled(retry: ConnectRetry): Promise<void> {
+  const until = Date.now() + retry.retryDelayMs;
+  for (let left = retry.retryDelayMs; left > 0 && !retry.cancelled?.(); left = until - Date.now()) {
+    await new Promise((resolveDelay) => setTimeout(resolveDelay, Math.min(left, CANCEL_CHECK_MS)));
   }
 }
