@@ -174,8 +174,10 @@ for (let status = F142AlarmStatus.NO_ALARM; status < F142AlarmStatus.NO_CHANGE; 
 
 /**
  * f142's alarm status for an update: over CA the EPICS status number itself (0-21), over pvAccess and for fake
- * PVs looked up by alarm message. An unknown message becomes UDF, as in the reference; so does a CA status
- * outside 0-21, which the reference could not map and dropped the update for.
+ * PVs looked up by alarm message. QSRV sends an empty message while a record is not in alarm, so an empty message
+ * with severity NO_ALARM is NO_ALARM (the reference reported every such update as UDF). An unknown message becomes
+ * UDF, as in the reference; so does a CA status outside 0-21, which the reference could not map and dropped the
+ * update for.
  */
 export function f142AlarmStatus(alarm: Alarm, protocol: EpicsProtocol): F142AlarmStatus {
   if (protocol === 'ca') {
@@ -183,5 +185,6 @@ export function f142AlarmStatus(alarm: Alarm, protocol: EpicsProtocol): F142Alar
       ? alarm.status
       : F142AlarmStatus.UDF;
   }
+  if (alarm.message === '' && alarm.severity === 0) return F142AlarmStatus.NO_ALARM;
   return F142_STATUS_OF_MESSAGE.get(alarm.message) ?? F142AlarmStatus.UDF;
 }

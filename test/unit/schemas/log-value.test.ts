@@ -135,6 +135,13 @@ describe('EPICS alarms to f142 alarm fields', () => {
     assert.equal(f142AlarmStatus(alarm(0, 'TIMED'), 'pva'), F142AlarmStatus.TIMED);
   });
 
+  it('reports an empty pvAccess message without severity (QSRV, not in alarm) as NO_ALARM', () => {
+    const quiet = { severity: 0, status: 0, message: '' };
+    assert.equal(f142AlarmStatus(quiet, 'pva'), F142AlarmStatus.NO_ALARM);
+    assert.equal(f142AlarmStatus(quiet, 'fake'), F142AlarmStatus.NO_ALARM);
+    assert.equal(f142AlarmStatus({ ...quiet, severity: 2 }, 'pva'), F142AlarmStatus.UDF);
+  });
+
   it('reports unknown pvAccess messages as UDF, as the reference does', () => {
     for (const message of ['', 'hihi', 'NO_ALARM_ALARM', 'NO_CHANGE', 'Custom alarm text']) {
       assert.equal(f142AlarmStatus(alarm(3, message), 'pva'), F142AlarmStatus.UDF, message);
