@@ -22,9 +22,11 @@ export class ForwarderWorld {
   ioc!: TestIoc;
   reader!: TopicReader;
   topics!: ForwarderTopics;
+  /** More output topics, by the stems given to setUp (`extraTopics`); read like the others. */
+  readonly extraTopics: Record<string, string> = {};
   readonly forwarders: ForwarderProcess[] = [];
 
-  static setUp(options: { ioc?: boolean } = {}): ForwarderWorld {
+  static setUp(options: { ioc?: boolean; extraTopics?: readonly string[] } = {}): ForwarderWorld {
     const world = new ForwarderWorld();
     before(async () => {
       world.broker = await testBroker();
@@ -34,8 +36,10 @@ export class ForwarderWorld {
         storage: uniqueTopic('storage'),
         data: uniqueTopic('data'),
       };
-      await createTopics(world.kafkaConfig, Object.values(world.topics));
-      world.reader = await TopicReader.start(world.kafkaConfig, Object.values(world.topics));
+      for (const stem of options.extraTopics ?? []) world.extraTopics[stem] = uniqueTopic(stem);
+      const allTopics = [...Object.values(world.topics), ...Object.values(world.extraTopics)];
+      await createTopics(world.kafkaConfig, allTopics);
+      world.reader = await TopicReader.start(world.kafkaConfig, allTopics);
       if (options.ioc !== false) world.ioc = await TestIoc.start();
     });
     after(async () => {
@@ -44,6 +48,13 @@ export class ForwarderWorld {
       await world.ioc?.stop();
     });
     return world;
+  }
+
+  /** The topic created for `stem`, one of setUp's `extraTopics`. */
+  extraTopic(stem: string): string {
+    const topic = this.extraTopics[stem];
+    if (topic === undefined) throw new Error(`no extra topic '${stem}' was set up`);
+    return topic;
   }
 
   get kafkaConfig(): Record<string, string> {
