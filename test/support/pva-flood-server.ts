@@ -13,7 +13,11 @@ import { FakePvaServer } from './pva-server.js';
 const [searchPort, pvCount, prefix] = process.argv.slice(2);
 const type = structure('epics:nt/NTScalar:1.0', {
   value: scalarDesc.float64,
-  alarm: structure('alarm_t', { severity: scalarDesc.int32, status: scalarDesc.int32, message: scalarDesc.string }),
+  alarm: structure('alarm_t', {
+    severity: scalarDesc.int32,
+    status: scalarDesc.int32,
+    message: scalarDesc.string,
+  }),
   timeStamp: structure('time_t', {
     secondsPastEpoch: scalarDesc.int64,
     nanoseconds: scalarDesc.int32,

@@ -11,10 +11,11 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { BitSet } from '../../../src/epics/pva/bitset.js';
 import { Circuit, type CircuitListener } from '../../../src/epics/pva/circuit.js';
-import { readFieldDesc } from '../../../src/epics/pva/introspection.js';
+import { TypeRegistry, readFieldDesc } from '../../../src/epics/pva/introspection.js';
 import { MonitorSubcommand } from '../../../src/epics/pva/protocol.js';
 import { NormativeMapper } from '../../../src/epics/pva/normative.js';
 import { StructureLayout, StructureStore, readDelta } from '../../../src/epics/pva/values.js';
+import { WireReader } from '../../../src/epics/pva/wire.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import type { PvUpdate } from '../../../src/epics/update.js';
 
@@ -172,6 +173,29 @@ describe('QSRV capture: ai (NTScalar double)', () => {
       { numRuns: 40 },
     );
     assert.deepEqual(comparable(replay(fixture('qsrv-ai'), new Array<number>(2000).fill(1))), whole);
+  });
+});
+
+describe('pvaccess.md §11 update bytes decoded with the recorded QSRV ai type', () => {
+  it('reads the spec’s first-update BitSet and its steady update (55.0 at 1795472099 s + 47149809 ns)', () => {
+    const layout = replay(fixture('qsrv-ai')).layout as StructureLayout;
+    const bits = new BitSet().read(new WireReader(Buffer.from('04bafb361e', 'hex'))).toArray();
+    assert.deepEqual(bits, [1, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 15, 17, 18, 20, 21, 25, 26, 27, 28]);
+    const steady = Buffer.from(
+      'ca02400d210000002a00000000028203000000000080 4b40e3ba046b00000000f172cf020000000000'.replace(/ /g, ''),
+      'hex',
+    );
+    const store = new StructureStore(layout);
+    const reader = new WireReader().reset(steady, 8, steady.length, true);
+    assert.equal(reader.u32(), 0x2a);
+    assert.equal(reader.u8(), MonitorSubcommand.update);
+    const changed = new BitSet();
+    readDelta(reader, store, new TypeRegistry(), changed, new BitSet());
+    assert.deepEqual(changed.toArray(), [1, 7, 8, 9]);
+    assert.equal(reader.remaining, 0);
+    const update = new NormativeMapper(layout).map(store) as PvUpdate;
+    assert.deepEqual(update.value, { kind: 'scalar', type: 'float64', value: 55 });
+    assert.equal(update.timestampNs, 1_795_472_099_047_149_809n);
   });
 });
 
