@@ -149,6 +149,36 @@ print(json.dumps({n: str(v['timeStamp.secondsPastEpoch'] * 1000000000 + v['timeS
   return new Map(Object.entries(parsed).map(([name, ns]) => [name, BigInt(ns)]));
 }
 
+/**
+ * Puts each value in turn with p4p and reads the PV back after each put: the EPICS timestamps (ns, exact) the
+ * puts gave it.
+ */
+export async function putAndReadTimestampsNs(
+  env: Record<string, string>,
+  pvName: string,
+  values: readonly unknown[],
+): Promise<bigint[]> {
+  const code = `
+import json, sys
+from p4p.client.thread import Context
+name, values = json.load(sys.stdin)
+ctx = Context('pva', nt=False)
+stamps = []
+for value in values:
+    ctx.put(name, value, timeout=10)
+    v = ctx.get(name, timeout=10)
+    stamps.append(str(v['timeStamp.secondsPastEpoch'] * 1000000000 + v['timeStamp.nanoseconds']))
+ctx.close()
+print(json.dumps(stamps))
+`;
+  const { stdout } = await runPythonCode(code, {
+    env,
+    input: JSON.stringify([pvName, values]),
+    timeoutMs: 30_000,
+  });
+  return (JSON.parse(stdout) as string[]).map(BigInt);
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
 }
