@@ -455,10 +455,18 @@ export class PvaClient implements PvProvider {
   private async sendSearches(channels: Channel[]): Promise<void> {
     const live = channels.filter((channel) => channel.state === 'searching');
     if (live.length === 0 || !this.udp) return;
-    const [port, destinations] = await Promise.all([
-      this.udp.port(),
-      this.searchDestinations ?? Promise.resolve([]),
-    ]);
+    let port: number;
+    let destinations: SearchDestination[];
+    try {
+      [port, destinations] = await Promise.all([
+        this.udp.port(),
+        this.searchDestinations ?? Promise.resolve([]),
+      ]);
+    } catch (error) {
+      // No UDP socket (cannot bind): name servers may still work; retries come with the next tick.
+      this.logger.error(`PVA search socket unavailable: ${(error as Error).message}`);
+      return;
+    }
     if (this.closed) return;
     const groups = packSearchChannels(live.map((channel) => ({ id: channel.cid, name: channel.name })));
     for (const group of groups) {
@@ -538,7 +546,7 @@ export class PvaClient implements PvProvider {
       const channel = this.channelsByCid.get(cid);
       if (!channel) continue;
       if (channel.state !== 'searching') {
-        if (channel.connection?.circuit.key !== key && !channel.warnedDuplicate) {
+        if (response.guid !== channel.serverGuid && !channel.warnedDuplicate) {
           channel.warnedDuplicate = true;
           this.logger.warn(
             `Duplicate PV name "${channel.name}": served by ${channel.connection?.circuit.key ?? 'another server'} and ${key}; keeping the first.`,

@@ -14,7 +14,7 @@ import {
   writeFieldDesc,
 } from './introspection.js';
 import type { TypeRegistry } from './introspection.js';
-import { Command, MonitorSubcommand, SearchFlag } from './protocol.js';
+import { Command, MonitorSubcommand } from './protocol.js';
 import { type PvData, type PvStructureData, readData, writeData } from './values.js';
 import { PvaDecodeError, type PvaStatus, type WireReader, type WireWriter } from './wire.js';
 
@@ -99,11 +99,6 @@ export function readSearch(reader: WireReader): SearchRequest {
   const channels: SearchChannel[] = [];
   for (let i = 0; i < n; i++) channels.push({ id: reader.u32(), name: reader.string() });
   return { sequenceId, flags, responseAddress, responsePort, protocols, channels };
-}
-
-/** True when a search is marked as sent to a unicast address. */
-export function isUnicastSearch(request: SearchRequest): boolean {
-  return (request.flags & SearchFlag.unicast) !== 0;
 }
 
 export interface SearchResponse {
@@ -290,12 +285,6 @@ export interface ServerMessage {
   readonly text: string;
 }
 
-export function writeServerMessage(writer: WireWriter, message: ServerMessage): void {
-  const start = beginMessage(writer, Command.message, true);
-  writer.u32(message.ioid).u8(message.type).string(message.text);
-  endMessage(writer, start);
-}
-
 export function readServerMessage(reader: WireReader): ServerMessage {
   return { ioid: reader.u32(), type: reader.u8(), text: reader.string() };
 }
@@ -393,16 +382,6 @@ function requestOptions(request: PvData): MonitorOptions {
     ...(queueSize !== undefined && { queueSize: Number(queueSize) }),
     ...(pipeline !== undefined && { pipeline: String(pipeline) === 'true' }),
   };
-}
-
-/** The fixed start of every MONITOR response. */
-export interface MonitorResponseHead {
-  readonly ioid: number;
-  readonly subcommand: number;
-}
-
-export function readMonitorResponseHead(reader: WireReader): MonitorResponseHead {
-  return { ioid: reader.u32(), subcommand: reader.u8() };
 }
 
 export function beginMonitorResponse(
