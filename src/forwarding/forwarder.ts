@@ -9,7 +9,7 @@ import { describeStream, type EpicsProtocol, type StreamSpec, streamKey } from '
 import type { PvProvider, Subscription } from '../epics/update.js';
 import type { Logger } from '../observability/logger.js';
 import { PeriodicResender } from './periodic.js';
-import { StreamPipeline, type StreamCounters } from './pipeline.js';
+import { type LatencyObserver, StreamPipeline, type StreamCounters } from './pipeline.js';
 import type { MessageSink } from './sink.js';
 
 export interface ForwarderOptions {
@@ -20,6 +20,8 @@ export interface ForwarderOptions {
   /** Period of re-sends for periodic streams; undefined: nothing is re-sent. */
   readonly pvUpdatePeriodMs?: number;
   readonly now?: () => number;
+  /** Passed to every pipeline for the EPICS-time-to-produce latency metric. */
+  readonly produceLatency?: LatencyObserver;
 }
 
 /** Counts of config commands by outcome. */
@@ -119,6 +121,7 @@ export class Forwarder {
         sink: this.options.sink,
         logger: this.options.logger,
         now: this.now,
+        produceLatency: this.options.produceLatency,
       });
       subscription = this.provider(spec.protocol).subscribe(spec.pvName, pipeline);
     } catch (error) {

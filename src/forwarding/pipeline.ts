@@ -38,11 +38,18 @@ export interface StreamCounters {
   connection: ConnectionState | 'never_connected';
 }
 
+/** Takes one latency figure in seconds (a metrics histogram). */
+export interface LatencyObserver {
+  observe(seconds: number): void;
+}
+
 export interface PipelineContext {
   readonly sink: MessageSink;
   readonly logger: Logger;
   /** Wall clock in ms; tests substitute their own. */
   readonly now: () => number;
+  /** Given the age of each value message (now − EPICS time) as it is handed to Kafka; metrics off: absent. */
+  readonly produceLatency?: LatencyObserver;
 }
 
 /** Sends one kind of message for a stream: timestamp filter, Kafka record, cache for periodic re-sends. */
@@ -53,6 +60,7 @@ class MessageTracker {
   constructor(
     private readonly pipeline: StreamPipeline,
     readonly kind: string,
+    private readonly latency?: LatencyObserver,
   ) {}
 
   publish(payload: Uint8Array, timestampNs: bigint): void {
@@ -68,7 +76,10 @@ class MessageTracker {
       );
       return;
     }
-    pipeline.emit(payload, Number(timestampNs / NS_PER_MS));
+    const timestampMs = Number(timestampNs / NS_PER_MS);
+    pipeline.emit(payload, timestampMs);
+    // The clock was read for the filter just now; a clock behind the IOC's counts as no delay.
+    this.latency?.observe(nowMs > timestampMs ? (nowMs - timestampMs) / 1000 : 0);
     if (pipeline.periodic) this.cached = payload;
   }
 
@@ -144,7 +155,7 @@ class ValueMessages {
     pipeline: StreamPipeline,
     private readonly serialiser: ValueSerialiser,
   ) {
-    this.tracker = new MessageTracker(pipeline, pipeline.spec.schema);
+    this.tracker = new MessageTracker(pipeline, pipeline.spec.schema, pipeline.context.produceLatency);
   }
 
   get trackers(): MessageTracker[] {
