@@ -149,6 +149,12 @@ export async function startDaemon(options: LauncherOptions, environment: DaemonE
         logger.error(
           `Kafka did not acknowledge every message within ${SHUTDOWN_FLUSH_MS / 1000} s of shutdown`,
         );
+      // For checking the topics against (the shutdown test does): every queued message should be there.
+      const { queued, delivered, deliveryErrors, queueFull, produceErrors } = producer.counters;
+      logger.info(
+        `Output producer totals: ${queued} messages queued, ${delivered} delivered, ` +
+          `${deliveryErrors} failed delivery, ${queueFull + produceErrors} refused before queueing`,
+      );
       return flushed;
     },
   };
