@@ -42,6 +42,8 @@ interface Measurement {
   wallS: number;
   /** Our client only: JS heap in use once connected (MB). */
   heapMb?: number;
+  /** p4p only: "Lost Subscription update" errors it printed. */
+  clientErrors?: number;
 }
 
 /** Progress goes to stderr so stdout stays the report. */
@@ -164,8 +166,11 @@ os._exit(0)
   // Driven line by line so the flood server's count can be sampled at the window's edges.
   const child = spawn(venvPython, ['-c', code], {
     env: { ...process.env, ...env },
-    stdio: ['pipe', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
+  // p4p reports its own failures on stderr ("Lost Subscription update ..."): count them for the report.
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   const iterator = lines[Symbol.asyncIterator]();
   child.stdin?.write(
@@ -187,6 +192,7 @@ os._exit(0)
   result.connectMs ??= Number.NaN;
   child.stdin?.end();
   if (floodCount) result.served = flood1 - flood0;
+  result.clientErrors = stderr.split('Lost Subscription update').length - 1;
   return result;
 }
 
@@ -307,6 +313,8 @@ async function main(): Promise<void> {
   console.log(`   ${header}`);
   console.log(`   ${row('ours', ours)}`);
   console.log(`   ${row('p4p', theirs)}`);
+  if (theirs.clientErrors)
+    console.log(`   (p4p printed ${fmt(theirs.clientErrors)} "Lost Subscription update" errors)`);
   console.log(
     `   delivered ours/p4p ${fmt(rate(ours, 'received') / rate(theirs, 'received'), 2)}; CPU per 10k/s p4p/ours ${fmt(cpuPer10k(theirs) / cpuPer10k(ours), 1)}; ours extrapolated to one full core ≈ ${fmt((rate(ours, 'received') * 100) / cpuPercent(ours))} updates/s\n`,
   );
@@ -324,6 +332,9 @@ async function main(): Promise<void> {
   console.log(`   ${header}`);
   console.log(`   ${row('ours', oursFlood)}`);
   console.log(`   ${row('p4p', theirsFlood)}`);
+  if (theirsFlood.clientErrors) {
+    console.log(`   (p4p printed ${fmt(theirsFlood.clientErrors)} "Lost Subscription update" errors)`);
+  }
   console.log(
     `   delivered ours/p4p ${fmt(rate(oursFlood, 'received') / rate(theirsFlood, 'received'), 2)}; CPU per 10k/s p4p/ours ${fmt(cpuPer10k(theirsFlood) / cpuPer10k(oursFlood), 1)}`,
   );
