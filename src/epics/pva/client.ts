@@ -299,7 +299,7 @@ export class PvaClient implements PvProvider {
     const channel = this.channelFor(pvName);
     const subscription = new UpdateSubscription(this, channel, listener);
     channel.updateSubscriptions.add(subscription);
-    if (channel.published === 'connected' && channel.lastUpdate) {
+    if (channel.published === 'connected') {
       // Joining a running monitor: replay its state, as if this subscription had its own.
       queueMicrotask(() => this.replay(subscription));
     }
@@ -896,10 +896,12 @@ export class PvaClient implements PvProvider {
 
   private replay(subscription: UpdateSubscription): void {
     const channel = subscription.channel;
+    if (subscription.cancelled || channel.published !== 'connected') return;
     const update = channel.lastUpdate;
-    if (subscription.cancelled || channel.published !== 'connected' || !update) return;
-    if (subscription.lastDelivered === update) return;
+    // Already delivered by a live update between subscribe() and now.
+    if (update && subscription.lastDelivered === update) return;
     this.callListener(channel, () => subscription.listener.onConnection(connectionEvent('connected')));
+    if (!update) return;
     subscription.lastDelivered = update;
     this.liveCounters.updatesDelivered++;
     this.callListener(channel, () => subscription.listener.onUpdate(update));
