@@ -6,11 +6,16 @@
  */
 import rdkafka, { type RdKafka } from '@confluentinc/kafka-javascript';
 import { randomUUID } from 'node:crypto';
-import { type ConnectRetry, connectWithRetry, logClientErrors } from '../kafka/connect.js';
+import {
+  type ConnectRetry,
+  connectWithRetry,
+  KafkaClientCreationError,
+  logClientErrors,
+} from '../kafka/connect.js';
 import { KafkaProducer } from '../kafka/producer.js';
 import type { Logger } from '../observability/logger.js';
 import { StreamStore } from '../storage/store.js';
-import { CtlError } from './errors.js';
+import { CtlError, UsageError } from './errors.js';
 import type { KafkaAccess } from './kafka-access.js';
 
 const { KafkaConsumer } = rdkafka;
@@ -36,25 +41,40 @@ export class ClientLog implements Logger {
 
   debug(): void {}
 
-  /** The client's own error events (authentication, TLS), which say more than a failed attempt does. */
-  clientErrors(): string[] {
+  /**
+   * Why connecting failed, as far as the client said: its last error event (authentication, TLS, transport),
+   * else the reason the last connection attempt gave.
+   */
+  failureReason(): string | undefined {
+    const events = this.errors.filter((message) => !ATTEMPT_FAILED.test(message));
+    if (events.length > 0) return withoutRole(events.at(-1) ?? '');
     return this.errors
-      .filter((message) => !/could not connect \(attempt/.test(message))
-      .map((message) => message.replace(/^Kafka [a-z ]+: /, ''));
+      .map((message) => ATTEMPT_FAILED.exec(message)?.[1])
+      .findLast((reason) => reason !== undefined);
   }
 }
+
+/** How the Kafka layer logs a failed connection attempt; group 1 is the reason. */
+const ATTEMPT_FAILED = /could not connect \(attempt \d+\): (.*); retrying/;
 
 /** One connection attempt, bounded by the time-out. */
 function singleAttempt(access: KafkaAccess): ConnectRetry {
   return { attemptTimeoutMs: access.timeoutMs, retryDelayMs: 0, cancelled: () => true };
 }
 
-function unreachable(access: KafkaAccess, log: ClientLog): CtlError {
-  const reason = log.clientErrors().at(-1);
+/** Why connecting failed: settings librdkafka refuses (a usage mistake), or a broker that did not answer. */
+function connectFailure(error: unknown, access: KafkaAccess, log: ClientLog): Error {
+  if (error instanceof KafkaClientCreationError) return new UsageError(withoutRole(error.message));
+  const reason = log.failureReason();
   return new CtlError(
     `cannot connect to Kafka at ${access.uri.brokers} within ${access.timeoutMs / 1000} s` +
       (reason === undefined ? '' : ` (${reason})`),
   );
+}
+
+/** The Kafka layer starts its messages with the client's role ("Kafka consumer: "), which means nothing here. */
+function withoutRole(message: string): string {
+  return message.replace(/^Kafka [a-z ]+: /, '');
 }
 
 async function openConsumer(access: KafkaAccess, log: ClientLog): Promise<RdKafka.KafkaConsumer> {
@@ -65,8 +85,8 @@ async function openConsumer(access: KafkaAccess, log: ClientLog): Promise<RdKafk
   logClientErrors(consumer, 'consumer', log);
   try {
     await connectWithRetry(consumer, 'consumer', log, singleAttempt(access));
-  } catch {
-    throw unreachable(access, log);
+  } catch (error) {
+    throw connectFailure(error, access, log);
   }
   return consumer;
 }
@@ -119,14 +139,14 @@ export async function sendMessages(
       log,
       singleAttempt(access),
     );
-  } catch {
-    throw unreachable(access, log);
+  } catch (error) {
+    throw connectFailure(error, access, log);
   }
   for (const payload of payloads) producer.send(topic, null, payload, Date.now());
   await producer.close(access.timeoutMs);
   const failed = payloads.length - producer.counters.delivered;
   if (failed > 0) {
-    const reason = log.errors.at(-1) ?? 'no acknowledgement';
+    const reason = withoutRole(log.errors.at(-1) ?? 'no acknowledgement');
     throw new CtlError(`${failed} of ${payloads.length} messages were not delivered to ${topic}: ${reason}`);
   }
 }

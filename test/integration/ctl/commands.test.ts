@@ -226,6 +226,16 @@ describe('forwarder-ctl commands', () => {
     assert.doesNotMatch(wrong.stderr, /wrong/);
   });
 
+  it('says why librdkafka cannot use the TLS settings', async () => {
+    const notPem = file('not-a-certificate.pem', 'just text');
+    const uri = `SSL+${broker.listeners.SSL}/commands`;
+    for (const command of [['add', 'A', 'ca', 't', 'f144'], ['tail']]) {
+      const result = await runCtl(['-b', uri, '--ssl-ca-cert-file', notPem, ...command]);
+      assert.notEqual(result.code, 0);
+      assert.match(result.stderr, /^forwarder-ctl: .*no certificate or crl found.*\n$/);
+    }
+  });
+
   it('fails clearly on a topic that does not exist', async () => {
     const result = await runCtl([
       '-b',
