@@ -1,0 +1,219 @@
+/**
+ * Kafka outages during steady forwarding (docs/reliability.md, "Kafka outage"). One private broker is stopped
+ * for 30 s while three forwarders forward the IOC's 10 Hz `tick` counter, each with a different librdkafka
+ * buffer, so one outage shows all three outcomes:
+ * - default buffer (5 min, 100,000 messages): everything produced during the outage arrives after it;
+ * - message.timeout.ms=5000: the oldest are dropped (failed delivery), the newest kept;
+ * - queue.buffering.max.messages=2000 under a fake-PV load: the newest are refused while the queue is full;
+ *   the forwarder's memory stays flat.
+ * Every drop is counted (the producer totals a forwarder logs when it stops) and logged at most once per 10 s.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Protocol, serialiseFc00, UpdateType, type Fc00Stream } from '../../../src/schemas/index.js';
+import type { ForwarderProcess } from '../../support/forwarder.js';
+import type { ReadMessage } from '../../support/topic-reader.js';
+import { countLines, producerTotals, ReliabilityWorld, rssMiB, sleep } from './world.js';
+
+const world = ReliabilityWorld.setUp();
+
+const OUTAGE_MS = 30_000;
+const FAKE_STREAMS = 50;
+const FAKE_PERIOD_MS = 20;
+
+/** The tick values (f144, keyed by the PV) in the order they are on the topic. */
+function tickValues(messages: readonly ReadMessage[], pvName: string): number[] {
+  const values: number[] = [];
+  for (const message of messages) {
+    if (message.key !== pvName || message.decoded?.schema !== 'f144') continue;
+    const { value } = message.decoded.message;
+    if (value.kind === 'scalar') values.push(Number(value.value));
+  }
+  return values;
+}
+
+interface Coverage {
+  first: number;
+  last: number;
+  /** Values between first and last that never arrived, as runs [from, to]. */
+  gaps: Array<[number, number]>;
+  missing: number;
+  duplicates: number;
+}
+
+function coverage(values: readonly number[]): Coverage {
+  const unique = [...new Set(values)].sort((a, b) => a - b);
+  const gaps: Array<[number, number]> = [];
+  for (let i = 1; i < unique.length; i++) {
+    const [previous, current] = [unique[i - 1]!, unique[i]!];
+    if (current > previous + 1) gaps.push([previous + 1, current - 1]);
+  }
+  return {
+    first: unique[0] ?? NaN,
+    last: unique.at(-1) ?? NaN,
+    gaps,
+    missing: gaps.reduce((sum, [from, to]) => sum + to - from + 1, 0),
+    duplicates: values.length - unique.length,
+  };
+}
+
+describe('forwarder: Kafka outage of 30 s during steady forwarding', { timeout: 300_000 }, () => {
+  it('keeps what its buffer holds, drops the rest by policy, counts and logs it, and stays bounded', async () => {
+    const topics = await world.topics(
+      'config-a',
+      'config-b',
+      'config-c',
+      'status',
+      'lossless',
+      'expiring',
+      'bounded',
+    );
+    const tick = world.ioc.pv('tick');
+    const tickStream = (topic: string): Fc00Stream => ({
+      channel: tick,
+      schema: 'f144',
+      topic,
+      protocol: Protocol.CA,
+      periodic: 0,
+    });
+    const setups: Array<{
+      name: string;
+      config: string;
+      data: string;
+      extra: string[];
+      streams: Fc00Stream[];
+    }> = [
+      { name: 'lossless', config: topics['config-a'], data: topics.lossless, extra: [], streams: [] },
+      {
+        name: 'expiring',
+        config: topics['config-b'],
+        data: topics.expiring,
+        extra: ['--kafka-config', 'message.timeout.ms=5000'],
+        streams: [],
+      },
+      {
+        name: 'bounded',
+        config: topics['config-c'],
+        data: topics.bounded,
+        extra: [
+          '--kafka-config',
+          'queue.buffering.max.messages=2000',
+          '--fake-pv-period',
+          String(FAKE_PERIOD_MS),
+        ],
+        streams: Array.from({ length: FAKE_STREAMS }, (_, i) => ({
+          channel: `load:${i}`,
+          schema: 'f144',
+          topic: topics.bounded,
+          protocol: Protocol.FAKE,
+          periodic: 0,
+        })),
+      },
+    ];
+    const forwarders = await Promise.all(
+      setups.map((setup) =>
+        world.startForwarder({ config: setup.config, status: topics.status }, setup.extra),
+      ),
+    );
+    const [lossless, expiring, bounded] = forwarders as [
+      ForwarderProcess,
+      ForwarderProcess,
+      ForwarderProcess,
+    ];
+    for (const setup of setups) {
+      await world.send(setup.config, [
+        serialiseFc00({ configChange: UpdateType.ADD, streams: [tickStream(setup.data), ...setup.streams] }),
+      ]);
+    }
+    const live = await world.reader(setups.map((setup) => setup.data));
+    for (const setup of setups) {
+      await live.waitFor(
+        setup.data,
+        (messages) => tickValues(messages, tick).length >= 20,
+        30_000,
+        `20 tick values on ${setup.name}`,
+      );
+    }
+
+    await world.broker.stop();
+    const outageStartedAt = Date.now();
+    const rss: number[] = [];
+    while (Date.now() - outageStartedAt < OUTAGE_MS) {
+      await sleep(2_000);
+      rss.push(rssMiB(bounded.child.pid!));
+    }
+    for (const forwarder of forwarders)
+      assert.equal(
+        forwarder.child.exitCode,
+        null,
+        `a forwarder exited during the outage:\n${forwarder.output}`,
+      );
+    await world.broker.start();
+    // Let the buffered messages go out and fresh ones follow, then stop: shutdown flushes the rest.
+    await sleep(10_000);
+    const results = await Promise.all(forwarders.map((forwarder) => forwarder.stop('SIGTERM')));
+    for (const [i, result] of results.entries())
+      assert.deepEqual(result, { code: 0, signal: null }, `${setups[i]!.name} ends cleanly`);
+
+    const arrived = await Promise.all(setups.map((setup) => world.readAll(setup.data)));
+    const [losslessMessages, expiringMessages, boundedMessages] = arrived as [
+      ReadMessage[],
+      ReadMessage[],
+      ReadMessage[],
+    ];
+    const report: Record<string, unknown> = {};
+
+    // Default buffer: every tick value from the first to the last is there, none twice.
+    const losslessTotals = producerTotals(lossless.output);
+    const losslessTicks = coverage(tickValues(losslessMessages, tick));
+    report['lossless'] = { totals: losslessTotals, ticks: losslessTicks, messages: losslessMessages.length };
+    assert.ok(
+      losslessTicks.last - losslessTicks.first >= (OUTAGE_MS / 100) * 0.9,
+      'the run spans the outage',
+    );
+    assert.deepEqual(losslessTicks.gaps, [], 'no tick value lost');
+    assert.equal(losslessTicks.duplicates, 0, 'no tick value twice');
+    assert.deepEqual(
+      [losslessTotals.failedDelivery, losslessTotals.refused, losslessTotals.delivered],
+      [0, 0, losslessTotals.queued],
+      'everything queued was delivered',
+    );
+    assert.equal(losslessMessages.length, losslessTotals.delivered, 'the topic holds what was delivered');
+
+    // 5 s timeout: one run of the oldest outage values is missing, exactly as many as failed delivery.
+    const expiringTotals = producerTotals(expiring.output);
+    const expiringTicks = coverage(tickValues(expiringMessages, tick));
+    const failedLogLines = countLines(expiring.output, /output producer: message failed delivery/);
+    report['expiring'] = { totals: expiringTotals, ticks: expiringTicks, failedLogLines };
+    assert.equal(expiringTicks.gaps.length, 1, 'one run of values lost (the oldest of the outage)');
+    assert.ok(expiringTicks.missing >= ((OUTAGE_MS - 5_000) / 100) * 0.8, 'most outage values expired');
+    assert.equal(expiringTicks.missing, expiringTotals.failedDelivery, 'every lost value is counted');
+    assert.equal(expiringTotals.refused, 0);
+    assert.equal(expiringTotals.queued, expiringTotals.delivered + expiringTotals.failedDelivery);
+    assert.equal(expiringMessages.length, expiringTotals.delivered, 'the topic holds what was delivered');
+    assert.ok(failedLogLines >= 1 && failedLogLines <= OUTAGE_MS / 10_000 + 2, 'logged once per 10 s');
+
+    // 2,000-message queue under load: the newest are refused while it is full, memory stays flat.
+    const boundedTotals = producerTotals(bounded.output);
+    const boundedTicks = coverage(tickValues(boundedMessages, tick));
+    const refusedLogLines = countLines(bounded.output, /output producer: could not queue a message/);
+    const rssGrowth = Math.max(...rss.slice(rss.length / 2)) - (rss[1] ?? NaN);
+    report['bounded'] = {
+      totals: boundedTotals,
+      ticks: { ...boundedTicks, gaps: boundedTicks.gaps.length },
+      messages: boundedMessages.length,
+      refusedLogLines,
+      rssMiB: rss.map((value) => Math.round(value)),
+    };
+    assert.ok(boundedTotals.refused > 0, 'the queue filled up');
+    assert.equal(boundedTotals.queued, boundedTotals.delivered + boundedTotals.failedDelivery);
+    assert.equal(boundedMessages.length, boundedTotals.delivered, 'the topic holds what was delivered');
+    assert.ok(
+      boundedTicks.missing > 0 && boundedTicks.missing <= boundedTotals.refused,
+      'refused ticks counted',
+    );
+    assert.ok(refusedLogLines >= 1 && refusedLogLines <= OUTAGE_MS / 10_000 + 2, 'logged once per 10 s');
+    assert.ok(rssGrowth < 40, `forwarder memory flat while the queue is full (${rssGrowth.toFixed(1)} MiB)`);
+    console.log(`kafka outage figures: ${JSON.stringify(report)}`);
+  });
+});

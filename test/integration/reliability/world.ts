@@ -1,0 +1,160 @@
+/**
+ * What the reliability tests share: a private broker they may stop and start, fresh topics on it, a test IOC,
+ * forwarders started against them, and exact readings of what reached a topic and what the forwarder says it
+ * produced.
+ */
+import { readFileSync } from 'node:fs';
+import { after, before } from 'node:test';
+import { ForwarderProcess } from '../../support/forwarder.js';
+import { TestIoc } from '../../support/ioc.js';
+import { TestKafkaBroker } from '../../support/kafka-broker.js';
+import { clientConfig, createTopics, produceMessages, uniqueTopic } from '../../support/kafka.js';
+import { type ReadMessage, TopicReader } from '../../support/topic-reader.js';
+
+export class ReliabilityWorld {
+  broker!: TestKafkaBroker;
+  ioc!: TestIoc;
+  readonly forwarders: ForwarderProcess[] = [];
+  private readonly readers: TopicReader[] = [];
+
+  static setUp(options: { ioc?: boolean } = {}): ReliabilityWorld {
+    const world = new ReliabilityWorld();
+    before(async () => {
+      const [broker, ioc] = await Promise.all([
+        TestKafkaBroker.start(),
+        options.ioc === false ? undefined : TestIoc.start(),
+      ]);
+      world.broker = broker;
+      if (ioc) world.ioc = ioc;
+    });
+    after(async () => {
+      await Promise.all(world.forwarders.map((forwarder) => forwarder.stop('SIGKILL')));
+      await Promise.all(world.readers.map((reader) => reader.close()));
+      await world.ioc?.stop();
+      await world.broker?.destroy();
+    });
+    return world;
+  }
+
+  get kafkaConfig(): Record<string, string> {
+    return clientConfig(this.broker.info, { listener: 'PLAINTEXT' });
+  }
+
+  uri(topic = ''): string {
+    return `${this.broker.info.listeners.PLAINTEXT}${topic ? `/${topic}` : ''}`;
+  }
+
+  /** Creates one-partition topics named after `stems`. */
+  async topics<const T extends readonly string[]>(...stems: T): Promise<Record<T[number], string>> {
+    const named = Object.fromEntries(stems.map((stem) => [stem, uniqueTopic(stem)])) as Record<
+      T[number],
+      string
+    >;
+    await createTopics(this.kafkaConfig, Object.values(named));
+    return named;
+  }
+
+  /** forwarder-launch on this world's broker: config, status, output (and storage if given) plus `extra`. */
+  async startForwarder(
+    topics: { config: string; status: string; storage?: string },
+    extra: readonly string[] = [],
+  ): Promise<ForwarderProcess> {
+    const args = [
+      '--config-topic',
+      this.uri(topics.config),
+      '--status-topic',
+      this.uri(topics.status),
+      '--output-broker',
+      this.uri(),
+      ...(topics.storage ? ['--storage-topic', this.uri(topics.storage)] : []),
+      '--status-interval',
+      '1000',
+      '--verbosity',
+      'Debug',
+      ...extra,
+    ];
+    const forwarder = ForwarderProcess.start(args, this.ioc ? this.ioc.clientEnv : {});
+    this.forwarders.push(forwarder);
+    await forwarder.waitForOutput(/Listening for commands/, 60_000);
+    return forwarder;
+  }
+
+  async send(topic: string, payloads: readonly Uint8Array[]): Promise<void> {
+    await produceMessages(
+      this.kafkaConfig,
+      topic,
+      payloads.map((payload) => ({ value: Buffer.from(payload) })),
+    );
+  }
+
+  /** A reader of `topics` from their beginning, closed after the suite. */
+  async reader(topics: readonly string[]): Promise<TopicReader> {
+    const reader = await TopicReader.start(this.kafkaConfig, topics);
+    this.readers.push(reader);
+    return reader;
+  }
+
+  /**
+   * Everything on `topic` now: a fresh reader from the beginning, waited on until the topic's message count
+   * stops growing for `quietMs` (a reader kept across a broker restart may read messages twice after a
+   * rebalance, so counts are always taken fresh).
+   */
+  async readAll(topic: string, quietMs = 3_000): Promise<ReadMessage[]> {
+    const reader = await TopicReader.start(this.kafkaConfig, [topic]);
+    try {
+      let count = -1;
+      let stableSince = Date.now();
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline) {
+        const now = reader.of(topic).length;
+        if (now !== count) {
+          count = now;
+          stableSince = Date.now();
+        } else if (Date.now() - stableSince >= quietMs && count > 0) break;
+        await sleep(250);
+      }
+      return [...reader.of(topic)];
+    } finally {
+      await reader.close();
+    }
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
+}
+
+/** The resident set size of a process, in MiB. */
+export function rssMiB(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!match?.[1]) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(match[1]) / 1024;
+}
+
+export interface ProducerTotals {
+  queued: number;
+  delivered: number;
+  failedDelivery: number;
+  refused: number;
+}
+
+/** The output producer's totals from the line a forwarder logs when it stops. */
+export function producerTotals(output: string): ProducerTotals {
+  const match =
+    /Output producer totals: (\d+) messages queued, (\d+) delivered, (\d+) failed delivery, (\d+) refused/.exec(
+      output,
+    );
+  if (!match) throw new Error(`no producer totals in the forwarder's output:\n${output.slice(-3000)}`);
+  const [queued, delivered, failedDelivery, refused] = match.slice(1).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  return { queued, delivered, failedDelivery, refused };
+}
+
+/** How many output lines match `pattern`. */
+export function countLines(output: string, pattern: RegExp): number {
+  return output.split('\n').filter((line) => pattern.test(line)).length;
+}
