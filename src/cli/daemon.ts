@@ -14,6 +14,7 @@ import { ConfigConsumer } from '../kafka/config-consumer.js';
 import { type ConnectRetry, DEFAULT_CONNECT_RETRY } from '../kafka/connect.js';
 import { KafkaProducer } from '../kafka/producer.js';
 import type { Logger } from '../observability/logger.js';
+import { Observability } from '../observability/observability.js';
 import { StatusReporter } from '../status/reporter.js';
 import { StreamStore } from '../storage/store.js';
 import type { KafkaEndpoint, LauncherOptions } from './launcher-options.js';
@@ -26,6 +27,7 @@ export interface Daemon {
   readonly forwarder: Forwarder;
   readonly producer: KafkaProducer;
   readonly configConsumer: ConfigConsumer;
+  readonly observability: Observability;
   /** Stops everything in order; resolves with whether every produced message was acknowledged. */
   stop(): Promise<boolean>;
 }
@@ -44,7 +46,36 @@ function topicOf(endpoint: KafkaEndpoint): string {
   return endpoint.uri.topic;
 }
 
+/** Starts the HTTP listener and Graphite export first, so that start-up can be watched, then the rest. */
 export async function startDaemon(options: LauncherOptions, environment: DaemonEnvironment): Promise<Daemon> {
+  const observability = await Observability.start({
+    ...(options.httpAddress === undefined ? {} : { httpAddress: options.httpAddress }),
+    ...(options.grafanaCarbonAddress === undefined ? {} : { carbonAddress: options.grafanaCarbonAddress }),
+    carbonIntervalMs: options.statisticsUpdateIntervalS * 1000,
+    metricsPerPv: options.metricsPerPv ?? false,
+    service: {
+      version: packageVersion,
+      serviceId: options.serviceId,
+      hostName: hostname(),
+      processId: process.pid,
+      startedAtMs: Date.now(),
+    },
+    logger: environment.logger,
+    stopping: environment.stopping,
+  });
+  try {
+    return await startForwarding(options, environment, observability);
+  } catch (error) {
+    await observability.close();
+    throw error;
+  }
+}
+
+async function startForwarding(
+  options: LauncherOptions,
+  environment: DaemonEnvironment,
+  observability: Observability,
+): Promise<Daemon> {
   const { logger } = environment;
   const retry: ConnectRetry = { ...DEFAULT_CONNECT_RETRY, cancelled: environment.stopping };
   const clientConfig = (endpoint: KafkaEndpoint): Record<string, string> =>
@@ -56,15 +87,18 @@ export async function startDaemon(options: LauncherOptions, environment: DaemonE
     logger,
     retry,
   );
+  observability.addProducer('output', producer);
   const statusProducer = await KafkaProducer.create(
     clientConfig(options.statusTopic),
     'status producer',
     logger,
     retry,
   );
+  observability.addProducer('status', statusProducer);
   const storageProducer = options.storageTopic
     ? await KafkaProducer.create(clientConfig(options.storageTopic), 'storage producer', logger, retry)
     : undefined;
+  if (storageProducer) observability.addProducer('storage', storageProducer);
   const store =
     options.storageTopic && storageProducer
       ? new StreamStore(storageProducer, topicOf(options.storageTopic))
@@ -75,16 +109,24 @@ export async function startDaemon(options: LauncherOptions, environment: DaemonE
     logger,
     providerFactory: (protocol: EpicsProtocol): PvProvider => {
       switch (protocol) {
-        case 'ca':
-          return new CaClient({ env: environment.env, logger });
-        case 'pva':
-          return new PvaClient({ env: environment.env, logger });
+        case 'ca': {
+          const client = new CaClient({ env: environment.env, logger });
+          observability.addEpicsClient(protocol, client);
+          return client;
+        }
+        case 'pva': {
+          const client = new PvaClient({ env: environment.env, logger });
+          observability.addEpicsClient(protocol, client);
+          return client;
+        }
         case 'fake':
           return new FakeProvider({ periodMs: options.fakePvPeriodMs });
       }
     },
     ...(options.pvUpdatePeriodMs === undefined ? {} : { pvUpdatePeriodMs: options.pvUpdatePeriodMs }),
+    produceLatency: observability.produceLatency,
   });
+  observability.setForwarder(forwarder);
   const status = new StatusReporter(
     statusProducer,
     topicOf(options.statusTopic),
@@ -130,21 +172,26 @@ export async function startDaemon(options: LauncherOptions, environment: DaemonE
     },
     retry,
   );
+  observability.configConsumerStarted();
   logger.info(`Listening for commands on config topic ${configTopic}`);
   status.start();
   status.report();
+  observability.started();
   logger.info(`Forwarder ${packageVersion} started, service id ${options.serviceId}`);
 
   return {
     forwarder,
     producer,
     configConsumer,
+    observability,
     async stop(): Promise<boolean> {
+      observability.stopping();
       await configConsumer.close();
       status.stop();
       await forwarder.stop();
       const flushed = await producer.close(SHUTDOWN_FLUSH_MS);
       await Promise.all([statusProducer.close(2_000), storageProducer?.close(5_000)]);
+      await observability.close();
       if (!flushed)
         logger.error(
           `Kafka did not acknowledge every message within ${SHUTDOWN_FLUSH_MS / 1000} s of shutdown`,

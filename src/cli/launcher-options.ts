@@ -69,4 +69,6 @@ export interface LauncherOptions {
   readonly statisticsUpdateIntervalS: number;
   /** HTTP listener for /metrics, /healthz, /status.json and the status page; off when undefined. */
   readonly httpAddress?: HostPort;
+  /** Per-stream metric series, labelled by PV; off when absent (thousands of PVs make thousands of series). */
+  readonly metricsPerPv?: boolean;
 }

@@ -398,7 +398,15 @@ export const launcherOptionTable = {
     long: 'http-address',
     env: 'HTTP_ADDRESS',
     kind: hostPort(),
-    help: 'serve /metrics (Prometheus), /healthz and the status page on this address (off by default)',
+    help:
+      'serve /metrics (Prometheus), /healthz, /status.json and the status page on this address, e.g. ' +
+      '127.0.0.1:8080 (off by default)',
+  },
+  metricsPerPv: {
+    long: 'metrics-per-pv',
+    env: 'METRICS_PER_PV',
+    kind: flag,
+    help: 'add metrics per stream (updates, last update, connected), labelled by PV: many series with many PVs',
   },
   configFile: {
     long: 'config-file',
@@ -732,6 +740,7 @@ function assemble(values: ReadonlyMap<OptionName, unknown>): LauncherOptions {
     grafanaCarbonAddress: optional('grafanaCarbonAddress'),
     statisticsUpdateIntervalS: required('statisticsUpdateInterval'),
     httpAddress: optional('httpAddress'),
+    metricsPerPv: optional('metricsPerPv'),
   });
 }
 

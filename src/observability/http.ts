@@ -1,0 +1,128 @@
+/**
+ * The optional HTTP listener (`--http-address`): `/metrics` (Prometheus text), `/healthz` (200 or 503 with a
+ * short JSON body), `/status.json` and `/` (the operators' page). Read-only: GET and HEAD only. It serves from
+ * the moment the daemon starts, so a forwarder still waiting for Kafka says so instead of refusing connections.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { HostPort } from '../cli/launcher-options.js';
+import type { HealthReport } from './health.js';
+import type { Logger } from './logger.js';
+import { EXPOSITION_CONTENT_TYPE } from './metrics.js';
+import { RateLimitedLog } from './rate-limited.js';
+import { type StatusDocument, statusPageHtml } from './status-page.js';
+
+export interface HttpHandlers {
+  readonly metrics: () => string;
+  readonly health: () => Promise<HealthReport>;
+  readonly status: () => Promise<StatusDocument>;
+  readonly now: () => number;
+}
+
+interface Reply {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: string;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+function json(status: number, value: unknown): Reply {
+  return { status, contentType: JSON_TYPE, body: `${JSON.stringify(value, null, 2)}\n` };
+}
+
+/** The page allows its own inline style and nothing else: no script, no external request. */
+const PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
+
+export class ObservabilityServer {
+  private readonly problems: RateLimitedLog;
+
+  private constructor(
+    private readonly server: Server,
+    private readonly handlers: HttpHandlers,
+    logger: Logger,
+  ) {
+    this.problems = new RateLimitedLog(logger, 'error', 60_000);
+  }
+
+  /** Listens on `address`; rejects with a clear message when it cannot (address in use, not local, ...). */
+  static async start(
+    address: HostPort,
+    handlers: HttpHandlers,
+    logger: Logger,
+  ): Promise<ObservabilityServer> {
+    const server = createServer();
+    const instance = new ObservabilityServer(server, handlers, logger);
+    server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+      void instance.serve(request, response);
+    });
+    // A client that sends garbage gets a 400 from Node; nothing more to do.
+    server.on('clientError', (_error, socket) => socket.destroy());
+    await new Promise<void>((resolveListen, rejectListen) => {
+      server.once('error', (error: NodeJS.ErrnoException) =>
+        rejectListen(
+          new Error(`cannot serve HTTP on ${address.host}:${address.port}: ${error.code ?? error.message}`),
+        ),
+      );
+      server.listen(address.port, address.host, () => resolveListen());
+    });
+    server.on('error', (error) => logger.error(`HTTP listener: ${error.message}`));
+    return instance;
+  }
+
+  /** The address actually bound (the port, when 0 was asked for). */
+  get address(): HostPort {
+    const { address, port } = this.server.address() as AddressInfo;
+    return { host: address, port };
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolveClose) => this.server.close(() => resolveClose()));
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  private async serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    let reply: Reply;
+    try {
+      reply = await this.route(request);
+    } catch (error) {
+      this.problems.log(`HTTP ${request.url ?? ''}: ${(error as Error).stack ?? String(error)}`);
+      reply = json(500, { error: 'internal error' });
+    }
+    const headers: Record<string, string | number> = {
+      'Content-Type': reply.contentType,
+      'Content-Length': Buffer.byteLength(reply.body),
+      'Cache-Control': 'no-store',
+      'X-Content-Type-Options': 'nosniff',
+    };
+    if (reply.contentType.startsWith('text/html')) headers['Content-Security-Policy'] = PAGE_POLICY;
+    if (reply.status === 405) headers['Allow'] = 'GET, HEAD';
+    response.writeHead(reply.status, headers);
+    response.end(request.method === 'HEAD' ? undefined : reply.body);
+  }
+
+  private async route(request: IncomingMessage): Promise<Reply> {
+    if (request.method !== 'GET' && request.method !== 'HEAD')
+      return json(405, { error: 'method not allowed' });
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    switch (path) {
+      case '/metrics':
+        return { status: 200, contentType: EXPOSITION_CONTENT_TYPE, body: this.handlers.metrics() };
+      case '/healthz': {
+        const health = await this.handlers.health();
+        return json(health.healthy ? 200 : 503, health);
+      }
+      case '/status.json':
+        return json(200, await this.handlers.status());
+      case '/':
+        return {
+          status: 200,
+          contentType: 'text/html; charset=utf-8',
+          body: statusPageHtml(await this.handlers.status(), this.handlers.now()),
+        };
+      default:
+        return json(404, { error: 'not found', paths: ['/', '/metrics', '/healthz', '/status.json'] });
+    }
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * The daemon's metrics, health, HTTP listener and Graphite export in one place. Off (and free: no latency
+ * hooks, no timers) unless `--http-address` or `--grafana-carbon-address` is given. The daemon tells it about
+ * each part as it comes up; until start-up has finished, health says "starting".
+ */
+import type { HostPort } from '../cli/launcher-options.js';
+import type { EpicsProtocol } from '../config/stream.js';
+import type { Forwarder } from '../forwarding/forwarder.js';
+import type { LatencyObserver } from '../forwarding/pipeline.js';
+import type { KafkaProducer } from '../kafka/producer.js';
+import { CarbonReporter, carbonPrefix } from './carbon.js';
+import { type EpicsClientView, ForwarderMetrics } from './forwarder-metrics.js';
+import { HealthCheck } from './health.js';
+import { ObservabilityServer } from './http.js';
+import type { Logger } from './logger.js';
+import { renderExposition } from './metrics.js';
+import { type ServiceDescription, statusDocument, type StatusSources } from './status-page.js';
+
+export interface ObservabilityOptions {
+  readonly httpAddress?: HostPort;
+  readonly carbonAddress?: HostPort;
+  readonly carbonIntervalMs: number;
+  readonly metricsPerPv: boolean;
+  readonly service: ServiceDescription;
+  readonly logger: Logger;
+  /** True once shutdown was asked for. */
+  readonly stopping: () => boolean;
+}
+
+/** Output producer's broker check: how long a metadata request may take. */
+const BROKER_PROBE_TIMEOUT_MS = 2_000;
+
+export class Observability {
+  private forwarder: Forwarder | undefined;
+  private readonly producers = new Map<string, KafkaProducer>();
+  private readonly epicsClients = new Map<EpicsProtocol, EpicsClientView>();
+  private configConsumerRunning = false;
+  private startedUp = false;
+  private stopRequested = false;
+  private readonly health: HealthCheck;
+  private readonly metrics: ForwarderMetrics | undefined;
+  private server: ObservabilityServer | undefined;
+  private carbon: CarbonReporter | undefined;
+
+  private constructor(private readonly options: ObservabilityOptions) {
+    this.health = new HealthCheck(() => {
+      const output = this.producers.get('output');
+      return {
+        started: () => this.startedUp,
+        stopping: () => this.stopRequested || options.stopping(),
+        configConsumerUp: () => this.configConsumerRunning,
+        probeOutputBrokers:
+          output === undefined ? undefined : () => output.brokersReachable(BROKER_PROBE_TIMEOUT_MS),
+      };
+    });
+    const enabled = options.httpAddress !== undefined || options.carbonAddress !== undefined;
+    if (enabled) {
+      this.metrics = new ForwarderMetrics(
+        {
+          streams: () => this.forwarder?.streamStatuses() ?? [],
+          commandCounts: () => this.forwarder?.commandCounts,
+          producers: () => this.producers,
+          epicsClients: () => this.epicsClients,
+          healthy: () => this.health.last?.healthy ?? false,
+        },
+        {
+          perPv: options.metricsPerPv,
+          version: options.service.version,
+          serviceId: options.service.serviceId,
+          hostName: options.service.hostName,
+          startedAtMs: options.service.startedAtMs,
+        },
+      );
+    }
+  }
+
+  /** Starts the HTTP listener and the Graphite export, as configured; rejects when the listener cannot start. */
+  static async start(options: ObservabilityOptions): Promise<Observability> {
+    const observability = new Observability(options);
+    const metrics = observability.metrics;
+    if (metrics === undefined) return observability;
+    const { logger } = options;
+    if (options.httpAddress !== undefined) {
+      const status: StatusSources = {
+        service: options.service,
+        streams: () => observability.forwarder?.streamStatuses() ?? [],
+        producers: () => observability.producers,
+        commandCounts: () => observability.forwarder?.commandCounts,
+      };
+      try {
+        observability.server = await ObservabilityServer.start(
+          options.httpAddress,
+          {
+            metrics: () => renderExposition(metrics.collect()),
+            health: () => observability.health.check(),
+            status: async () => statusDocument(status, await observability.health.check(), Date.now()),
+            now: Date.now,
+          },
+          logger,
+        );
+      } catch (error) {
+        metrics.close();
+        throw error;
+      }
+      const { host, port } = observability.server.address;
+      logger.info(
+        `Serving metrics, health and status on http://${host.includes(':') ? `[${host}]` : host}:${port}/`,
+      );
+    }
+    if (options.carbonAddress !== undefined) {
+      const prefix = carbonPrefix(options.service.hostName, options.service.serviceId);
+      observability.carbon = new CarbonReporter({
+        address: options.carbonAddress,
+        intervalMs: options.carbonIntervalMs,
+        prefix,
+        collect: () => {
+          // Keeps forwarder_healthy current for Graphite too, which has no /healthz caller of its own.
+          void observability.health.check();
+          return metrics.collect();
+        },
+        logger,
+      });
+      observability.carbon.start();
+      const { host, port } = options.carbonAddress;
+      logger.info(`Sending statistics to Carbon at ${host}:${port} as ${prefix}.*`);
+    }
+    return observability;
+  }
+
+  /** For the pipelines: the EPICS-time-to-produce histogram; undefined while metrics are off. */
+  get produceLatency(): LatencyObserver | undefined {
+    return this.metrics?.produceLatency;
+  }
+
+  /** The HTTP listener's address, when there is one. */
+  get httpAddress(): HostPort | undefined {
+    return this.server?.address;
+  }
+
+  addProducer(role: 'output' | 'status' | 'storage', producer: KafkaProducer): void {
+    this.producers.set(role, producer);
+    if (role === 'output' && this.metrics !== undefined) producer.ackLatency = this.metrics.ackLatency;
+  }
+
+  addEpicsClient(protocol: EpicsProtocol, client: EpicsClientView): void {
+    this.epicsClients.set(protocol, client);
+  }
+
+  setForwarder(forwarder: Forwarder): void {
+    this.forwarder = forwarder;
+  }
+
+  configConsumerStarted(): void {
+    this.configConsumerRunning = true;
+  }
+
+  /** Start-up has finished: health may now be ok. */
+  started(): void {
+    this.startedUp = true;
+  }
+
+  /** Shutdown has begun: health says so from now on. */
+  stopping(): void {
+    this.stopRequested = true;
+  }
+
+  async close(): Promise<void> {
+    this.configConsumerRunning = false;
+    this.carbon?.close();
+    await this.server?.close();
+    this.metrics?.close();
+  }
+}
