@@ -1,4 +1,4 @@
-// The part of js-yaml (a dependency of @confluentinc/kafka-javascript, which ships no types) used for stream files.
+// The part of js-yaml (ships no types of its own) used for stream files.
 declare module 'js-yaml' {
   export function load(text: string, options?: { filename?: string }): unknown;
 }
