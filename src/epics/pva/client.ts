@@ -23,6 +23,7 @@ import {
 } from './config.js';
 import { readHeader, isControl, isLittleEndian } from './header.js';
 import { type FieldDesc, type StructureDesc, describeType, readFieldDesc } from './introspection.js';
+import { LogLimiter } from './log-limit.js';
 import {
   type CaCredentials,
   type ChannelIds,
@@ -260,6 +261,8 @@ export class PvaClient implements PvProvider {
   private initialSearchTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly circuitListener: CircuitListener;
+  /** Per-channel and per-update messages go through this, so storms stay readable. */
+  private readonly channelLog: LogLimiter;
 
   constructor(options: PvaClientOptions = {}) {
     this.logger = options.logger ?? silentLogger;
@@ -273,6 +276,7 @@ export class PvaClient implements PvProvider {
     );
     this.credentials = options.credentials ?? defaultCredentials();
     this.circuitListener = this.makeCircuitListener();
+    this.channelLog = new LogLimiter(this.logger);
   }
 
   /** Live counters (read-only view). */
@@ -548,7 +552,8 @@ export class PvaClient implements PvProvider {
       if (channel.state !== 'searching') {
         if (response.guid !== channel.serverGuid && !channel.warnedDuplicate) {
           channel.warnedDuplicate = true;
-          this.logger.warn(
+          this.channelLog.log(
+            'warn',
             `Duplicate PV name "${channel.name}": served by ${channel.connection?.circuit.key ?? 'another server'} and ${key}; keeping the first.`,
           );
         }
@@ -645,6 +650,7 @@ export class PvaClient implements PvProvider {
   private tick(): void {
     void this.sendSearches(this.search.tick());
     const now = Date.now();
+    this.channelLog.roll(now);
     for (const connection of this.connections.values()) {
       const circuit = connection.circuit;
       if (circuit.state === 'connecting') {
@@ -731,7 +737,8 @@ export class PvaClient implements PvProvider {
       return;
     }
     if (!isSuccess(response.status)) {
-      this.logger.warn(
+      this.channelLog.log(
+        'warn',
         `PVA server ${connection.circuit.key} refused channel "${channel.name}": ${describeStatus(response.status)}`,
       );
       this.unbind(channel);
@@ -748,7 +755,7 @@ export class PvaClient implements PvProvider {
   private onDestroyChannel(connection: ServerConnection, ids: ChannelIds): void {
     const channel = connection.channelsBySid.get(ids.sid);
     if (!channel) return;
-    this.logger.info(`PVA server ${connection.circuit.key} destroyed channel "${channel.name}"`);
+    this.channelLog.log('info', `PVA server ${connection.circuit.key} destroyed channel "${channel.name}"`);
     this.lose(channel, 'destroyed', `server ${connection.circuit.key} destroyed the channel`);
   }
 
@@ -791,7 +798,7 @@ export class PvaClient implements PvProvider {
     monitor.mapper = new NormativeMapper(layout);
     if (monitor.mapper.unsupported && channel.updateSubscriptions.size > 0 && !channel.warnedUnsupported) {
       channel.warnedUnsupported = true;
-      this.logger.warn(`PV "${channel.name}" cannot be forwarded: ${monitor.mapper.unsupported}`);
+      this.channelLog.log('warn', `PV "${channel.name}" cannot be forwarded: ${monitor.mapper.unsupported}`);
     }
     circuit.monitorStart(channel.sid, monitor.ioid);
   }
@@ -859,12 +866,15 @@ export class PvaClient implements PvProvider {
   private onMonitorEnd(channel: Channel, status: PvaStatus): void {
     const detail = describeStatus(status);
     if (isSuccess(status)) {
-      this.logger.info(`PVA monitor of "${channel.name}" finished by the server (${detail}); will retry`);
+      this.channelLog.log(
+        'info',
+        `PVA monitor of "${channel.name}" finished by the server (${detail}); will retry`,
+      );
       this.publish(channel, 'finished', detail);
     } else {
       this.liveCounters.remoteErrors++;
       if (channel.published !== 'remote_error') {
-        this.logger.warn(`PVA monitor of "${channel.name}" failed: ${detail}; will retry`);
+        this.channelLog.log('warn', `PVA monitor of "${channel.name}" failed: ${detail}; will retry`);
       }
       this.publish(channel, 'remote_error', detail);
     }
@@ -874,9 +884,9 @@ export class PvaClient implements PvProvider {
   private onServerMessage(circuit: Circuit, message: ServerMessage): void {
     const channel = this.connections.get(circuit.key)?.monitorsByIoid.get(message.ioid);
     const text = `PVA server ${circuit.key}${channel ? ` ("${channel.name}")` : ''}: ${message.text}`;
-    if (message.type >= MessageType.error) this.logger.error(text);
-    else if (message.type === MessageType.warning) this.logger.warn(text);
-    else this.logger.info(text);
+    if (message.type >= MessageType.error) this.channelLog.log('error', text);
+    else if (message.type === MessageType.warning) this.channelLog.log('warn', text);
+    else this.channelLog.log('info', text);
   }
 
   // ---- delivery ------------------------------------------------------------------------------------------
@@ -917,7 +927,8 @@ export class PvaClient implements PvProvider {
 
   private listenerFailed(channel: Channel, error: unknown): void {
     this.liveCounters.listenerErrors++;
-    this.logger.error(
+    this.channelLog.log(
+      'error',
       `Subscriber of PV "${channel.name}" threw: ${(error as Error)?.message ?? String(error)}`,
     );
   }
