@@ -1,5 +1,6 @@
 /** Connecting librdkafka clients, and reading their errors, in one place. */
 import rdkafka, { type RdKafka } from '@confluentinc/kafka-javascript';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../observability/logger.js';
 import { RateLimitedLog } from '../observability/rate-limited.js';
 
@@ -17,11 +18,23 @@ const CLIENT_NOT_CREATED = rdkafka.CODES.ERRORS.ERR__STATE;
 /** What producers and consumers share, as far as connecting and error reporting go. */
 interface Client {
   on(event: 'event.error', listener: (error: RdKafka.LibrdKafkaError) => void): unknown;
+  on(event: 'event.log', listener: (entry: LibrdkafkaLogEntry) => void): unknown;
   connect(
     options: RdKafka.MetadataOptions,
     callback: (error: RdKafka.LibrdKafkaError | null) => void,
   ): unknown;
 }
+
+/** A line of librdkafka's own log, as the binding hands it over. */
+interface LibrdkafkaLogEntry {
+  /** syslog(3) level: 3 is an error, 4 a warning, 7 debug. */
+  readonly severity: number;
+  readonly fac: string;
+  readonly message: string;
+}
+
+/** syslog's LOG_ERR: librdkafka's log lines at this level or worse are problems the operator must see. */
+const LOG_ERR = 3;
 
 /** How long one connection attempt may take, and the pause before the next. */
 export interface ConnectRetry {
@@ -34,17 +47,24 @@ export interface ConnectRetry {
 export const DEFAULT_CONNECT_RETRY: ConnectRetry = { attemptTimeoutMs: 10_000, retryDelayMs: 5_000 };
 
 /**
- * Logs the client's own error events (authentication failures, brokers down, TLS trouble), rate-limited per
- * client; these say why a connection attempt failed, which the attempt's own error does not.
+ * Logs the client's own error events and error-level log lines (authentication failures, brokers down, TLS
+ * trouble), rate-limited per client; these say why a connection attempt failed, which the attempt's own error
+ * ("broker transport failure") does not. A failed SASL authentication, for one, is only ever a log line.
  */
 export function logClientErrors(client: Client, role: string, logger: Logger): void {
   const log = new RateLimitedLog(logger, 'error', 30_000);
   client.on('event.error', (error) => log.log(`Kafka ${role}: ${error.message}`));
+  client.on('event.log', (entry) => {
+    // The thread prefix ("[thrd:sasl_ssl://host:port/bootstrap]: ") repeats the broker the message names.
+    if (entry.severity <= LOG_ERR)
+      log.log(`Kafka ${role}: ${entry.message.replace(/^\[thrd:[^\]]*\]: /, '')}`);
+  });
 }
 
 /**
  * Connects, retrying until it works: a Kafka cluster that is down or refuses us must not end the daemon. A
  * configuration librdkafka cannot create a client from is not retried: it throws KafkaClientCreationError.
+ * Once `retry.cancelled` says so, it gives up within CANCEL_CHECK_MS, even in the middle of an attempt.
  */
 export async function connectWithRetry(
   client: Client,
@@ -52,37 +72,54 @@ export async function connectWithRetry(
   logger: Logger,
   retry: ConnectRetry = DEFAULT_CONNECT_RETRY,
 ): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await new Promise<void>((resolveConnect, rejectConnect) => {
-        client.connect({ timeout: retry.attemptTimeoutMs }, (error) =>
-          error ? rejectConnect(error) : resolveConnect(),
-        );
-      });
-      if (attempt > 1) logger.info(`Kafka ${role}: connected after ${attempt} attempts`);
-      return;
-    } catch (error) {
-      if ((error as { code?: unknown }).code === CLIENT_NOT_CREATED) {
-        throw new KafkaClientCreationError(
-          `Kafka ${role}: invalid client configuration: ${(error as Error).message}`,
-        );
+  const done = new AbortController();
+  const cancelled = watchCancellation(retry.cancelled, done.signal);
+  try {
+    for (let attempt = 1; ; attempt++) {
+      const error = await Promise.race([connectOnce(client, retry.attemptTimeoutMs), cancelled]);
+      if (error === CANCELLED) throw new Error(`Kafka ${role}: connecting cancelled`);
+      if (error === undefined) {
+        if (attempt > 1) logger.info(`Kafka ${role}: connected after ${attempt} attempts`);
+        return;
+      }
+      if (error.code === CLIENT_NOT_CREATED) {
+        throw new KafkaClientCreationError(`Kafka ${role}: invalid client configuration: ${error.message}`);
       }
       logger.error(
-        `Kafka ${role}: could not connect (attempt ${attempt}): ${(error as Error).message}; ` +
+        `Kafka ${role}: could not connect (attempt ${attempt}): ${error.message}; ` +
           `retrying in ${retry.retryDelayMs / 1000} s`,
       );
+      const paused = sleep(retry.retryDelayMs, undefined, { signal: done.signal });
+      if ((await Promise.race([paused, cancelled])) === CANCELLED) {
+        throw new Error(`Kafka ${role}: connecting cancelled`);
+      }
     }
-    await pauseUnlessCancelled(retry);
-    if (retry.cancelled?.()) throw new Error(`Kafka ${role}: connecting cancelled`);
+  } finally {
+    done.abort();
   }
 }
 
-/** How often a pause between attempts checks for cancellation, so that shutdown need not wait it out. */
+/** One attempt: resolves with its error, or undefined once connected. */
+function connectOnce(client: Client, timeoutMs: number): Promise<RdKafka.LibrdKafkaError | undefined> {
+  return new Promise((resolveAttempt) =>
+    client.connect({ timeout: timeoutMs }, (error) => resolveAttempt(error ?? undefined)),
+  );
+}
+
+const CANCELLED = Symbol('cancelled');
+/** How often connecting checks for cancellation, so that a shutdown need not wait out an attempt or a pause. */
 const CANCEL_CHECK_MS = 200;
 
-async function pauseUnlessCancelled(retry: ConnectRetry): Promise<void> {
-  const until = Date.now() + retry.retryDelayMs;
-  for (let left = retry.retryDelayMs; left > 0 && !retry.cancelled?.(); left = until - Date.now()) {
-    await new Promise((resolveDelay) => setTimeout(resolveDelay, Math.min(left, CANCEL_CHECK_MS)));
-  }
+/** Resolves with CANCELLED once `isCancelled` returns true; never without it. Stops checking when `done` aborts. */
+function watchCancellation(
+  isCancelled: (() => boolean) | undefined,
+  done: AbortSignal,
+): Promise<typeof CANCELLED> {
+  return new Promise((resolveCancelled) => {
+    if (isCancelled === undefined) return;
+    const timer = setInterval(() => {
+      if (isCancelled()) resolveCancelled(CANCELLED);
+    }, CANCEL_CHECK_MS);
+    done.addEventListener('abort', () => clearInterval(timer), { once: true });
+  });
 }
