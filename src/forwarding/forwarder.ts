@@ -122,6 +122,7 @@ export class Forwarder {
         logger: this.options.logger,
         now: this.now,
         produceLatency: this.options.produceLatency,
+        retainLatest: this.resender !== undefined,
       });
       subscription = this.provider(spec.protocol).subscribe(spec.pvName, pipeline);
     } catch (error) {

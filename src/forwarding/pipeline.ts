@@ -50,6 +50,12 @@ export interface PipelineContext {
   readonly now: () => number;
   /** Given the age of each value message (now − EPICS time) as it is handed to Kafka; metrics off: absent. */
   readonly produceLatency?: LatencyObserver;
+  /**
+   * Keep each kind's latest message also while the stream is not periodic, so that making it periodic later (a
+   * second ADD, decision h) re-sends the current state at the next tick, as a new periodic stream would. Set when
+   * the forwarder re-sends at all (--pv-update-period).
+   */
+  readonly retainLatest?: boolean;
 }
 
 /** Sends one kind of message for a stream: timestamp filter, Kafka record, cache for periodic re-sends. */
@@ -80,7 +86,7 @@ class MessageTracker {
     pipeline.emit(payload, timestampMs);
     // The clock was read for the filter just now; a clock behind the IOC's counts as no delay.
     this.latency?.observe(nowMs > timestampMs ? (nowMs - timestampMs) / 1000 : 0);
-    if (pipeline.periodic) this.cached = payload;
+    if (pipeline.periodic || pipeline.context.retainLatest) this.cached = payload;
   }
 
   /** Re-sends the cached message unchanged, with the wall clock as Kafka timestamp. */
@@ -211,10 +217,10 @@ export class StreamPipeline implements SubscriptionListener {
     return this.periodicFlag;
   }
 
-  /** Turns re-sending on or off; turning it off drops the cached messages. */
+  /** Turns re-sending on or off; turning it off drops the cached messages unless they are retained anyway. */
   set periodic(periodic: boolean) {
     this.periodicFlag = periodic;
-    if (!periodic) for (const tracker of this.trackers) tracker.forget();
+    if (!periodic && !this.context.retainLatest) for (const tracker of this.trackers) tracker.forget();
   }
 
   onUpdate(update: PvUpdate): void {
@@ -240,8 +246,9 @@ export class StreamPipeline implements SubscriptionListener {
     }
   }
 
-  /** Re-sends every cached message (periodic streams). */
+  /** Re-sends every cached message, if the stream is periodic. */
   resend(nowMs: number): void {
+    if (!this.periodicFlag) return;
     for (const tracker of this.trackers) tracker.resend(nowMs);
   }
 

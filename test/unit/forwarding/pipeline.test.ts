@@ -133,6 +133,28 @@ describe('stream pipeline', () => {
     assert.equal(sink.sent.length, first.length + resent.length);
   });
 
+  it('re-sends at once when made periodic later, if the forwarder retains the latest messages', () => {
+    const sink = new RecordingSink();
+    const pipeline = new StreamPipeline(
+      { pvName: 'SIMPLE:DOUBLE', protocol: 'ca', topic: 'data', schema: 'f144', periodic: false },
+      { sink, logger: silentLogger, now: () => NOW_MS, retainLatest: true },
+    );
+    pipeline.onConnection(connection('connected'));
+    pipeline.onUpdate(update(1.5));
+    pipeline.onUpdate(update(2.5, 1));
+    const sent = sink.sent.length;
+    pipeline.resend(NOW_MS + 1000);
+    assert.equal(sink.sent.length, sent, 'nothing re-sent while not periodic');
+    pipeline.periodic = true;
+    pipeline.resend(NOW_MS + 2000);
+    const resent = sink.sent.slice(sent);
+    assert.deepEqual(resent.map((s) => s.identifier).sort(), ['al00', 'ep01', 'f144']);
+    assert.deepEqual(resent.find((s) => s.identifier === 'f144')?.payload, sink.sent[sent - 1]?.payload);
+    pipeline.periodic = false;
+    pipeline.resend(NOW_MS + 3000);
+    assert.equal(sink.sent.length, sent + resent.length);
+  });
+
   it('sends nothing for an empty tdct update, and offsets from the EPICS time otherwise', () => {
     const { sink, pipeline } = setup('tdct');
     pipeline.onUpdate({ ...update(0), value: { kind: 'array', type: 'int32', value: new Int32Array(0) } });
