@@ -219,3 +219,48 @@ describe('forwarder: a second ADD with another periodic flag changes the stream'
     );
   });
 });
+
+describe('forwarder: a stream added later for a PV already forwarded', { timeout: 60_000 }, () => {
+  const wf = (): string => world.ioc.pv('wf:double');
+  const values = [0.25, 1.25, 2.25, 3.25, 4.25];
+  const add = (topic: string, streams: Array<[Protocol, 'f144' | 'f142']>): Uint8Array =>
+    serialiseFc00({
+      configChange: UpdateType.ADD,
+      streams: streams.map(([protocol, schema]) => ({ channel: wf(), schema, topic, protocol, periodic: 0 })),
+    });
+
+  /** Waits for the static waveform's value as f144 and f142 on `topic`, and for one CONNECTED per stream. */
+  async function waitForBoth(topic: string): Promise<void> {
+    await world.reader.waitFor(
+      topic,
+      () =>
+        (['f144', 'f142'] as const).every((schema) =>
+          forwarded(world.reader, topic, schema, wf()).some(
+            (m) => JSON.stringify(plainValue(m.message.value)) === JSON.stringify(values),
+          ),
+        ) &&
+        forwarded(world.reader, topic, 'ep01', wf()).filter(
+          (m) => m.message.status === ConnectionInfo.CONNECTED,
+        ).length === 2,
+      15_000,
+      `the value of ${wf()} as f144 and f142 on ${topic}, and CONNECTED twice`,
+    );
+  }
+
+  it('gets the current value and CONNECTED of a static PV whose channel is already open', async () => {
+    await world.sendCommand(
+      add(world.extraTopic('periodic'), [
+        [Protocol.CA, 'f144'],
+        [Protocol.PVA, 'f142'],
+      ]),
+    );
+    await waitForBoth(world.extraTopic('periodic'));
+    await world.sendCommand(
+      add(world.extraTopic('third'), [
+        [Protocol.CA, 'f142'],
+        [Protocol.PVA, 'f144'],
+      ]),
+    );
+    await waitForBoth(world.extraTopic('third'));
+  });
+});
