@@ -15,6 +15,7 @@ import {
   plainValue,
   waitForStatus,
 } from '../../support/forwarded.js';
+import type { ForwarderProcess } from '../../support/forwarder.js';
 import { ForwarderWorld } from '../../support/forwarder-world.js';
 import { decodeWithReference } from '../../support/reference-decode.js';
 import type { ReadMessage } from '../../support/topic-reader.js';
@@ -160,8 +161,10 @@ export function describeRecordForwarding(protocol: ProtocolName): void {
   };
 
   describe(`forwarder: every test IOC record over ${label} as f144 and f142`, { timeout: 120_000 }, () => {
+    let forwarder: ForwarderProcess;
+
     before(async () => {
-      await world.startForwarder(world.standardArguments());
+      forwarder = await world.startForwarder(world.standardArguments());
       const since = world.reader.of(world.topics.status).length;
       const streams = RECORDS.flatMap((c) => [
         { channel: pv(c.record), schema: 'f144', topic: f144Topic(), protocol: fc00Protocol, periodic: 0 },
@@ -249,6 +252,11 @@ export function describeRecordForwarding(protocol: ProtocolName): void {
         'al00 and ep01 of every string PV',
       );
       for (const c of strings) {
+        assert.match(
+          forwarder.output,
+          new RegExp(`error.*${c.record}.*schema='f144'.*f144 cannot carry string values`),
+          `${c.record}: a logged rejection`,
+        );
         assert.deepEqual(forwarded(world.reader, f144Topic(), 'f144', pv(c.record)), [], c.record);
         const [connected] = forwarded(world.reader, f144Topic(), 'ep01', pv(c.record));
         assert.equal(connected?.message.status, ConnectionInfo.CONNECTED, c.record);
@@ -293,6 +301,46 @@ export function describeRecordForwarding(protocol: ProtocolName): void {
         }
       }
       assert.deepEqual([...checked].sort(), ['al00', 'ep01', 'f142', 'f144']);
+    });
+
+    it('sends successive arrays of the same and of changing length with their own values and times', async () => {
+      const writes = [[1, 2, 3], [4, 5, 6], [-7.5, 8, 9e300], [1], [1, 2, 3, 4], [0.5, 0.25, 0.125, 0]];
+      const marks = [f144Topic(), f142Topic()].map((topic) => world.reader.of(topic).length);
+      await caPut(
+        world.ioc.clientEnv,
+        writes.map((values) => [pv('wf'), values]),
+        0.05,
+      );
+      const schemas = [
+        [f144Topic(), 'f144'],
+        [f142Topic(), 'f142'],
+      ] as const;
+      for (const [i, [topic, schema]] of schemas.entries()) {
+        await world.reader.waitFor(
+          topic,
+          () => forwarded(world.reader, topic, schema, pv('wf'), marks[i]).length >= writes.length,
+          20_000,
+          `every write to wf as ${schema}`,
+        );
+        const messages = forwarded(world.reader, topic, schema, pv('wf'), marks[i]);
+        assert.deepEqual(
+          messages.map((m) => plainValue(m.message.value)),
+          writes.map((values) => (values.length === 1 ? values[0] : values)),
+          `${schema} values`,
+        );
+        messages.slice(1).forEach((m, j) => {
+          assert.ok(m.message.timestampNs > messages[j]!.message.timestampNs, `${schema}: times increase`);
+        });
+        const reference = await decodeWithReference(messages.map((m) => m.read.payload));
+        assert.deepEqual(
+          reference.map((r) => {
+            const m = r['message'] as Record<string, unknown>;
+            return [m['value'], m['timestamp_unix_ns']];
+          }),
+          messages.map((m) => [plainValue(m.message.value), Number(m.message.timestampNs)]),
+          `${schema} as the reference reads it`,
+        );
+      }
     });
 
     it('sends messages the Python reference deserialisers read as we do', async () => {
