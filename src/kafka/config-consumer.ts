@@ -8,7 +8,14 @@
 import rdkafka, { type RdKafka } from '@confluentinc/kafka-javascript';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../observability/logger.js';
-import { type ConnectRetry, connectWithRetry, DEFAULT_CONNECT_RETRY, logClientErrors } from './connect.js';
+import {
+  CANCELLED,
+  type ConnectRetry,
+  connectWithRetry,
+  DEFAULT_CONNECT_RETRY,
+  logClientErrors,
+  pauseBeforeRetry,
+} from './connect.js';
 
 const { KafkaConsumer } = rdkafka;
 
@@ -81,7 +88,6 @@ async function endOffsets(
         `Could not read the partitions of config topic ${topic}: ${(error as Error).message}; retrying`,
       );
     }
-    await new Promise((resolveDelay) => setTimeout(resolveDelay, retry.retryDelayMs));
-    if (retry.cancelled?.()) throw new Error(`Kafka config consumer: cancelled`);
+    if ((await pauseBeforeRetry(retry)) === CANCELLED) throw new Error(`Kafka config consumer: cancelled`);
   }
 }

@@ -72,30 +72,21 @@ export async function connectWithRetry(
   logger: Logger,
   retry: ConnectRetry = DEFAULT_CONNECT_RETRY,
 ): Promise<void> {
-  const done = new AbortController();
-  const cancelled = watchCancellation(retry.cancelled, done.signal);
-  try {
-    for (let attempt = 1; ; attempt++) {
-      const error = await Promise.race([connectOnce(client, retry.attemptTimeoutMs), cancelled]);
-      if (error === CANCELLED) throw new Error(`Kafka ${role}: connecting cancelled`);
-      if (error === undefined) {
-        if (attempt > 1) logger.info(`Kafka ${role}: connected after ${attempt} attempts`);
-        return;
-      }
-      if (error.code === CLIENT_NOT_CREATED) {
-        throw new KafkaClientCreationError(`Kafka ${role}: invalid client configuration: ${error.message}`);
-      }
-      logger.error(
-        `Kafka ${role}: could not connect (attempt ${attempt}): ${error.message}; ` +
-          `retrying in ${retry.retryDelayMs / 1000} s`,
-      );
-      const paused = sleep(retry.retryDelayMs, undefined, { signal: done.signal });
-      if ((await Promise.race([paused, cancelled])) === CANCELLED) {
-        throw new Error(`Kafka ${role}: connecting cancelled`);
-      }
+  for (let attempt = 1; ; attempt++) {
+    const error = await unlessCancelled(retry, connectOnce(client, retry.attemptTimeoutMs));
+    if (error === CANCELLED) throw new Error(`Kafka ${role}: connecting cancelled`);
+    if (error === undefined) {
+      if (attempt > 1) logger.info(`Kafka ${role}: connected after ${attempt} attempts`);
+      return;
     }
-  } finally {
-    done.abort();
+    if (error.code === CLIENT_NOT_CREATED) {
+      throw new KafkaClientCreationError(`Kafka ${role}: invalid client configuration: ${error.message}`);
+    }
+    logger.error(
+      `Kafka ${role}: could not connect (attempt ${attempt}): ${error.message}; ` +
+        `retrying in ${retry.retryDelayMs / 1000} s`,
+    );
+    if ((await pauseBeforeRetry(retry)) === CANCELLED) throw new Error(`Kafka ${role}: connecting cancelled`);
   }
 }
 
@@ -106,20 +97,40 @@ function connectOnce(client: Client, timeoutMs: number): Promise<RdKafka.LibrdKa
   );
 }
 
-const CANCELLED = Symbol('cancelled');
-/** How often connecting checks for cancellation, so that a shutdown need not wait out an attempt or a pause. */
+export const CANCELLED = Symbol('cancelled');
+/** How often waits check `retry.cancelled`, so that a shutdown need not wait out an attempt or a pause. */
 const CANCEL_CHECK_MS = 200;
 
-/** Resolves with CANCELLED once `isCancelled` returns true; never without it. Stops checking when `done` aborts. */
-function watchCancellation(
-  isCancelled: (() => boolean) | undefined,
-  done: AbortSignal,
-): Promise<typeof CANCELLED> {
-  return new Promise((resolveCancelled) => {
-    if (isCancelled === undefined) return;
-    const timer = setInterval(() => {
-      if (isCancelled()) resolveCancelled(CANCELLED);
+/** Resolves with `work`'s result, or with CANCELLED as soon as `retry.cancelled` returns true. */
+export async function unlessCancelled<T>(
+  retry: ConnectRetry,
+  work: Promise<T>,
+): Promise<T | typeof CANCELLED> {
+  const { cancelled } = retry;
+  if (cancelled === undefined) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const cancellation = new Promise<typeof CANCELLED>((resolveCancelled) => {
+    timer = setInterval(() => {
+      if (cancelled()) resolveCancelled(CANCELLED);
     }, CANCEL_CHECK_MS);
-    done.addEventListener('abort', () => clearInterval(timer), { once: true });
   });
+  try {
+    return await Promise.race([work, cancellation]);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** The pause between attempts (`retry.retryDelayMs`); CANCELLED when `retry.cancelled` ends it early. */
+export async function pauseBeforeRetry(retry: ConnectRetry): Promise<'elapsed' | typeof CANCELLED> {
+  const ended = new AbortController();
+  try {
+    return await unlessCancelled(
+      retry,
+      sleep(retry.retryDelayMs, 'elapsed' as const, { signal: ended.signal }),
+    );
+  } finally {
+    // A cancelled pause must not hold the process open until its time is up.
+    ended.abort();
+  }
 }
