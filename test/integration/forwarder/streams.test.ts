@@ -143,6 +143,18 @@ describe('forwarder: REMOVE with wildcards, independent streams of one PV', { ti
       ['tick CA data f144', 'sine PVA third f142'],
     );
   });
+
+  it('subscribes again when removed streams are added back, over CA and PVA', async () => {
+    const last = [...remaining];
+    await commandLeaves(
+      serialiseFc00({ configChange: UpdateType.REMOVEALL, streams: [] }),
+      without(...last.map((s) => s.id)),
+    );
+    await commandLeaves(
+      serialiseFc00({ configChange: UpdateType.ADD, streams: last.map((s) => fc00Stream(s)) }),
+      last,
+    );
+  });
 });
 
 describe('forwarder: a second ADD with another periodic flag changes the stream', { timeout: 60_000 }, () => {
