@@ -225,5 +225,44 @@ describe(
         [pv('counter'), 'CONNECTED', Number(reconnected!.message.timestampNs)],
       );
     });
+
+    it('connects streams added while their IOC is down once it is back', async () => {
+      await world.ioc.kill();
+      const since = world.reader.of(world.topics.status).length;
+      const streams = PROTOCOLS.map(({ protocol, topic }) => ({
+        channel: pv('longin'),
+        schema: 'f144',
+        topic: topic(),
+        protocol,
+        periodic: 0,
+      }));
+      await world.sendCommand(serialiseFc00({ configChange: UpdateType.ADD, streams }));
+      await waitForStatus(
+        world,
+        since,
+        (s) => s.filter((entry) => entry.channel_name === pv('longin')).length === 2,
+        'the longin streams listed',
+      );
+      await new Promise((resolveWait) => setTimeout(resolveWait, 3000));
+      for (const { topic } of PROTOCOLS) {
+        assert.deepEqual(forwarded(world.reader, topic(), 'ep01', pv('longin')), [], 'nothing while down');
+      }
+      await world.ioc.start();
+      for (const { name, topic } of PROTOCOLS) {
+        await waitForForwarded(
+          world.reader,
+          topic(),
+          'f144',
+          pv('longin'),
+          (messages) => messages.length >= 2,
+          { what: `longin values over ${name} once the IOC is up`, timeoutMs: 30_000 },
+        );
+        assert.deepEqual(
+          forwarded(world.reader, topic(), 'ep01', pv('longin')).map((m) => m.message.status),
+          [ConnectionInfo.CONNECTED],
+          `${name}: CONNECTED, never a DISCONNECTED before the first connection`,
+        );
+      }
+    });
   },
 );
