@@ -8,18 +8,10 @@
 import rdkafka, { type RdKafka } from '@confluentinc/kafka-javascript';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../observability/logger.js';
-import {
-  CANCELLED,
-  type ConnectRetry,
-  connectWithRetry,
-  DEFAULT_CONNECT_RETRY,
-  logClientErrors,
-  pauseBeforeRetry,
-} from './connect.js';
+import { type ConnectRetry, connectWithRetry, DEFAULT_CONNECT_RETRY, logClientErrors } from './connect.js';
+import { topicOffsets } from './topic-offsets.js';
 
 const { KafkaConsumer } = rdkafka;
-
-const METADATA_TIMEOUT_MS = 10_000;
 
 export class ConfigConsumer {
   private constructor(private readonly consumer: RdKafka.KafkaConsumer) {}
@@ -39,7 +31,9 @@ export class ConfigConsumer {
     const role = 'config consumer';
     logClientErrors(consumer, role, logger);
     await connectWithRetry(consumer, role, logger, retry);
-    const assignments = await endOffsets(consumer, topic, logger, retry);
+    const assignments = (await topicOffsets(consumer, topic, 'Config topic', logger, retry)).map(
+      ({ partition, high }) => ({ topic, partition, offset: high }),
+    );
     consumer.on('data', (message) => {
       if (message.value) onMessage(message.value);
     });
@@ -50,44 +44,5 @@ export class ConfigConsumer {
 
   async close(): Promise<void> {
     await new Promise<void>((resolveDisconnect) => this.consumer.disconnect(() => resolveDisconnect()));
-  }
-}
-
-/** The end offset of every partition of `topic`, waiting (and saying so) while the topic does not exist. */
-async function endOffsets(
-  consumer: RdKafka.KafkaConsumer,
-  topic: string,
-  logger: Logger,
-  retry: ConnectRetry,
-): Promise<RdKafka.TopicPartitionOffset[]> {
-  for (;;) {
-    try {
-      const metadata = await new Promise<RdKafka.Metadata>((resolveMetadata, rejectMetadata) =>
-        consumer.getMetadata({ topic, timeout: METADATA_TIMEOUT_MS }, (error, data) =>
-          error ? rejectMetadata(error) : resolveMetadata(data),
-        ),
-      );
-      const partitions = metadata.topics.find((entry) => entry.name === topic)?.partitions ?? [];
-      if (partitions.length > 0) {
-        return await Promise.all(
-          partitions.map(
-            ({ id }) =>
-              new Promise<RdKafka.TopicPartitionOffset>((resolveOffset, rejectOffset) =>
-                consumer.queryWatermarkOffsets(topic, id, METADATA_TIMEOUT_MS, (error, offsets) =>
-                  error
-                    ? rejectOffset(error)
-                    : resolveOffset({ topic, partition: id, offset: offsets.highOffset }),
-                ),
-              ),
-          ),
-        );
-      }
-      logger.error(`Config topic ${topic} has no partitions (does it exist?); retrying`);
-    } catch (error) {
-      logger.error(
-        `Could not read the partitions of config topic ${topic}: ${(error as Error).message}; retrying`,
-      );
-    }
-    if ((await pauseBeforeRetry(retry)) === CANCELLED) throw new Error(`Kafka config consumer: cancelled`);
   }
 }

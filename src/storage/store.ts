@@ -8,7 +8,13 @@ import rdkafka from '@confluentinc/kafka-javascript';
 import { randomUUID } from 'node:crypto';
 import { parseConfigMessage } from '../config/commands.js';
 import type { StreamSpec } from '../config/stream.js';
-import { type ConnectRetry, connectWithRetry, logClientErrors } from '../kafka/connect.js';
+import {
+  type ConnectRetry,
+  connectWithRetry,
+  DEFAULT_CONNECT_RETRY,
+  logClientErrors,
+} from '../kafka/connect.js';
+import { topicOffsets } from '../kafka/topic-offsets.js';
 import type { KafkaProducer } from '../kafka/producer.js';
 import type { Logger } from '../observability/logger.js';
 import { Protocol, serialiseFc00, UpdateType } from '../schemas/index.js';
@@ -44,13 +50,13 @@ export class StreamStore {
 
   /**
    * The newest stored stream set (an fc00 or rf5k ADD or REMOVEALL), or undefined when the topic holds none.
-   * Junk is skipped with a warning.
+   * Junk is skipped with a warning. Waits (saying so) while the topic does not exist.
    */
   static async retrieve(
     config: Readonly<Record<string, string>>,
     topic: string,
     logger: Logger,
-    retry?: ConnectRetry,
+    retry: ConnectRetry = DEFAULT_CONNECT_RETRY,
   ): Promise<Uint8Array | undefined> {
     const consumer = new KafkaConsumer(
       { ...config, 'group.id': `forwarder-storage-${randomUUID()}`, 'enable.auto.commit': false },
@@ -60,14 +66,10 @@ export class StreamStore {
     logClientErrors(consumer, role, logger);
     await connectWithRetry(consumer, role, logger, retry);
     try {
-      const { lowOffset, highOffset } = await new Promise<{ lowOffset: number; highOffset: number }>(
-        (resolveOffsets, rejectOffsets) =>
-          consumer.queryWatermarkOffsets(topic, 0, 10_000, (error, offsets) =>
-            error ? rejectOffsets(error) : resolveOffsets(offsets),
-          ),
-      );
+      const partitions = await topicOffsets(consumer, topic, 'Storage topic', logger, retry);
+      const { low, high } = partitions.find(({ partition }) => partition === 0) ?? { low: 0, high: 0 };
       consumer.setDefaultConsumeTimeout(2_000);
-      for (let offset = highOffset - 1; offset >= lowOffset; offset--) {
+      for (let offset = high - 1; offset >= low; offset--) {
         consumer.assign([{ topic, partition: 0, offset }]);
         const messages = await new Promise<rdkafka.Message[]>((resolveConsume, rejectConsume) =>
           consumer.consume(1, (error, consumed) => (error ? rejectConsume(error) : resolveConsume(consumed))),
