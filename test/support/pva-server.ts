@@ -94,6 +94,7 @@ export interface FakeServerLog {
   searches: number;
   createChannels: string[];
   monitorInits: number;
+  monitorStarts: number;
   acks: number[];
   destroyRequests: number;
   destroyChannels: number;
@@ -144,6 +145,7 @@ export class FakePvaServer {
     searches: 0,
     createChannels: [],
     monitorInits: 0,
+    monitorStarts: 0,
     acks: [],
     destroyRequests: 0,
     destroyChannels: 0,
@@ -582,6 +584,7 @@ class FakeConnection {
     }
     if (request.subcommand === MonitorSubcommand.start && !monitor.running) {
       monitor.running = true;
+      this.server.log.monitorStarts++;
       const layout = monitor.pv.layout;
       const first = this.server.options.firstUpdateWhole
         ? [0]
