@@ -20,7 +20,7 @@
  * --launch build (the default) runs `npm run build` once and then bin/forwarder-launch (the compiled dist/, as
  * deployed); --launch sources runs src/cli/forwarder-launch.ts through tsx, as the tests do (more memory).
  * --cpu-prof DIR: the forwarder writes a V8 CPU profile per step into DIR (node --cpu-prof; open in Chrome
- * DevTools or speedscope).
+ * DevTools or speedscope). --kafka-config NAME=VALUE (repeatable) is handed to forwarder-launch.
  */
 import rdkafka, { type RdKafka } from '@confluentinc/kafka-javascript';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -61,6 +61,7 @@ const { values: cli } = parseArgs({
     'only-ceilings': { type: 'boolean', default: false },
     launch: { type: 'string', default: 'build' },
     'cpu-prof': { type: 'string' },
+    'kafka-config': { type: 'string', multiple: true },
   },
 });
 const QUICK = cli.quick;
@@ -73,7 +74,7 @@ const parseSteps = (text: string): Step[] =>
     return { pvs: pvs ?? 0, hz: hz ?? 0 };
   });
 const STEPS = parseSteps(
-  cli.steps ?? (QUICK ? '1000x10,1000x100' : '1000x10,1000x50,1000x100,2000x100,10000x10'),
+  cli.steps ?? (QUICK ? '1000x10,1000x100' : '1000x10,1000x30,1000x50,1000x100,10000x10'),
 );
 const COMMAND = `scripts/run npx tsx bench/forwarder.ts${LAUNCH === 'sources' ? ' --launch sources' : ''}`;
 const CONNECT_DEADLINE_MS = 60_000;
@@ -364,6 +365,7 @@ async function forwarderStep(
         `${brokerAddress}/${topics.storage}`,
         '--verbosity',
         'Warning',
+        ...(cli['kafka-config'] ?? []).flatMap((property) => ['--kafka-config', property]),
       ],
       ioc.clientEnv,
     );
@@ -631,16 +633,16 @@ function describeMachine(): string {
 }
 
 const stepCommand = (protocol: EpicsProtocolName, step: Step): string =>
-  `${COMMAND} --protocol ${protocol} --steps ${step.pvs}x${step.hz} --seconds ${WINDOW_S} --no-ceilings --no-latency-step`;
+  `${COMMAND}${(cli['kafka-config'] ?? []).map((property) => ` --kafka-config ${property}`).join('')} --protocol ${protocol} --steps ${step.pvs}x${step.hz} --seconds ${WINDOW_S} --no-ceilings --no-latency-step`;
 
 function printSteps(results: readonly StepResult[]): void {
   console.log(
-    '  PVs     Hz   offered/s    served/s  forwarded/s      lost  dup   CPU s/100k  RSS idle/load/peak MB  connect s  p50/p99/max ms     load avg',
+    '  PVs     Hz   offered/s    served/s  forwarded/s      lost  dup   CPU s/100k  RSS idle/load/peak MB  connect s  p50/p99/max ms  al00/ep01    load avg',
   );
   for (const r of results) {
     const lat = r.latencyMs;
     console.log(
-      `  ${String(r.step.pvs).padStart(5)} ${String(r.step.hz).padStart(4)} ${thousands(r.step.pvs * r.step.hz).padStart(11)} ${thousands(r.served / r.loadS).padStart(11)} ${thousands(r.forwarded / r.forwardS).padStart(12)} ${thousands(r.lost).padStart(9)} ${thousands(r.duplicated).padStart(4)} ${fixed((r.cpuS * 100_000) / Math.max(r.forwarded, 1), 2).padStart(12)}  ${`${fixed(r.rssIdleMb, 0)}/${fixed(r.rssLoadMb, 0)}/${fixed(r.peakMb, 0)}`.padStart(21)}  ${fixed(r.connectS, 2).padStart(9)}  ${`${fixed(percentile(lat, 0.5))}/${fixed(percentile(lat, 0.99))}/${fixed(lat.at(-1) ?? NaN)}`.padStart(15)}  ${r.load}`,
+      `  ${String(r.step.pvs).padStart(5)} ${String(r.step.hz).padStart(4)} ${thousands(r.step.pvs * r.step.hz).padStart(11)} ${thousands(r.served / r.loadS).padStart(11)} ${thousands(r.forwarded / r.forwardS).padStart(12)} ${thousands(r.lost).padStart(9)} ${thousands(r.duplicated).padStart(4)} ${fixed((r.cpuS * 100_000) / Math.max(r.forwarded, 1), 2).padStart(12)}  ${`${fixed(r.rssIdleMb, 0)}/${fixed(r.rssLoadMb, 0)}/${fixed(r.peakMb, 0)}`.padStart(21)}  ${fixed(r.connectS, 2).padStart(9)}  ${`${fixed(percentile(lat, 0.5))}/${fixed(percentile(lat, 0.99))}/${fixed(lat.at(-1) ?? NaN)}`.padStart(15)}  ${`${r.al00}/${r.ep01}`.padStart(10)}  ${r.load}`,
     );
   }
   console.log('  reproduce a row:');
