@@ -24,6 +24,12 @@ export interface ForwarderOptions {
   readonly produceLatency?: LatencyObserver;
 }
 
+/**
+ * Invalid streams of one message listed one log line each; the rest get one line in all, so a junk message with
+ * thousands of streams cannot flood the log.
+ */
+export const MAX_SKIPPED_LOGGED = 20;
+
 /** Counts of config commands by outcome. */
 export interface CommandCounts {
   accepted: number;
@@ -60,7 +66,14 @@ export class Forwarder {
   /** Decodes, validates and applies a config-topic message; false when it was rejected (and logged). */
   applyMessage(bytes: Uint8Array, origin = 'config message'): boolean {
     const parsed: CommandParseResult = parseConfigMessage(bytes);
-    for (const reason of parsed.skipped) this.options.logger.warn(`Skipping ${reason} in ${origin}`);
+    const { skipped } = parsed;
+    for (const reason of skipped.slice(0, MAX_SKIPPED_LOGGED))
+      this.options.logger.warn(`Skipping ${reason} in ${origin}`);
+    if (skipped.length > MAX_SKIPPED_LOGGED) {
+      this.options.logger.warn(
+        `Skipping ${skipped.length - MAX_SKIPPED_LOGGED} more invalid streams in ${origin} (not listed)`,
+      );
+    }
     this.commandCounts.skippedStreams += parsed.skipped.length;
     if (!parsed.ok) {
       this.commandCounts.rejected++;
