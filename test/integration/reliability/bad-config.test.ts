@@ -206,6 +206,12 @@ describe('forwarder: junk on the config topic', { timeout: 180_000 }, () => {
       cases.length,
       'one log line per rejected message',
     );
+    assert.equal(
+      (forwarder.output.match(/Skipping \d+ more invalid streams in config message \(not listed\)/g) ?? [])
+        .length,
+      3,
+      'the huge lists summarised in the log, not listed stream by stream',
+    );
     assert.deepEqual(
       after.streams.map((s) => [s.pv, s.state]),
       [['alive', 'connected']],
