@@ -20,7 +20,8 @@
  * --launch build (the default) runs `npm run build` once and then bin/forwarder-launch (the compiled dist/, as
  * deployed); --launch sources runs src/cli/forwarder-launch.ts through tsx, as the tests do (more memory).
  * --cpu-prof DIR: the forwarder writes a V8 CPU profile per step into DIR (node --cpu-prof; open in Chrome
- * DevTools or speedscope). --kafka-config NAME=VALUE (repeatable) is handed to forwarder-launch.
+ * DevTools or speedscope). --heap-snapshot DIR: a V8 heap snapshot of the forwarder once every PV is connected,
+ * before the load. --kafka-config NAME=VALUE (repeatable) is handed to forwarder-launch.
  */
 import rdkafka, { type RdKafka } from '@confluentinc/kafka-javascript';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -62,6 +63,7 @@ const { values: cli } = parseArgs({
     launch: { type: 'string', default: 'build' },
     'cpu-prof': { type: 'string' },
     'kafka-config': { type: 'string', multiple: true },
+    'heap-snapshot': { type: 'string' },
   },
 });
 const QUICK = cli.quick;
@@ -175,7 +177,12 @@ interface RunningForwarder {
 
 /** bin/forwarder-launch (the compiled dist/), output kept for error messages. */
 function startCompiledForwarder(args: readonly string[], env: Record<string, string>): RunningForwarder {
-  const profile = cli['cpu-prof'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', cli['cpu-prof']];
+  const profile = [
+    ...(cli['cpu-prof'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', cli['cpu-prof']]),
+    ...(cli['heap-snapshot'] === undefined
+      ? []
+      : ['--heapsnapshot-signal=SIGUSR2', '--diagnostic-dir', cli['heap-snapshot']]),
+  ];
   const child = spawn(process.execPath, [...profile, join(repoRoot, 'bin', 'forwarder-launch'), ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
@@ -386,6 +393,10 @@ async function forwarderStep(
         progress(`only ${seen.size} of ${names.length} PVs forwarding after 60 s`);
       await sleep(1000);
       const rssIdleMb = processMemoryMb(pid).rss;
+      if (cli['heap-snapshot'] !== undefined) {
+        process.kill(pid, 'SIGUSR2');
+        await sleep(15_000);
+      }
 
       const cpu0 = processCpuSeconds(pid);
       await setGate(ioc, true);
