@@ -14,5 +14,6 @@ function findPackageJson(): string {
 }
 
 /** The package version, read once from the package.json shipped with the package. */
-export const packageVersion: string = (JSON.parse(readFileSync(findPackageJson(), 'utf8')) as { version: string })
-  .version;
+export const packageVersion: string = (
+  JSON.parse(readFileSync(findPackageJson(), 'utf8')) as { version: string }
+).version;
