@@ -38,6 +38,8 @@ export interface DaemonEnvironment {
   readonly env: NodeJS.ProcessEnv;
   /** True once shutdown was asked for: connection retries give up. */
   readonly stopping: () => boolean;
+  /** Aborts when shutdown is asked for: a Kafka connection attempt or wait in progress is abandoned at once. */
+  readonly shutdown: AbortSignal;
 }
 
 function topicOf(endpoint: KafkaEndpoint): string {
@@ -77,7 +79,11 @@ async function startForwarding(
   observability: Observability,
 ): Promise<Daemon> {
   const { logger } = environment;
-  const retry: ConnectRetry = { ...DEFAULT_CONNECT_RETRY, cancelled: environment.stopping };
+  const retry: ConnectRetry = {
+    ...DEFAULT_CONNECT_RETRY,
+    cancelled: environment.stopping,
+    abort: environment.shutdown,
+  };
   const clientConfig = (endpoint: KafkaEndpoint): Record<string, string> =>
     kafkaClientConfig(endpoint, options.tls, options.kafkaProperties);
 

@@ -35,9 +35,11 @@ export async function runLauncher(argv: readonly string[], env: NodeJS.ProcessEn
   let stopRequested: (signal: string) => void = () => undefined;
   const stopSignal = new Promise<string>((resolveStop) => (stopRequested = resolveStop));
   let stopping = false;
+  const shutdown = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) return;
     stopping = true;
+    shutdown.abort();
     stopRequested(signal);
   };
   process.on('SIGTERM', onSignal);
@@ -46,7 +48,7 @@ export async function runLauncher(argv: readonly string[], env: NodeJS.ProcessEn
   let exitCode = 0;
   let daemon: Daemon | undefined;
   try {
-    daemon = await startDaemon(options, { logger, env, stopping: () => stopping });
+    daemon = await startDaemon(options, { logger, env, stopping: () => stopping, shutdown: shutdown.signal });
     const signal = await stopSignal;
     logger.info(`Received ${signal}: stopping`);
   } catch (error) {

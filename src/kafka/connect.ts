@@ -36,12 +36,14 @@ interface LibrdkafkaLogEntry {
 /** syslog's LOG_ERR: librdkafka's log lines at this level or worse are problems the operator must see. */
 const LOG_ERR = 3;
 
-/** How long one connection attempt may take, and the pause before the next. */
+/** How long one connection attempt may take, the pause before the next, and when to give up. */
 export interface ConnectRetry {
   readonly attemptTimeoutMs: number;
   readonly retryDelayMs: number;
-  /** Gives up (rejects) once this returns true, e.g. when the process is shutting down. */
+  /** Gives up (rejects) after a failed attempt once this returns true: no further attempts. */
   readonly cancelled?: () => boolean;
+  /** Gives up (rejects) as soon as this aborts, even in the middle of an attempt or a pause: for shutdown. */
+  readonly abort?: AbortSignal;
 }
 
 export const DEFAULT_CONNECT_RETRY: ConnectRetry = { attemptTimeoutMs: 10_000, retryDelayMs: 5_000 };
@@ -64,7 +66,6 @@ export function logClientErrors(client: Client, role: string, logger: Logger): v
 /**
  * Connects, retrying until it works: a Kafka cluster that is down or refuses us must not end the daemon. A
  * configuration librdkafka cannot create a client from is not retried: it throws KafkaClientCreationError.
- * Once `retry.cancelled` says so, it gives up within CANCEL_CHECK_MS, even in the middle of an attempt.
  */
 export async function connectWithRetry(
   client: Client,
@@ -73,7 +74,7 @@ export async function connectWithRetry(
   retry: ConnectRetry = DEFAULT_CONNECT_RETRY,
 ): Promise<void> {
   for (let attempt = 1; ; attempt++) {
-    const error = await unlessCancelled(retry, connectOnce(client, retry.attemptTimeoutMs));
+    const error = await unlessAborted(retry.abort, connectOnce(client, retry.attemptTimeoutMs));
     if (error === CANCELLED) throw new Error(`Kafka ${role}: connecting cancelled`);
     if (error === undefined) {
       if (attempt > 1) logger.info(`Kafka ${role}: connected after ${attempt} attempts`);
@@ -98,39 +99,36 @@ function connectOnce(client: Client, timeoutMs: number): Promise<RdKafka.LibrdKa
 }
 
 export const CANCELLED = Symbol('cancelled');
-/** How often waits check `retry.cancelled`, so that a shutdown need not wait out an attempt or a pause. */
-const CANCEL_CHECK_MS = 200;
 
-/** Resolves with `work`'s result, or with CANCELLED as soon as `retry.cancelled` returns true. */
-export async function unlessCancelled<T>(
-  retry: ConnectRetry,
+/** Resolves with `work`'s result, or with CANCELLED as soon as `signal` aborts. */
+export async function unlessAborted<T>(
+  signal: AbortSignal | undefined,
   work: Promise<T>,
 ): Promise<T | typeof CANCELLED> {
-  const { cancelled } = retry;
-  if (cancelled === undefined) return work;
-  let timer: NodeJS.Timeout | undefined;
-  const cancellation = new Promise<typeof CANCELLED>((resolveCancelled) => {
-    timer = setInterval(() => {
-      if (cancelled()) resolveCancelled(CANCELLED);
-    }, CANCEL_CHECK_MS);
+  if (signal === undefined) return work;
+  if (signal.aborted) return CANCELLED;
+  let onAbort = (): void => undefined;
+  const aborted = new Promise<typeof CANCELLED>((resolveAborted) => {
+    onAbort = () => resolveAborted(CANCELLED);
+    signal.addEventListener('abort', onAbort, { once: true });
   });
   try {
-    return await Promise.race([work, cancellation]);
+    return await Promise.race([work, aborted]);
   } finally {
-    clearInterval(timer);
+    signal.removeEventListener('abort', onAbort);
   }
 }
 
-/** The pause between attempts (`retry.retryDelayMs`); CANCELLED when `retry.cancelled` ends it early. */
+/**
+ * The pause between attempts (`retry.retryDelayMs`); CANCELLED without a pause when `retry.cancelled` says so,
+ * or as soon as `retry.abort` aborts.
+ */
 export async function pauseBeforeRetry(retry: ConnectRetry): Promise<'elapsed' | typeof CANCELLED> {
-  const ended = new AbortController();
+  if (retry.cancelled?.() || retry.abort?.aborted) return CANCELLED;
   try {
-    return await unlessCancelled(
-      retry,
-      sleep(retry.retryDelayMs, 'elapsed' as const, { signal: ended.signal }),
-    );
-  } finally {
-    // A cancelled pause must not hold the process open until its time is up.
-    ended.abort();
+    return await sleep(retry.retryDelayMs, 'elapsed' as const, { signal: retry.abort });
+  } catch (error) {
+    if (retry.abort?.aborted) return CANCELLED;
+    throw error;
   }
 }

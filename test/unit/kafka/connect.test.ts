@@ -67,29 +67,39 @@ describe('connectWithRetry', () => {
     assert.equal(client.attempts, 1);
   });
 
-  it('gives up during a pause between attempts once cancelled', async () => {
-    let cancelled = false;
+  it('makes no further attempt once cancelled, without a pause', async () => {
     const client = new ScriptedClient([transportFailure, null]);
     const started = Date.now();
+    await assert.rejects(
+      connectWithRetry(client, 'p', recordingLogger(), {
+        ...quick,
+        retryDelayMs: 60_000,
+        cancelled: () => true,
+      }),
+      /Kafka p: connecting cancelled/,
+    );
+    assert.equal(client.attempts, 1);
+    assert.ok(Date.now() - started < 5000);
+  });
+
+  it('gives up during a pause between attempts once aborted', async () => {
+    const shutdown = new AbortController();
+    const client = new ScriptedClient([transportFailure, null]);
     const connecting = connectWithRetry(client, 'p', recordingLogger(), {
       ...quick,
       retryDelayMs: 60_000,
-      cancelled: () => cancelled,
+      abort: shutdown.signal,
     });
-    setTimeout(() => (cancelled = true), 50);
+    setTimeout(() => shutdown.abort(), 50);
     await assert.rejects(connecting, /Kafka p: connecting cancelled/);
-    assert.ok(Date.now() - started < 5000);
     assert.equal(client.attempts, 1);
   });
 
-  it('gives up during an attempt that does not end once cancelled', async () => {
-    let cancelled = false;
+  it('gives up during an attempt that does not end once aborted', async () => {
+    const shutdown = new AbortController();
     const client = new ScriptedClient(['hang']);
-    const connecting = connectWithRetry(client, 'p', recordingLogger(), {
-      ...quick,
-      cancelled: () => cancelled,
-    });
-    setTimeout(() => (cancelled = true), 50);
+    const connecting = connectWithRetry(client, 'p', recordingLogger(), { ...quick, abort: shutdown.signal });
+    setTimeout(() => shutdown.abort(), 50);
     await assert.rejects(connecting, /Kafka p: connecting cancelled/);
   });
 });
