@@ -1,6 +1,7 @@
 /**
  * `--graylog-logger-address` end to end: a forwarder sends its log to a local GELF listener, over UDP (the
- * default) and over TCP (`tcp:host:port`). Its start-up lines arrive, and so do its last lines at shutdown.
+ * default) and over TCP (`tcp:host:port`). Its start-up lines arrive, and so do its last lines at shutdown (by
+ * SIGTERM, or SIGINT).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -55,12 +56,14 @@ describe('logging to Graylog', { concurrency: 2 }, () => {
       assert.equal(record?.['_logger'], 'forwarder');
       assert.equal(record?.['_process_id'], forwarder.child.pid);
 
-      const { code } = await forwarder.stop('SIGTERM');
+      // SIGINT (Ctrl-C in a terminal) stops the forwarder as SIGTERM does.
+      const signal = protocol === 'udp' ? 'SIGTERM' : 'SIGINT';
+      const { code } = await forwarder.stop(signal);
       assert.equal(code, 0);
       // Written out before the process exits: the last line of all.
       await listener.waitFor('Forwarder stopped', 5000);
       const ours = listener.messages.filter((message) => message['_service_id'] === serviceId);
-      assert.ok(ours.some((message) => message['short_message'] === 'Received SIGTERM: stopping'));
+      assert.ok(ours.some((message) => message['short_message'] === `Received ${signal}: stopping`));
     });
   }
 });
