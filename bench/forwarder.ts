@@ -151,7 +151,7 @@ class TopicScan {
     );
   }
 
-  /** Reads every message up to the current end offset. */
+  /** Reads on from the consumer's position up to the current end offset. */
   async readAll(onMessage: (message: RdKafka.Message) => void): Promise<void> {
     const end = await this.endOffset();
     let next = 0;
@@ -380,11 +380,20 @@ async function forwarderStep(
       const pid = forwarder.child.pid as number;
       // Connect: every PV's first value in Kafka.
       const seen = new Set<string>();
+      // al00 and ep01 messages of the whole step, connect included.
+      const kinds = { al00: 0, ep01: 0 };
+      const countKind = (identifier: string): void => {
+        if (identifier === 'al00') kinds.al00++;
+        else if (identifier === 'ep01') kinds.ep01++;
+      };
       const deadline = Date.now() + CONNECT_DEADLINE_MS;
       while (seen.size < names.length && Date.now() < deadline) {
         for (const message of await scan.batch()) {
           const payload = message.value;
-          if (payload && identifierOf(payload) === 'f144') seen.add(message.key?.toString() ?? '');
+          if (!payload) continue;
+          const identifier = identifierOf(payload);
+          countKind(identifier);
+          if (identifier === 'f144') seen.add(message.key?.toString() ?? '');
         }
         if (forwarder.child.exitCode !== null) throw new Error(`forwarder exited:\n${forwarder.output}`);
       }
@@ -424,8 +433,6 @@ async function forwarderStep(
       const indexOf = new Map(names.map((name, i) => [name, i]));
       const perPv = new Float64Array(names.length);
       const latencies: number[] = [];
-      let al00 = 0;
-      let ep01 = 0;
       let firstEpicsMs = Infinity;
       let lastEpicsMs = -Infinity;
       let lastAppendMs = -Infinity;
@@ -433,8 +440,7 @@ async function forwarderStep(
         const payload = message.value;
         if (!payload) return;
         const identifier = identifierOf(payload);
-        if (identifier === 'al00') al00++;
-        else if (identifier === 'ep01') ep01++;
+        countKind(identifier);
         if (identifier !== 'f144') return;
         const decoded = deserialiseF144(payload);
         const value = decoded.value.kind === 'scalar' ? Number(decoded.value.value) : NaN;
@@ -478,8 +484,8 @@ async function forwarderStep(
         rssLoadMb,
         peakMb,
         latencyMs,
-        al00,
-        ep01,
+        al00: kinds.al00,
+        ep01: kinds.ep01,
         load: load(),
       };
     } finally {
