@@ -140,9 +140,8 @@ export class KafkaProducer implements MessageSink {
     const flushed = await this.flush(flushTimeoutMs);
     // Delivery reports of the last messages arrive through the poll loop; give it a turn before disconnecting.
     await new Promise((resolvePoll) => setTimeout(resolvePoll, 100));
-    await new Promise<void>((resolveDisconnect) =>
-      this.producer.disconnect(5_000, () => resolveDisconnect()),
-    );
+    // The binding's disconnect flushes again first: no second wait, or the bound would be flushTimeoutMs + 5 s.
+    await new Promise<void>((resolveDisconnect) => this.producer.disconnect(0, () => resolveDisconnect()));
     return flushed;
   }
 }
