@@ -7,6 +7,7 @@
  * - queue.buffering.max.messages=2000 under a fake-PV load: the newest are refused while the queue is full;
  *   the forwarder's memory stays flat.
  * Every drop is counted (the producer totals a forwarder logs when it stops) and logged at most once per 10 s.
+ * After the outage the config topic is read again: a stream added then is forwarded.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -149,6 +150,14 @@ describe('forwarder: Kafka outage of 30 s during steady forwarding', { timeout: 
         `a forwarder exited during the outage:\n${forwarder.output}`,
       );
     await world.broker.start();
+    // The config topic is read again after the outage: a stream added now is forwarded.
+    const counter = world.ioc.pv('counter');
+    await world.send(topics['config-a'], [
+      serialiseFc00({
+        configChange: UpdateType.ADD,
+        streams: [{ ...tickStream(topics.lossless), channel: counter }],
+      }),
+    ]);
     // Let the buffered messages go out and fresh ones follow, then stop: shutdown flushes the rest.
     await sleep(10_000);
     const results = await Promise.all(forwarders.map((forwarder) => forwarder.stop('SIGTERM')));
@@ -179,6 +188,8 @@ describe('forwarder: Kafka outage of 30 s during steady forwarding', { timeout: 
       'everything queued was delivered',
     );
     assert.equal(losslessMessages.length, losslessTotals.delivered, 'the topic holds what was delivered');
+    const counterValues = tickValues(losslessMessages, counter).length;
+    assert.ok(counterValues >= 3, `a stream added after the outage is forwarded (${counterValues} values)`);
 
     // 5 s timeout: one run of the oldest outage values is missing, exactly as many as failed delivery.
     const expiringTotals = producerTotals(expiring.output);
