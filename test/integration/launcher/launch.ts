@@ -25,7 +25,7 @@ export function onlyOptionVariables(env: NodeJS.ProcessEnv = {}): NodeJS.Process
   return { ...Object.fromEntries(optionVariables.map((name) => [name, ''])), ...env };
 }
 
-export interface LaunchResult {
+interface LaunchResult {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
   readonly stdout: string;
@@ -75,7 +75,7 @@ export function addFakeStreams(world: ForwarderWorld, names: readonly string[]):
 }
 
 /** The f144 messages of one PV on the world's data topic so far. */
-export function f144Of(world: ForwarderWorld, pvName: string): F144Message[] {
+function f144Of(world: ForwarderWorld, pvName: string): F144Message[] {
   return world.reader
     .of(world.topics.data)
     .filter((read) => read.key === pvName && read.decoded?.schema === 'f144')
@@ -98,7 +98,7 @@ export async function waitForF144(
   return f144Of(world, pvName);
 }
 
-export interface StatusReport {
+interface StatusReport {
   readonly message: X5f2Message;
   readonly streams: readonly {
     channel_name: string;
