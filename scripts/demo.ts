@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ForwarderProcess } from '../test/support/forwarder.js';
 import { TestIoc } from '../test/support/ioc.js';
 import type { KafkaBrokerInfo } from '../test/support/kafka-broker.js';
@@ -35,6 +36,34 @@ function parseDuration(args: readonly string[]): number | undefined {
 }
 
 const durationS = parseDuration(process.argv.slice(2));
+
+/**
+ * The demo runs in a process group of its own, so the terminal's Ctrl-C reaches only this launcher, which
+ * passes it on: the demo then stops its processes in order (the forwarder flushes while the broker is still
+ * up) instead of all of them getting the signal at once. A second Ctrl-C ends the whole group at once.
+ */
+const SESSION_ENV = 'EKF_DEMO_SESSION';
+if (process.env[SESSION_ENV] === undefined) {
+  const session = spawn(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+    {
+      detached: true,
+      stdio: 'inherit',
+      env: { ...process.env, [SESSION_ENV]: '1' },
+    },
+  );
+  let signalled = false;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      if (signalled && session.pid !== undefined) process.kill(-session.pid, 'SIGKILL');
+      else session.kill(signal);
+      signalled = true;
+    });
+  }
+  const [code] = (await once(session, 'exit')) as [number | null];
+  process.exit(code ?? 130);
+}
 const say = (text = ''): void => {
   if (process.stdout.writable) process.stdout.write(`${text}\n`);
 };
