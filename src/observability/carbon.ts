@@ -95,7 +95,7 @@ export interface CarbonOptions {
   readonly address: HostPort;
   readonly intervalMs: number;
   readonly prefix: string;
-  readonly collect: () => readonly MetricSnapshot[];
+  readonly collect: () => Promise<readonly MetricSnapshot[]>;
   readonly logger: Logger;
 }
 
@@ -116,18 +116,20 @@ export class CarbonReporter {
   }
 
   start(): void {
-    this.timer ??= setInterval(() => this.report(), this.options.intervalMs);
+    this.timer ??= setInterval(() => void this.report(), this.options.intervalMs);
     this.timer.unref();
   }
 
-  /** Collects and sends one batch now (or as soon as a connection is made). */
-  report(): void {
+  /** Collects and sends one batch (or keeps it for the connection being made); nothing once closed. */
+  async report(): Promise<void> {
     try {
-      this.pending = carbonLines(this.options.collect(), this.options.prefix, Date.now() / 1000);
+      const families = await this.options.collect();
+      this.pending = carbonLines(families, this.options.prefix, Date.now() / 1000);
     } catch (error) {
       this.problems.log(`Could not collect statistics: ${(error as Error).message}`);
       return;
     }
+    if (this.timer === undefined) return;
     if (this.connected) this.flush();
     else this.connect();
   }

@@ -13,7 +13,7 @@ import { RateLimitedLog } from './rate-limited.js';
 import { type StatusDocument, statusPageHtml } from './status-page.js';
 
 export interface HttpHandlers {
-  readonly metrics: () => string;
+  readonly metrics: () => Promise<string>;
   readonly health: () => Promise<HealthReport>;
   readonly status: () => Promise<StatusDocument>;
   readonly now: () => number;
@@ -108,7 +108,7 @@ export class ObservabilityServer {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     switch (path) {
       case '/metrics':
-        return { status: 200, contentType: EXPOSITION_CONTENT_TYPE, body: this.handlers.metrics() };
+        return { status: 200, contentType: EXPOSITION_CONTENT_TYPE, body: await this.handlers.metrics() };
       case '/healthz': {
         const health = await this.handlers.health();
         return json(health.healthy ? 200 : 503, health);

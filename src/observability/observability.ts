@@ -91,7 +91,11 @@ export class Observability {
         observability.server = await ObservabilityServer.start(
           options.httpAddress,
           {
-            metrics: () => renderExposition(metrics.collect()),
+            metrics: async () => {
+              // forwarder_healthy is read from the last check: make it this one.
+              await observability.health.check();
+              return renderExposition(metrics.collect());
+            },
             health: () => observability.health.check(),
             status: async () => statusDocument(status, await observability.health.check(), Date.now()),
             now: Date.now,
@@ -113,9 +117,8 @@ export class Observability {
         address: options.carbonAddress,
         intervalMs: options.carbonIntervalMs,
         prefix,
-        collect: () => {
-          // Keeps forwarder_healthy current for Graphite too, which has no /healthz caller of its own.
-          void observability.health.check();
+        collect: async () => {
+          await observability.health.check();
           return metrics.collect();
         },
         logger,

@@ -92,6 +92,14 @@ describe('forwarder metrics, health and status over HTTP', () => {
   });
 
   it('is healthy once started, with nothing forwarded yet', async () => {
+    // A scrape alone (no /healthz call before) checks health for forwarder_healthy.
+    const metrics = await scrape();
+    assert.equal(metricValue(metrics, 'forwarder_streams', { state: 'connected' }), 0);
+    assert.equal(metricValue(metrics, 'forwarder_updates_received_total'), 0);
+    assert.equal(metricValue(metrics, 'forwarder_config_commands_total', { outcome: 'accepted' }), 0);
+    assert.equal(metricValue(metrics, 'forwarder_healthy'), 1);
+    assert.ok((metricValue(metrics, 'process_resident_memory_bytes') ?? 0) > 10_000_000);
+    assert.ok((metricValue(metrics, 'process_cpu_seconds_total') ?? 0) > 0);
     const health = await httpGet(`${base}/healthz`);
     assert.equal(health.status, 200);
     assert.match(health.contentType, /^application\/json/);
@@ -100,13 +108,6 @@ describe('forwarder metrics, health and status over HTTP', () => {
       status: 'ok',
       checks: { configConsumer: 'up', outputProducer: 'up' },
     });
-    const metrics = await scrape();
-    assert.equal(metricValue(metrics, 'forwarder_streams', { state: 'connected' }), 0);
-    assert.equal(metricValue(metrics, 'forwarder_updates_received_total'), 0);
-    assert.equal(metricValue(metrics, 'forwarder_config_commands_total', { outcome: 'accepted' }), 0);
-    assert.equal(metricValue(metrics, 'forwarder_healthy'), 1);
-    assert.ok((metricValue(metrics, 'process_resident_memory_bytes') ?? 0) > 10_000_000);
-    assert.ok((metricValue(metrics, 'process_cpu_seconds_total') ?? 0) > 0);
   });
 
   it('counts updates, messages, deliveries and latencies as CA, PVA and fake streams forward', async () => {
