@@ -77,9 +77,10 @@ export class CarbonListener {
     });
   }
 
-  static async start(): Promise<CarbonListener> {
+  /** Listens on `port` (default: any free one). */
+  static async start(port = 0): Promise<CarbonListener> {
     const server = createServer();
-    server.listen(0, '127.0.0.1');
+    server.listen(port, '127.0.0.1');
     await once(server, 'listening');
     return new CarbonListener(server);
   }
