@@ -56,15 +56,18 @@ export class ObservabilityServer {
     server.on('request', (request: IncomingMessage, response: ServerResponse) => {
       void instance.serve(request, response);
     });
-    // A client that sends garbage gets a 400 from Node; nothing more to do.
+    // A malformed request just loses its connection.
     server.on('clientError', (_error, socket) => socket.destroy());
     await new Promise<void>((resolveListen, rejectListen) => {
-      server.once('error', (error: NodeJS.ErrnoException) =>
+      const refused = (error: NodeJS.ErrnoException): void =>
         rejectListen(
           new Error(`cannot serve HTTP on ${address.host}:${address.port}: ${error.code ?? error.message}`),
-        ),
-      );
-      server.listen(address.port, address.host, () => resolveListen());
+        );
+      server.once('error', refused);
+      server.listen(address.port, address.host, () => {
+        server.off('error', refused);
+        resolveListen();
+      });
     });
     server.on('error', (error) => logger.error(`HTTP listener: ${error.message}`));
     return instance;

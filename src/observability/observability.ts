@@ -42,7 +42,7 @@ export class Observability {
   private server: ObservabilityServer | undefined;
   private carbon: CarbonReporter | undefined;
 
-  private constructor(private readonly options: ObservabilityOptions) {
+  private constructor(options: ObservabilityOptions) {
     this.health = new HealthCheck(() => {
       const output = this.producers.get('output');
       return {
@@ -133,11 +133,6 @@ export class Observability {
   /** For the pipelines: the EPICS-time-to-produce histogram; undefined while metrics are off. */
   get produceLatency(): LatencyObserver | undefined {
     return this.metrics?.produceLatency;
-  }
-
-  /** The HTTP listener's address, when there is one. */
-  get httpAddress(): HostPort | undefined {
-    return this.server?.address;
   }
 
   addProducer(role: 'output' | 'status' | 'storage', producer: KafkaProducer): void {
