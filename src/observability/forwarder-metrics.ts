@@ -99,11 +99,12 @@ export class StreamTotals {
     const present = new Set<Readonly<StreamCounters>>();
     for (const counters of live) {
       present.add(counters);
-      const last = this.lastSeen.get(counters);
-      if (last === undefined && counters.updates === 0 && counters.messages === 0) continue;
-      const seen = last ?? zeroTotals();
+      let seen = this.lastSeen.get(counters);
+      if (seen === undefined) {
+        seen = zeroTotals();
+        this.lastSeen.set(counters, seen);
+      }
       this.fold(counters, seen);
-      this.lastSeen.set(counters, seen);
     }
     for (const [counters, seen] of this.lastSeen) {
       if (present.has(counters)) continue;
