@@ -29,7 +29,8 @@ export class ReliabilityWorld {
     });
     after(async () => {
       await Promise.all(world.forwarders.map((forwarder) => forwarder.stop('SIGKILL')));
-      await Promise.all(world.readers.map((reader) => reader.close()));
+      // Bounded: a consumer that lived through a broker restart may never call back from disconnect.
+      await Promise.race([Promise.all(world.readers.map((reader) => reader.close())), sleep(10_000)]);
       await world.ioc?.stop();
       await world.broker?.destroy();
     });
@@ -59,6 +60,16 @@ export class ReliabilityWorld {
     topics: { config: string; status: string; storage?: string },
     extra: readonly string[] = [],
   ): Promise<ForwarderProcess> {
+    const forwarder = this.launchForwarder(topics, extra);
+    await forwarder.waitForOutput(/Listening for commands/, 60_000);
+    return forwarder;
+  }
+
+  /** As startForwarder, without waiting for it to listen (for a start while the broker is away). */
+  launchForwarder(
+    topics: { config: string; status: string; storage?: string },
+    extra: readonly string[] = [],
+  ): ForwarderProcess {
     const args = [
       '--config-topic',
       this.uri(topics.config),
@@ -75,7 +86,6 @@ export class ReliabilityWorld {
     ];
     const forwarder = ForwarderProcess.start(args, this.ioc ? this.ioc.clientEnv : {});
     this.forwarders.push(forwarder);
-    await forwarder.waitForOutput(/Listening for commands/, 60_000);
     return forwarder;
   }
 
