@@ -1,71 +1,42 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { chromium } from 'playwright-core';
 
-/** Debian's `chromium` package, when installed. */
-export const chromiumPath: string | undefined = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
-  (path) => existsSync(path),
+/** Debian's `chromium` package (scripts/setup.sh installs it); playwright-core drives it, it downloads no browser. */
+export const chromiumPath = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((path) =>
+  existsSync(path),
 );
 
-/**
- * Runs headless Chromium on `url` with extra switches (`--dump-dom`, `--screenshot=...`), in a throw-away
- * profile, and resolves with what it printed on stdout.
- */
-export async function headlessChromium(
-  url: string,
-  switches: readonly string[],
-  timeoutMs = 60_000,
-): Promise<string> {
-  if (chromiumPath === undefined) throw new Error('chromium is not installed');
-  const profile = mkdtempSync(join(tmpdir(), 'ekf-chromium-'));
-  try {
-    const child = spawn(
-      chromiumPath,
-      [
-        '--headless',
-        // Tests run as root in containers, where Chromium's sandbox cannot start.
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        `--user-data-dir=${profile}`,
-        ...switches,
-        url,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    const code = await new Promise<number | null>((resolveExit) => child.once('exit', resolveExit));
-    clearTimeout(timer);
-    if (code !== 0) throw new Error(`chromium exited with ${code}: ${stderr.slice(-2000)}`);
-    return stdout;
-  } finally {
-    rmSync(profile, { recursive: true, force: true });
-  }
+export interface RenderedPage {
+  /** The text of each cell of each table body row, as the browser renders it. */
+  readonly rows: string[][];
+  /** A PNG screenshot of the page at 1280x720. */
+  readonly screenshot: Buffer;
 }
 
-const ENTITIES: Readonly<Record<string, string>> = {
-  lt: '<',
-  gt: '>',
-  amp: '&',
-  quot: '"',
-  '#39': "'",
-  nbsp: ' ',
-};
-
-/** The text of each table body row's cells in a serialised DOM, entities decoded. */
-export function tableRows(dom: string): string[][] {
-  const body = /<tbody>([\s\S]*?)<\/tbody>/.exec(dom)?.[1] ?? '';
-  return [...body.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((row) =>
-    [...(row[1] ?? '').matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map((cell) =>
-      (cell[1] ?? '')
-        .replace(/<[^>]*>/g, '')
-        .replace(/&(lt|gt|amp|quot|#39|nbsp);/g, (_, name: string) => ENTITIES[name] ?? '')
-        .trim(),
-    ),
-  );
+/** Loads `url` in headless Chromium and returns the rendered status table and a screenshot. */
+export async function renderInChromium(url: string): Promise<RenderedPage> {
+  if (chromiumPath === undefined) throw new Error('chromium is not installed (Debian package chromium)');
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    // Root in a container: no sandbox. No background traffic: the machine reaches only loopback.
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    await page.goto(url, { timeout: 30_000 });
+    const rows = await page.$$eval('tbody tr', (trs) =>
+      trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => (td.textContent ?? '').trim())),
+    );
+    return { rows, screenshot: await page.screenshot() };
+  } finally {
+    await browser.close();
+  }
 }

@@ -4,16 +4,14 @@
  * (escaping included) and Carbon lines. The exposition is also read by Prometheus' own parser.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { hostname } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { Protocol, serialiseFc00, UpdateType } from '../../../src/schemas/index.js';
 import { ForwarderProcess } from '../../support/forwarder.js';
 import { ForwarderWorld } from '../../support/forwarder-world.js';
 import { freePort } from '../../support/ports.js';
 import { runPythonCode } from '../../support/python.js';
-import { chromiumPath, headlessChromium, tableRows } from './chromium.js';
+import { renderInChromium } from './chromium.js';
 import { CarbonListener, httpGet, metricValue, pollUntil } from './scrape.js';
 
 const world = ForwarderWorld.setUp();
@@ -276,39 +274,22 @@ describe('forwarder metrics, health and status over HTTP', () => {
     assert.ok(page.body.includes('Ops Test.'));
   });
 
-  it(
-    'shows every stream with its state in headless Chromium',
-    { skip: chromiumPath === undefined && 'chromium is not installed (Debian package chromium)' },
-    async () => {
-      const rows = tableRows(await headlessChromium(`${base}/`, ['--dump-dom']));
-      const state = (pv: string): string | undefined => rows.find((row) => row[0] === pv)?.[4];
-      assert.equal(rows.length, 5);
-      // The PV name reaches the browser as text, not markup.
-      assert.equal(state(markupPv), 'connected');
-      assert.equal(state(world.ioc.pv('sine')), 'connected');
-      assert.equal(state(world.ioc.pv('no-such-record')), 'never connected');
-      assert.deepEqual(rows[0]?.slice(0, 4), [
-        world.ioc.pv('no-such-record'),
-        'ca',
-        world.topics.data,
-        'f144',
-      ]);
-      const sine = rows.find((row) => row[0] === world.ioc.pv('sine'))!;
-      assert.match(sine[5] ?? '', /^\d+ s ago$/);
-      assert.ok(Number(sine[6]) > 0);
+  it('shows every stream with its state in headless Chromium', async () => {
+    const { rows, screenshot } = await renderInChromium(`${base}/`);
+    const state = (pv: string): string | undefined => rows.find((row) => row[0] === pv)?.[4];
+    assert.equal(rows.length, 5);
+    // The PV name reaches the browser as text, not markup.
+    assert.equal(state(markupPv), 'connected');
+    assert.equal(state(world.ioc.pv('sine')), 'connected');
+    assert.equal(state(world.ioc.pv('no-such-record')), 'never connected');
+    assert.deepEqual(rows[0]?.slice(0, 4), [world.ioc.pv('no-such-record'), 'ca', world.topics.data, 'f144']);
+    const sine = rows.find((row) => row[0] === world.ioc.pv('sine'))!;
+    assert.match(sine[5] ?? '', /^\d+ s ago$/);
+    assert.ok(Number(sine[6]) > 0);
 
-      const directory = mkdtempSync(join(tmpdir(), 'ekf-screenshot-'));
-      try {
-        const file = join(directory, 'status.png');
-        await headlessChromium(`${base}/`, [`--screenshot=${file}`, '--window-size=1280,720']);
-        const png = readFileSync(file);
-        assert.deepEqual([...png.subarray(1, 4)], [...Buffer.from('PNG')]);
-        assert.equal(png.readUInt32BE(16), 1280);
-      } finally {
-        rmSync(directory, { recursive: true, force: true });
-      }
-    },
-  );
+    assert.deepEqual([...screenshot.subarray(1, 4)], [...Buffer.from('PNG')]);
+    assert.equal(screenshot.readUInt32BE(16), 1280);
+  });
 
   it('answers other paths and methods with 404 and 405', async () => {
     assert.equal((await httpGet(`${base}/nothing`)).status, 404);
