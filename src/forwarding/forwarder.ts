@@ -9,7 +9,7 @@ import { describeStream, type EpicsProtocol, type StreamSpec, streamKey } from '
 import type { PvProvider, Subscription } from '../epics/update.js';
 import type { Logger } from '../observability/logger.js';
 import { PeriodicResender } from './periodic.js';
-import { type LatencyObserver, StreamPipeline, type StreamCounters } from './pipeline.js';
+import { type LatencyObserver, newStreamCounters, StreamPipeline, type StreamCounters } from './pipeline.js';
 import type { MessageSink } from './sink.js';
 
 export interface ForwarderOptions {
@@ -114,7 +114,7 @@ export class Forwarder {
   streamStatuses(): StreamStatus[] {
     return this.registry.list().map((spec) => {
       const running = this.running.get(streamKey(spec));
-      return { spec, counters: running?.pipeline.counters ?? emptyCounters() };
+      return { spec, counters: running?.pipeline.counters ?? newStreamCounters() };
     });
   }
 
@@ -174,15 +174,4 @@ export class Forwarder {
     }
     return provider;
   }
-}
-
-function emptyCounters(): StreamCounters {
-  return {
-    updates: 0,
-    messages: 0,
-    resends: 0,
-    rejected: { timestamp: 0, unsupported: 0, error: 0 },
-    lastUpdateMs: 0,
-    connection: 'never_connected',
-  };
 }

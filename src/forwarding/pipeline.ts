@@ -176,8 +176,9 @@ class ValueMessages {
 
 type MessageKind = AlarmMessages | ConnectionMessages | ValueMessages;
 
-export class StreamPipeline implements SubscriptionListener {
-  readonly counters: StreamCounters = {
+/** The counters of a stream before its first update. */
+export function newStreamCounters(): StreamCounters {
+  return {
     updates: 0,
     messages: 0,
     resends: 0,
@@ -185,6 +186,10 @@ export class StreamPipeline implements SubscriptionListener {
     lastUpdateMs: 0,
     connection: 'never_connected',
   };
+}
+
+export class StreamPipeline implements SubscriptionListener {
+  readonly counters: StreamCounters = newStreamCounters();
   readonly problemLog: RateLimitedLog;
   private readonly key: Buffer;
   private readonly updateKinds: Array<AlarmMessages | ValueMessages> = [];
