@@ -55,7 +55,7 @@ try {
   }
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--test', '--test-concurrency=3', '--test-timeout=300000', ...files],
+    ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...files],
     { cwd: repoRoot, env, stdio: 'inherit' },
   );
   exitCode = await new Promise<number>((resolveExit) => child.once('exit', (code) => resolveExit(code ?? 1)));

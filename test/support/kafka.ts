@@ -168,3 +168,15 @@ export async function consumeMessages(
   }
   return received;
 }
+
+/** The number of messages ever written to a topic: the sum of its partitions' end offsets. */
+export async function topicEndOffset(config: Record<string, string>, topic: string): Promise<number> {
+  const admin = kafka(config).admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((sum, partition) => sum + Number(partition.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}

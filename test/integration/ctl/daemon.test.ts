@@ -54,8 +54,9 @@ after(async () => {
   await forwarder?.stop('SIGKILL');
 });
 
+// A full test run keeps both cores busy: allow the tool a minute before calling it hung.
 const ctl = (topic: string, ...args: string[]) =>
-  runCtl(['--broker', `${broker.listeners.PLAINTEXT}/${topic}`, ...args]);
+  runCtl(['--broker', `${broker.listeners.PLAINTEXT}/${topic}`, ...args], { timeoutMs: 60_000 });
 
 type Streams = StatusDocument['instances'][number]['streams'];
 

@@ -25,7 +25,7 @@ describe('forwarder: started while Kafka is down', { timeout: 240_000 }, () => {
     await first.waitForOutput(/Subscribed to/);
     await sleep(2_000);
     assert.deepEqual(await first.stop('SIGTERM'), { code: 0, signal: null });
-    assert.equal((await world.readAll(topics.storage, 1_000)).length, 1, 'the stream set saved');
+    assert.equal((await world.readAll(topics.storage)).length, 1, 'the stream set saved');
 
     await world.broker.stop();
     const second = world.launchForwarder(topics);
@@ -41,7 +41,7 @@ describe('forwarder: started while Kafka is down', { timeout: 240_000 }, () => {
     const listeningAtNs = BigInt(Date.now()) * 1_000_000n;
     await sleep(5_000);
     assert.deepEqual(await second.stop('SIGTERM'), { code: 0, signal: null });
-    const after = (await world.readAll(topics.data, 1_000)).filter(
+    const after = (await world.readAll(topics.data)).filter(
       (message) =>
         message.key === counter.channel &&
         message.decoded?.schema === 'f144' &&

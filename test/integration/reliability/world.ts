@@ -8,7 +8,13 @@ import { after, before } from 'node:test';
 import { ForwarderProcess } from '../../support/forwarder.js';
 import { TestIoc } from '../../support/ioc.js';
 import { TestKafkaBroker } from '../../support/kafka-broker.js';
-import { clientConfig, createTopics, produceMessages, uniqueTopic } from '../../support/kafka.js';
+import {
+  clientConfig,
+  createTopics,
+  produceMessages,
+  topicEndOffset,
+  uniqueTopic,
+} from '../../support/kafka.js';
 import { type ReadMessage, TopicReader } from '../../support/topic-reader.js';
 
 export class ReliabilityWorld {
@@ -105,24 +111,17 @@ export class ReliabilityWorld {
   }
 
   /**
-   * Everything on `topic` now: a fresh reader from the beginning, waited on until the topic's message count
-   * stops growing for `quietMs` (a reader kept across a broker restart may read messages twice after a
-   * rebalance, so counts are always taken fresh).
+   * Everything on `topic` now: a fresh reader from the beginning, waited on until it has read as many messages as
+   * the topic's end offset says were written (a reader kept across a broker restart may read messages twice
+   * after a rebalance, so counts are always taken fresh; waiting for quiet instead can stop early on a loaded
+   * machine).
    */
-  async readAll(topic: string, quietMs = 3_000): Promise<ReadMessage[]> {
+  async readAll(topic: string): Promise<ReadMessage[]> {
+    const expected = await topicEndOffset(this.kafkaConfig, topic);
     const reader = await TopicReader.start(this.kafkaConfig, [topic]);
     try {
-      let count = -1;
-      let stableSince = Date.now();
       const deadline = Date.now() + 60_000;
-      while (Date.now() < deadline) {
-        const now = reader.of(topic).length;
-        if (now !== count) {
-          count = now;
-          stableSince = Date.now();
-        } else if (Date.now() - stableSince >= quietMs && count > 0) break;
-        await sleep(250);
-      }
+      while (reader.of(topic).length < expected && Date.now() < deadline) await sleep(250);
       return [...reader.of(topic)];
     } finally {
       await reader.close();
