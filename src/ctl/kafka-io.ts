@@ -183,6 +183,11 @@ export interface ReadOptions {
 
 /** How long one consume call waits for messages: short, so a stop request is seen quickly. */
 const CONSUME_WAIT_MS = 250;
+/**
+ * Most messages one consume call asks for. The binding's batch consume returns only when it has the whole batch or
+ * one wait passes with nothing new, so on a topic that keeps trickling it would hold messages back until the batch
+ * fills: batches therefore never ask for more than what is left up to the end mark, and one at a time after it.
+ */
 const CONSUME_BATCH = 500;
 
 /** Reads every partition of a topic from `start`; resolves when done, stopped, or at the end. */
@@ -203,8 +208,12 @@ export async function readTopic(
     const positions = new Map(starts);
     consumer.assign([...starts].map(([partition, offset]) => ({ topic, partition, offset })));
     consumer.setDefaultConsumeTimeout(CONSUME_WAIT_MS);
-    const atEnd = (): boolean =>
-      partitions.every((partition) => (positions.get(partition) ?? 0) >= (ends.get(partition) ?? 0));
+    const remaining = (): number =>
+      partitions.reduce(
+        (sum, partition) => sum + Math.max(0, (ends.get(partition) ?? 0) - (positions.get(partition) ?? 0)),
+        0,
+      );
+    const atEnd = (): boolean => remaining() === 0;
     let lastProgress = Date.now();
     let caughtUp = false;
     while (!options.signal?.aborted) {
@@ -214,7 +223,7 @@ export async function readTopic(
         if (options.stopAtEnd) break;
       }
       const batch = await new Promise<RdKafka.Message[]>((resolveConsume, rejectConsume) =>
-        consumer.consume(CONSUME_BATCH, (error, messages) =>
+        consumer.consume(caughtUp ? 1 : Math.min(CONSUME_BATCH, remaining()), (error, messages) =>
           error
             ? rejectConsume(new CtlError(`cannot read topic ${topic}: ${error.message}`))
             : resolveConsume(messages),

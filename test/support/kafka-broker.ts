@@ -137,8 +137,8 @@ export class TestKafkaBroker {
         ...broker.jvmArgs(libs),
         'kafka.tools.StorageTool',
         'format',
-        '-t',
-        kafkaClusterId(),
+        // One argument with '=': a random id may begin with '-', which would read as an option.
+        `--cluster-id=${kafkaClusterId()}`,
         '-c',
         join(workDir, 'server.properties'),
         ...scram,

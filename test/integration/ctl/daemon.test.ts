@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ForwarderProcess } from '../../support/forwarder.js';
 import type { KafkaBrokerInfo } from '../../support/kafka-broker.js';
-import { clientConfig, consumeMessages, createTopics, testBroker, uniqueTopic } from '../../support/kafka.js';
-import { runCtl } from './ctl-process.js';
+import { clientConfig, createTopics, testBroker, uniqueTopic } from '../../support/kafka.js';
+import { jsonLines, runCtl } from './ctl-process.js';
 
 interface StatusDocument {
   instances: {
@@ -104,13 +104,22 @@ describe('forwarder-ctl with a running forwarder', () => {
       ),
     );
 
-    // What the forwarder sent, read back with our own reader (`tail` has its own tests in readers.test.ts).
-    const forwarded = await consumeMessages(clientConfig(broker, { listener: 'PLAINTEXT' }), topics.data, {
-      count: 2,
-      timeoutMs: 30_000,
-    });
-    assert.equal(forwarded.length, 2);
-    for (const message of forwarded) assert.equal(message.key?.toString(), 'CTL:FAKE');
+    // `tail` follows the live topic the forwarder keeps writing to.
+    const data = await ctl(topics.data, 'tail', '--from-beginning', '--max', '2', '--source', 'CTL:*');
+    assert.equal(data.code, 0, data.stderr);
+    const lines = jsonLines(data.stdout) as {
+      key: string;
+      schema: string;
+      message: { sourceName: string };
+    }[];
+    assert.equal(lines.length, 2);
+    for (const line of lines) {
+      assert.equal(line.key, 'CTL:FAKE');
+      assert.equal(line.message.sourceName, 'CTL:FAKE');
+    }
+    const live = await ctl(topics.data, 'tail', '--max', '3');
+    assert.equal(live.code, 0, live.stderr);
+    assert.equal(jsonLines(live.stdout).length, 3, 'messages sent after tail started');
 
     const stored = await ctl(topics.storage, 'stored', '--json');
     assert.equal(stored.code, 0, stored.stderr);
