@@ -50,6 +50,7 @@ function topicOf(endpoint: KafkaEndpoint): string {
 
 /** Starts the HTTP listener and Graphite export first, so that start-up can be watched, then the rest. */
 export async function startDaemon(options: LauncherOptions, environment: DaemonEnvironment): Promise<Daemon> {
+  for (const warning of options.startupWarnings ?? []) environment.logger.warn(warning);
   const observability = await Observability.start({
     ...(options.httpAddress === undefined ? {} : { httpAddress: options.httpAddress }),
     ...(options.grafanaCarbonAddress === undefined ? {} : { carbonAddress: options.grafanaCarbonAddress }),

@@ -30,6 +30,8 @@ export interface TlsOptions {
 export interface KafkaEndpoint {
   readonly uri: KafkaUri;
   readonly saslPassword?: string;
+  /** The option the password was given by (`--config-topic-sasl-password-file`, ...), for messages. */
+  readonly saslPasswordOption?: string;
   /** The option it came from (`--config-topic`, ...), so that messages about it can name the option. */
   readonly option?: string;
 }
@@ -71,4 +73,6 @@ export interface LauncherOptions {
   readonly httpAddress?: HostPort;
   /** Per-stream metric series, labelled by PV; off when absent (thousands of PVs make thousands of series). */
   readonly metricsPerPv?: boolean;
+  /** Logged once at start: settings that work but should change (a password on the command line). */
+  readonly startupWarnings?: readonly string[];
 }

@@ -4,7 +4,7 @@
  * then checked and resolved into LauncherOptions. Nothing here exits the process or writes to a stream: the
  * outcome says what to print and with which exit code.
  */
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import rdkafka from '@confluentinc/kafka-javascript';
 import { Command, CommanderError, Option } from 'commander';
@@ -63,6 +63,51 @@ const textValue = (placeholder: string): ValueKind<string> => ({ placeholder, pa
 /** Never quoted in a message. */
 const password: ValueKind<string> = { placeholder: 'password', parse: nonEmpty };
 
+/** Far more than any password; a path to a device or a large file by mistake must not hang the launch. */
+const maxPasswordFileBytes = 64 * 1024;
+
+/**
+ * A file holding a password (a file only the forwarder may read, a systemd credential, `<(pass show ...)`):
+ * its content, less one trailing line break, is the password. Reads to the end, so a pipe works too. Neither
+ * the content nor any part of it is ever quoted in a message.
+ */
+const passwordFile: ValueKind<string> = {
+  placeholder: 'file',
+  parse(path) {
+    nonEmpty(path);
+    let content: Buffer;
+    try {
+      content = readAtMost(path, maxPasswordFileBytes + 1);
+    } catch (error) {
+      throw new OptionValueError(`cannot read "${path}": ${fileErrorReason(error)}`);
+    }
+    if (content.length > maxPasswordFileBytes) {
+      throw new OptionValueError(
+        `"${path}" is longer than ${maxPasswordFileBytes} bytes: not a password file`,
+      );
+    }
+    const text = content.toString('utf8').replace(/\r?\n$/, '');
+    if (text === '') throw new OptionValueError(`"${path}" is empty`);
+    return text;
+  },
+};
+
+function readAtMost(path: string, limit: number): Buffer {
+  const buffer = Buffer.alloc(limit);
+  const descriptor = openSync(path, 'r');
+  try {
+    let length = 0;
+    while (length < limit) {
+      const read = readSync(descriptor, buffer, length, limit - length, null);
+      if (read === 0) break;
+      length += read;
+    }
+    return buffer.subarray(0, length);
+  } finally {
+    closeSync(descriptor);
+  }
+}
+
 const flagTexts: ReadonlyMap<string, boolean> = new Map([
   ...['true', 'yes', 'on', '1'].map((text) => [text, true] as const),
   ...['false', 'no', 'off', '0'].map((text) => [text, false] as const),
@@ -108,6 +153,19 @@ function hostPort(defaultPort?: number): ValueKind<HostPort> {
     },
   };
 }
+
+const loopback = '127.0.0.1';
+
+/**
+ * `port` alone listens on loopback (127.0.0.1), `host:port` on that host: the HTTP listener has no
+ * authentication, so serving other hosts must be asked for by naming an address.
+ */
+const listenAddress: ValueKind<HostPort> = {
+  placeholder: '[host:]port',
+  parse(text) {
+    return hostPort().parse(/^[0-9]+$/.test(text) ? `${loopback}:${text}` : text);
+  },
+};
 
 /** `[udp:|tcp:]host:port`: GELF over UDP by default, TCP when asked (Graylog's TCP input is the reliable one). */
 const graylogAddress: ValueKind<GraylogAddress> = {
@@ -242,6 +300,9 @@ function fileProblem(path: string, check: () => string | undefined): string | un
 // --- The table -------------------------------------------------------------------------------------------
 
 const uriHelp = 'Kafka URI (see below)';
+/** For password options: the command line is readable by every user of the host. */
+const onCommandLineHint = 'on the command line, ps shows it to every user: use the variable or -file option';
+const passwordFileHelp = 'the password is its content, less one trailing line break';
 
 /** Every option of the launcher, in help order. The keys are LauncherOptions-like names. */
 export const launcherOptionTable = {
@@ -256,7 +317,13 @@ export const launcherOptionTable = {
     long: 'config-topic-sasl-password',
     env: 'CONFIG_TOPIC_SASL_PASSWORD',
     kind: password,
-    help: 'SASL password for --config-topic',
+    help: `SASL password for --config-topic (${onCommandLineHint})`,
+  },
+  configTopicSaslPasswordFile: {
+    long: 'config-topic-sasl-password-file',
+    env: 'CONFIG_TOPIC_SASL_PASSWORD_FILE',
+    kind: passwordFile,
+    help: `file holding the SASL password for --config-topic (${passwordFileHelp})`,
   },
   statusTopic: {
     long: 'status-topic',
@@ -269,7 +336,13 @@ export const launcherOptionTable = {
     long: 'status-topic-sasl-password',
     env: 'STATUS_TOPIC_SASL_PASSWORD',
     kind: password,
-    help: 'SASL password for --status-topic',
+    help: `SASL password for --status-topic (${onCommandLineHint})`,
+  },
+  statusTopicSaslPasswordFile: {
+    long: 'status-topic-sasl-password-file',
+    env: 'STATUS_TOPIC_SASL_PASSWORD_FILE',
+    kind: passwordFile,
+    help: `file holding the SASL password for --status-topic (${passwordFileHelp})`,
   },
   outputBroker: {
     long: 'output-broker',
@@ -282,7 +355,13 @@ export const launcherOptionTable = {
     long: 'output-broker-sasl-password',
     env: 'OUTPUT_BROKER_SASL_PASSWORD',
     kind: password,
-    help: 'SASL password for --output-broker',
+    help: `SASL password for --output-broker (${onCommandLineHint})`,
+  },
+  outputBrokerSaslPasswordFile: {
+    long: 'output-broker-sasl-password-file',
+    env: 'OUTPUT_BROKER_SASL_PASSWORD_FILE',
+    kind: passwordFile,
+    help: `file holding the SASL password for --output-broker (${passwordFileHelp})`,
   },
   storageTopic: {
     long: 'storage-topic',
@@ -294,7 +373,13 @@ export const launcherOptionTable = {
     long: 'storage-topic-sasl-password',
     env: 'STORAGE_TOPIC_SASL_PASSWORD',
     kind: password,
-    help: 'SASL password for --storage-topic',
+    help: `SASL password for --storage-topic (${onCommandLineHint})`,
+  },
+  storageTopicSaslPasswordFile: {
+    long: 'storage-topic-sasl-password-file',
+    env: 'STORAGE_TOPIC_SASL_PASSWORD_FILE',
+    kind: passwordFile,
+    help: `file holding the SASL password for --storage-topic (${passwordFileHelp})`,
   },
   skipRetrieval: {
     long: 'skip-retrieval',
@@ -325,7 +410,13 @@ export const launcherOptionTable = {
     long: 'ssl-key-password',
     env: 'SSL_KEY_PASSWORD',
     kind: password,
-    help: 'password of --ssl-key-file',
+    help: `password of --ssl-key-file (${onCommandLineHint})`,
+  },
+  sslKeyPasswordFile: {
+    long: 'ssl-key-password-file',
+    env: 'SSL_KEY_PASSWORD_FILE',
+    kind: passwordFile,
+    help: `file holding the password of --ssl-key-file (${passwordFileHelp})`,
   },
   kafkaConfig: {
     long: 'kafka-config',
@@ -397,10 +488,10 @@ export const launcherOptionTable = {
   httpAddress: {
     long: 'http-address',
     env: 'HTTP_ADDRESS',
-    kind: hostPort(),
+    kind: listenAddress,
     help:
-      'serve /metrics (Prometheus), /healthz, /status.json and the status page on this address, e.g. ' +
-      '127.0.0.1:8080 (off by default)',
+      'serve /metrics (Prometheus), /healthz, /status.json and the status page: a port alone listens on ' +
+      `${loopback} only, host:port on that address (0.0.0.0:8080: every interface); off by default`,
   },
   metricsPerPv: {
     long: 'metrics-per-pv',
@@ -420,11 +511,17 @@ export const launcherOptionTable = {
 type Table = typeof launcherOptionTable;
 type OptionName = keyof Table;
 type ValueOf<N extends OptionName> = ReturnType<Table[N]['kind']['parse']>;
-type PasswordName =
-  | 'configTopicSaslPassword'
-  | 'statusTopicSaslPassword'
-  | 'outputBrokerSaslPassword'
-  | 'storageTopicSaslPassword';
+
+/** Each password option, and its sibling naming a file that holds the password instead. */
+const passwordFileOptions = {
+  configTopicSaslPassword: 'configTopicSaslPasswordFile',
+  statusTopicSaslPassword: 'statusTopicSaslPasswordFile',
+  outputBrokerSaslPassword: 'outputBrokerSaslPasswordFile',
+  storageTopicSaslPassword: 'storageTopicSaslPasswordFile',
+  sslKeyPassword: 'sslKeyPasswordFile',
+} as const satisfies Partial<Record<OptionName, OptionName>>;
+type PasswordName = keyof typeof passwordFileOptions;
+const passwordNames = Object.keys(passwordFileOptions) as PasswordName[];
 
 const optionNames = Object.keys(launcherOptionTable) as OptionName[];
 const specs: readonly (readonly [OptionName, OptionSpec<unknown>])[] = optionNames.map((name) => [
@@ -467,7 +564,12 @@ export function parseLauncherArguments(argv: readonly string[], env: NodeJS.Proc
     const environment = readEnvironment(env);
     const configFile = readConfigFileOccurrences(commandLine.occurrences, environment);
     const values = resolve([configFile, environment, commandLine.occurrences]);
-    return { kind: 'run', options: assemble(values) };
+    const options = assemble(values);
+    const warning = commandLinePasswordWarning(commandLine.occurrences);
+    return {
+      kind: 'run',
+      options: warning === undefined ? options : { ...options, startupWarnings: [warning] },
+    };
   } catch (error) {
     if (error instanceof LaunchError) {
       return { kind: 'exit', code: 2, output: `${programName}: ${escapeControlCharacters(error.message)}\n` };
@@ -485,6 +587,20 @@ function escapeControlCharacters(text: string): string {
 }
 
 type Occurrences = ReadonlyMap<OptionName, readonly Occurrence[]>;
+
+/** Names the passwords given on the command line, where ps shows them to every user of the host. */
+function commandLinePasswordWarning(commandLine: Occurrences): string | undefined {
+  const given = passwordNames.filter((name) => commandLine.has(name));
+  if (given.length === 0) return undefined;
+  const options = given.map((name) => `--${launcherOptionTable[name].long}`);
+  const instead = given.map(
+    (name) => `${launcherOptionTable[name].env} or --${launcherOptionTable[passwordFileOptions[name]].long}`,
+  );
+  return (
+    `${options.join(', ')} given on the command line, where ps shows ${given.length === 1 ? 'it' : 'them'} ` +
+    `to every user of this host: use ${instead.join(', ')} instead`
+  );
+}
 
 function addOccurrence(map: Map<OptionName, Occurrence[]>, name: OptionName, occurrence: Occurrence): void {
   const list = map.get(name);
@@ -681,28 +797,47 @@ function assemble(values: ReadonlyMap<OptionName, unknown>): LauncherOptions {
       `--${long} is required (on the command line, as ${env}, or as ${long} in a config file)`,
     );
   };
-  const endpoint = (uriName: OptionName, uri: KafkaUri, passwordName: PasswordName): KafkaEndpoint =>
-    withoutUndefined({
+  /** The password, given directly or by file, and the option that gave it. */
+  const secret = (name: PasswordName): { value: string; option: string } | undefined => {
+    const fileName = passwordFileOptions[name];
+    const [direct, fromFile] = [optional(name), optional(fileName)];
+    const [directOption, fileOption] = [
+      `--${launcherOptionTable[name].long}`,
+      `--${launcherOptionTable[fileName].long}`,
+    ];
+    if (direct !== undefined && fromFile !== undefined) {
+      throw new LaunchError(`${directOption} and ${fileOption} are both set: give one of them`);
+    }
+    if (direct !== undefined) return { value: direct, option: directOption };
+    return fromFile === undefined ? undefined : { value: fromFile, option: fileOption };
+  };
+  const endpoint = (uriName: OptionName, uri: KafkaUri, passwordName: PasswordName): KafkaEndpoint => {
+    const password = secret(passwordName);
+    return withoutUndefined({
       uri,
-      saslPassword: optional(passwordName),
+      saslPassword: password?.value,
       option: `--${launcherOptionTable[uriName].long}`,
+      saslPasswordOption: password?.option,
     });
+  };
 
   const storageUri = optional('storageTopic');
-  if (storageUri === undefined && optional('storageTopicSaslPassword') !== undefined) {
-    throw new LaunchError('--storage-topic-sasl-password is set but --storage-topic is not');
+  const storagePassword = secret('storageTopicSaslPassword');
+  if (storageUri === undefined && storagePassword !== undefined) {
+    throw new LaunchError(`${storagePassword.option} is set but --storage-topic is not`);
   }
+  const keyPassword = secret('sslKeyPassword');
   const tls = {
     caFile: optional('sslCaCertFile'),
     certificateFile: optional('sslCertificateFile'),
     keyFile: optional('sslKeyFile'),
-    keyPassword: optional('sslKeyPassword'),
+    keyPassword: keyPassword?.value,
   };
   if ((tls.certificateFile === undefined) !== (tls.keyFile === undefined)) {
     throw new LaunchError('--ssl-certificate-file and --ssl-key-file go together: give both or neither');
   }
-  if (tls.keyPassword !== undefined && tls.keyFile === undefined) {
-    throw new LaunchError('--ssl-key-password is set but --ssl-key-file is not');
+  if (keyPassword !== undefined && tls.keyFile === undefined) {
+    throw new LaunchError(`${keyPassword.option} is set but --ssl-key-file is not`);
   }
 
   const kafkaProperties = optional('kafkaConfig') ?? {};

@@ -21,7 +21,8 @@ export function kafkaClientConfig(
   };
   const name = endpoint.option ?? `Kafka endpoint ${uri.brokers}`;
   const passwordOption =
-    endpoint.option === undefined ? 'its SASL password' : `${endpoint.option}-sasl-password`;
+    endpoint.saslPasswordOption ??
+    (endpoint.option === undefined ? 'its SASL password' : `${endpoint.option}-sasl-password`);
 
   if (uri.securityProtocol === 'SASL_PLAINTEXT' || uri.securityProtocol === 'SASL_SSL') {
     if (uri.saslMechanism === undefined || !uri.username) {
