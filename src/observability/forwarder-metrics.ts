@@ -25,9 +25,17 @@ export interface ProducerView {
   readonly inFlight: number;
 }
 
-/** An EPICS client as metrics see it: a record of monotonic counts. */
+/** What both EPICS clients count of servers that break the protocol. */
+export interface EpicsProtocolErrorCounters {
+  /** Circuits closed because a server sent an invalid message. */
+  readonly protocolErrors: number;
+  /** Malformed UDP datagrams (search replies, beacons), ignored. */
+  readonly badDatagrams: number;
+}
+
+/** An EPICS client as metrics see it: a record of monotonic counts, the protocol errors among them. */
 export interface EpicsClientView {
-  readonly counters: object;
+  readonly counters: Readonly<EpicsProtocolErrorCounters>;
 }
 
 /** What metrics are read from; parts appear as the daemon starts them. */
@@ -164,6 +172,9 @@ class EventLoopLag {
 
 const EVENT_LOOP_WINDOW_MS = 10_000;
 
+/** The EPICS protocols whose clients talk to servers (the fake protocol has none). */
+const PROTOCOLS_WITH_SERVERS: readonly EpicsProtocol[] = ['ca', 'pva'];
+
 /** `searchDatagramsSent` → `search_datagrams_sent`. */
 function snakeCase(name: string): string {
   return name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
@@ -287,6 +298,12 @@ export class ForwarderMetrics {
       'Invalid streams skipped inside otherwise valid config commands.',
       () => sources.commandCounts()?.skippedStreams ?? 0,
     );
+    registry.counter(
+      'forwarder_epics_protocol_errors_total',
+      'Protocol errors from EPICS servers, by protocol and kind: circuit (a TCP connection closed for an ' +
+        'invalid message; its channels reconnect), datagram (a malformed UDP datagram, ignored).',
+      () => this.protocolErrors(),
+    );
     registry.collector(() => this.epicsClientFamilies());
 
     if (options.perPv) this.registerPerStream();
@@ -317,6 +334,18 @@ export class ForwarderMetrics {
       labels: { producer },
       value: read(view),
     }));
+  }
+
+  /** Both protocols and kinds always have a series, 0 until the protocol's client exists. */
+  private protocolErrors(): Sample[] {
+    const clients = this.sources.epicsClients();
+    return PROTOCOLS_WITH_SERVERS.flatMap((protocol) => {
+      const counters = clients.get(protocol)?.counters;
+      return [
+        { labels: { protocol, kind: 'circuit' }, value: counters?.protocolErrors ?? 0 },
+        { labels: { protocol, kind: 'datagram' }, value: counters?.badDatagrams ?? 0 },
+      ];
+    });
   }
 
   private *epicsClientFamilies(): Iterable<MetricSnapshot> {

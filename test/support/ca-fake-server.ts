@@ -2,7 +2,8 @@
  * A small Channel Access server behaving like rsrv where it matters (VERSION-led search replies, ACCESS_RIGHTS
  * before the CREATE_CHAN reply, ECA status in p1, count-0 replies, size-0 cancel acknowledgements), with hooks
  * for what real servers will not do on demand: raw bytes into a circuit, SERVER_DISCONN, refused channels,
- * ERROR replies to subscriptions, non-NORMAL replies with zeroed data, byte-at-a-time delivery.
+ * ERROR replies to subscriptions, non-NORMAL replies with zeroed data, byte-at-a-time delivery, malformed
+ * datagrams.
  * Loopback only.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
@@ -181,6 +182,8 @@ export class FakeCaServer {
   byteAtATime = false;
   /** Do not answer ECHO (a server that went silent). */
   silent = false;
+  /** Send a malformed datagram (a cut-off header) before each search reply. */
+  malformedDatagramBeforeReplies = false;
 
   private constructor(
     readonly port: number,
@@ -335,7 +338,9 @@ export class FakeCaServer {
       minor.writeUInt16BE(13);
       replies.push(encodeMessage(Command.SEARCH, this.port, 0, 0xffffffff, header.p2, minor));
     }
-    if (replies.length > 1) this.udp.send(Buffer.concat(replies), port, address);
+    if (replies.length <= 1) return;
+    if (this.malformedDatagramBeforeReplies) this.udp.send(Buffer.alloc(7), port, address);
+    this.udp.send(Buffer.concat(replies), port, address);
   }
 }
 

@@ -2,7 +2,7 @@
  * An in-repo pvAccess server for tests: it behaves like pvxs where that matters (SET_BYTE_ORDER, validation,
  * channels, MONITOR INIT/START/updates with leaf-bit deltas) and can do what real servers will not do on
  * demand: send big-endian, segment messages, cache types with 0xFD/0xFE, destroy channels, finish monitors with
- * an error, enforce pipeline windows, and send garbage. Validated against the p4p client (see
+ * an error, enforce pipeline windows, and send garbage and malformed datagrams. Validated against the p4p client (see
  * test/integration/pva/fake-server.test.ts).
  */
 import { randomBytes } from 'node:crypto';
@@ -45,6 +45,8 @@ import {
   HEADER_SIZE,
   HeaderFlag,
   MonitorSubcommand,
+  PVA_MAGIC,
+  PVA_VERSION,
   TypeCode,
 } from '../../src/epics/pva/protocol.js';
 import {
@@ -70,6 +72,8 @@ export interface FakePvaServerOptions {
   readonly replyAddress?: 'zeros' | 'mapped-any' | string;
   /** Port for UDP searches (0 = none). */
   readonly searchPort?: number;
+  /** Send a malformed datagram (a header announcing more than follows) before each search reply. */
+  readonly malformedDatagramBeforeReplies?: boolean;
 }
 
 interface MonitorState {
@@ -287,7 +291,21 @@ export class FakePvaServer {
         isLittleEndian(header.flags),
       );
       const reply = this.answerSearch(reader, false);
-      if (reply) this.udp?.send(reply.bytes, reply.port, source);
+      if (!reply) return;
+      if (this.options.malformedDatagramBeforeReplies) {
+        const malformed = Buffer.from([
+          PVA_MAGIC,
+          PVA_VERSION,
+          HeaderFlag.fromServer,
+          Command.searchResponse,
+          100,
+          0,
+          0,
+          0,
+        ]);
+        this.udp?.send(malformed, reply.port, source);
+      }
+      this.udp?.send(reply.bytes, reply.port, source);
     } catch {
       // Not a search: ignore, as servers do.
     }

@@ -32,12 +32,13 @@ export interface CaCounters {
   searchRepliesReceived: number;
   /** Search replies for a name already connected elsewhere (served twice: ECA_DBLCHNL). */
   duplicateSearchReplies: number;
+  /** Malformed UDP datagrams (search replies, beacons), ignored. */
   badDatagrams: number;
   beaconAnomalies: number;
   circuitsOpened: number;
   circuitsClosed: number;
   /** Circuits closed because the server broke the protocol. */
-  circuitsDroppedForProtocolErrors: number;
+  protocolErrors: number;
   /** Circuits closed after a long silence. */
   circuitsDroppedForSilence: number;
   bytesReceived: number;
@@ -59,7 +60,7 @@ export function newCounters(): CaCounters {
     beaconAnomalies: 0,
     circuitsOpened: 0,
     circuitsClosed: 0,
-    circuitsDroppedForProtocolErrors: 0,
+    protocolErrors: 0,
     circuitsDroppedForSilence: 0,
     bytesReceived: 0,
     updatesDelivered: 0,

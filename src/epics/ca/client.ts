@@ -6,6 +6,7 @@
 import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram';
 import { hostname, userInfo } from 'node:os';
 import { silentLogger, type Logger } from '../../observability/logger.js';
+import { RateLimitedLog } from '../../observability/rate-limited.js';
 import type { PvProvider, Subscription, SubscriptionListener } from '../update.js';
 import { CaChannel, newCounters, type CaCounters, type ChannelHost } from './channel.js';
 import { Circuit, type CircuitIdentity, type LivenessTimes } from './circuit.js';
@@ -104,10 +105,13 @@ export class CaClient implements PvProvider {
   private repeater: CaRepeater | undefined;
   private repeaterConfirmed = false;
   private readonly sockets: Promise<void>[] = [];
+  /** Anyone can send datagrams to the search socket, as fast as they like: one line now and then. */
+  private readonly badDatagramLog: RateLimitedLog;
 
   constructor(options: CaClientOptions = {}) {
     this.config = readCaConfig(options.env ?? process.env);
     this.logger = options.logger ?? silentLogger;
+    this.badDatagramLog = new RateLimitedLog(this.logger, 'warn');
     this.priority = options.priority ?? 0;
     this.maxArrayBytes = options.maxArrayBytes ?? this.config.maxArrayBytes;
     this.reconnectSpreadMs = options.reconnectSpreadMs ?? 1000;
@@ -317,8 +321,11 @@ export class CaClient implements PvProvider {
     let messages: Message[];
     try {
       messages = decodeDatagram(datagram);
-    } catch {
+    } catch (error) {
       this.counters.badDatagrams++;
+      this.badDatagramLog.log(
+        `CA: ignoring a malformed UDP datagram from ${source.address}:${source.port}: ${(error as Error).message}`,
+      );
       return;
     }
     for (const { header, payload } of messages) {
@@ -429,7 +436,7 @@ export class CaClient implements PvProvider {
       circuit.receive(chunk);
     } catch (error) {
       // Whatever a server sends, the cost is this circuit: its channels reconnect, the process carries on.
-      this.counters.circuitsDroppedForProtocolErrors++;
+      this.counters.protocolErrors++;
       const message = error instanceof Error ? error.message : String(error);
       this.logger.error('CA server sent an invalid message; closing the circuit', {
         server: circuit.key,

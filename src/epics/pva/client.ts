@@ -49,6 +49,7 @@ import { TcpTransport, UdpSearchSocket } from './transport.js';
 import { type PvStructureData, StructureLayout, StructureStore, readDelta } from './values.js';
 import { PvaDecodeError, type PvaStatus, WireReader, WireWriter, describeStatus, isSuccess } from './wire.js';
 import { type Logger, silentLogger } from '../../observability/logger.js';
+import { RateLimitedLog } from '../../observability/rate-limited.js';
 import {
   type ConnectionEvent,
   type ConnectionState,
@@ -263,6 +264,8 @@ export class PvaClient implements PvProvider {
   private readonly circuitListener: CircuitListener;
   /** Per-channel and per-update messages go through this, so storms stay readable. */
   private readonly channelLog: LogLimiter;
+  /** Anyone can send datagrams to the search socket, as fast as they like: one line now and then. */
+  private readonly badDatagramLog: RateLimitedLog;
 
   constructor(options: PvaClientOptions = {}) {
     this.logger = options.logger ?? silentLogger;
@@ -277,6 +280,7 @@ export class PvaClient implements PvProvider {
     this.credentials = options.credentials ?? defaultCredentials();
     this.circuitListener = this.makeCircuitListener();
     this.channelLog = new LogLimiter(this.logger);
+    this.badDatagramLog = new RateLimitedLog(this.logger, 'warn');
   }
 
   /** Live counters (read-only view). */
@@ -537,7 +541,9 @@ export class PvaClient implements PvProvider {
       }
     } catch (error) {
       this.liveCounters.badDatagrams++;
-      this.logger.debug(`Ignoring malformed PVA datagram from ${source}: ${(error as Error).message}`);
+      this.badDatagramLog.log(
+        `Ignoring a malformed PVA datagram from ${source}: ${(error as Error).message}`,
+      );
     }
   }
 

@@ -11,6 +11,7 @@ import type { MessageSink } from '../../../src/forwarding/sink.js';
 import type { ProducerCounters } from '../../../src/kafka/producer.js';
 import { carbonLines, carbonPrefix } from '../../../src/observability/carbon.js';
 import {
+  type EpicsClientView,
   ForwarderMetrics,
   type MetricSources,
   type ProducerView,
@@ -54,11 +55,11 @@ class World implements MetricSources {
   statuses: StreamStatus[] = [];
   commands: CommandCounts = { accepted: 0, rejected: 0, skippedStreams: 0 };
   producerViews = new Map<string, ProducerView>();
-  clients = new Map<'ca' | 'pva' | 'fake', { counters: object }>();
+  clients = new Map<'ca' | 'pva' | 'fake', EpicsClientView>();
   streams = (): StreamStatus[] => this.statuses;
   commandCounts = (): CommandCounts => this.commands;
   producers = (): Map<string, ProducerView> => this.producerViews;
-  epicsClients = (): Map<'ca' | 'pva' | 'fake', { counters: object }> => this.clients;
+  epicsClients = (): Map<'ca' | 'pva' | 'fake', EpicsClientView> => this.clients;
   healthy = (): boolean => true;
 }
 
@@ -99,7 +100,14 @@ describe('forwarder metrics', () => {
     world.commands = { accepted: 4, rejected: 1, skippedStreams: 2 };
     world.producerViews.set('output', producer({ queued: 10, delivered: 8, queueFull: 1 }, 2));
     world.producerViews.set('status', producer({ queued: 3, delivered: 3 }));
-    world.clients.set('ca', { counters: { searchDatagramsSent: 7, bytesReceived: 1024, label: 'ignored' } });
+    const caCounters = {
+      searchDatagramsSent: 7,
+      bytesReceived: 1024,
+      protocolErrors: 3,
+      badDatagrams: 2,
+      label: 'ignored',
+    };
+    world.clients.set('ca', { counters: caCounters });
     const scraped = values(renderExposition(metrics.collect()));
     const expected: Record<string, number> = {
       'forwarder_info{version="1.2.3",service_id="unit",host="host.example.org"}': 1,
@@ -122,6 +130,11 @@ describe('forwarder metrics', () => {
       forwarder_config_streams_skipped_total: 2,
       forwarder_ca_search_datagrams_sent_total: 7,
       forwarder_ca_bytes_received_total: 1024,
+      forwarder_ca_protocol_errors_total: 3,
+      'forwarder_epics_protocol_errors_total{protocol="ca",kind="circuit"}': 3,
+      'forwarder_epics_protocol_errors_total{protocol="ca",kind="datagram"}': 2,
+      'forwarder_epics_protocol_errors_total{protocol="pva",kind="circuit"}': 0,
+      'forwarder_epics_protocol_errors_total{protocol="pva",kind="datagram"}': 0,
       process_start_time_seconds: 1_700_000_000,
     };
     for (const [series, value] of Object.entries(expected)) assert.equal(scraped.get(series), value, series);

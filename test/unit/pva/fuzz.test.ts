@@ -16,6 +16,7 @@ import { NormativeMapper } from '../../../src/epics/pva/normative.js';
 import { StructureLayout, StructureStore, readData, readDelta } from '../../../src/epics/pva/values.js';
 import { PvaDecodeError, WireReader } from '../../../src/epics/pva/wire.js';
 import { silentLogger } from '../../../src/observability/logger.js';
+import { pvaRandomMessage } from '../../support/garbage-servers.js';
 
 const handshake = Buffer.from(
   'ca02410200000000' + 'ca0240011400000000000100ff7f0209616e6f6e796d6f7573026361' + 'ca02400901000000ff',
@@ -83,20 +84,8 @@ describe('fuzzing the decoders', () => {
   });
 
   it('survives random messages with valid headers and random payloads', () => {
-    const message = fc
-      .record({
-        command: fc.constantFrom(0x01, 0x02, 0x04, 0x07, 0x08, 0x09, 0x0d, 0x12, 0x30),
-        flags: fc.constantFrom(0x40, 0xc0, 0x50, 0x60, 0x70, 0x41),
-        payload: fc.uint8Array({ maxLength: 300 }),
-      })
-      .map(({ command, flags, payload }) => {
-        const header = Buffer.from([0xca, 2, flags, command, 0, 0, 0, 0]);
-        if (flags & 0x80) header.writeUInt32BE(payload.length, 4);
-        else header.writeUInt32LE(payload.length, 4);
-        return Buffer.concat([header, payload]);
-      });
     fc.assert(
-      fc.property(fc.array(message, { maxLength: 20 }), (messages) => {
+      fc.property(fc.array(pvaRandomMessage, { maxLength: 20 }), (messages) => {
         assertOnlyDecodeErrors(decodeStream(Buffer.concat([handshake, ...messages])));
       }),
       { numRuns: 500 },
