@@ -7,9 +7,10 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { launcherOptionTable } from '../../../src/cli/options.js';
-import { Protocol, serialiseFc00, UpdateType } from '../../../src/schemas/index.js';
+import { deserialiseFc00, Protocol, serialiseFc00, UpdateType } from '../../../src/schemas/index.js';
 import type { F144Message, X5f2Message } from '../../../src/schemas/index.js';
 import type { ForwarderWorld } from '../../support/forwarder-world.js';
+import type { SaslMechanism } from '../../support/kafka.js';
 import { repoRoot } from '../../support/paths.js';
 import type { ReadMessage } from '../../support/topic-reader.js';
 
@@ -129,4 +130,73 @@ export async function waitForStatus(
     'a matching status report',
   );
   return matching(messages) as StatusReport;
+}
+
+/** How every client of a forwarder reaches the test broker: a listener, and for SASL a mechanism and user. */
+export type Security =
+  | { readonly listener: 'SSL' }
+  | {
+      readonly listener: 'SASL_PLAINTEXT' | 'SASL_SSL';
+      readonly mechanism: SaslMechanism;
+      readonly user: string;
+    };
+
+/** `PROTOCOL+[MECHANISM\user@]host:port[/topic]` on the world's broker. */
+export function securedUri(world: ForwarderWorld, security: Security, topic?: string): string {
+  const user = security.listener === 'SSL' ? '' : `${security.mechanism}\\${security.user}@`;
+  const address = world.broker.listeners[security.listener];
+  return `${security.listener}+${user}${address}${topic === undefined ? '' : `/${topic}`}`;
+}
+
+/**
+ * Every endpoint of the world secured alike, with the broker's CA file; quick status reports and fake updates.
+ * Passwords and client certificates are for the caller to add.
+ */
+export function securedArguments(world: ForwarderWorld, security: Security): string[] {
+  return [
+    '--config-topic',
+    securedUri(world, security, world.topics.config),
+    '--status-topic',
+    securedUri(world, security, world.topics.status),
+    '--output-broker',
+    securedUri(world, security),
+    '--storage-topic',
+    securedUri(world, security, world.topics.storage),
+    '--ssl-ca-cert-file',
+    world.broker.caFile,
+    '--status-interval',
+    '500',
+    '--fake-pv-period',
+    '100',
+    '--verbosity',
+    'Debug',
+  ];
+}
+
+/** The SASL password variables of all four endpoints: `password`, but `output` for the output broker. */
+export function saslPasswordVariables(password: string, output = password): NodeJS.ProcessEnv {
+  return {
+    CONFIG_TOPIC_SASL_PASSWORD: password,
+    STATUS_TOPIC_SASL_PASSWORD: password,
+    STORAGE_TOPIC_SASL_PASSWORD: password,
+    OUTPUT_BROKER_SASL_PASSWORD: output,
+  };
+}
+
+/** A fake stream added over the config topic reaches status, storage and the data topic: every client works. */
+export async function assertForwards(world: ForwarderWorld, pvName: string): Promise<void> {
+  await world.sendCommand(addFakeStreams(world, [pvName]));
+  await waitForStatus(world, (report) => report.streams.some((stream) => stream.channel_name === pvName));
+  await world.reader.waitFor(
+    world.topics.storage,
+    (messages) =>
+      messages.some(
+        (message) =>
+          message.decoded?.schema === 'fc00' &&
+          deserialiseFc00(message.payload).streams.some((stream) => stream.channel === pvName),
+      ),
+    20_000,
+    'the stored stream set',
+  );
+  await waitForF144(world, pvName, 3);
 }

@@ -15,8 +15,14 @@ import { after, before, describe, it } from 'node:test';
 import { ForwarderProcess } from '../../support/forwarder.js';
 import { ForwarderWorld } from '../../support/forwarder-world.js';
 import { testBroker } from '../../support/kafka.js';
-import { deserialiseFc00 } from '../../../src/schemas/index.js';
-import { addFakeStreams, launchToExit, onlyOptionVariables, waitForF144, waitForStatus } from './launch.js';
+import {
+  assertForwards,
+  launchToExit,
+  onlyOptionVariables,
+  saslPasswordVariables,
+  type Security,
+  securedArguments,
+} from './launch.js';
 
 const overSasl = ForwarderWorld.setUp({ ioc: false });
 const overMutualTls = ForwarderWorld.setUp({ ioc: false });
@@ -39,65 +45,11 @@ before(async () => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-type Listener = 'SASL_SSL' | 'SSL';
-
-/** `PROTOCOL+[SCRAM-SHA-512\alice@]host:port[/topic]` on the world's broker. */
-function secureUri(world: ForwarderWorld, listener: Listener, topic?: string): string {
-  const user = listener === 'SASL_SSL' ? 'SCRAM-SHA-512\\alice@' : '';
-  return `${listener}+${user}${world.broker.listeners[listener]}${topic === undefined ? '' : `/${topic}`}`;
-}
-
-/** Every endpoint of the world on `listener`, with the CA file; passwords go in the environment. */
-function secureArguments(world: ForwarderWorld, listener: Listener): string[] {
-  return [
-    '--config-topic',
-    secureUri(world, listener, world.topics.config),
-    '--status-topic',
-    secureUri(world, listener, world.topics.status),
-    '--output-broker',
-    secureUri(world, listener),
-    '--storage-topic',
-    secureUri(world, listener, world.topics.storage),
-    '--ssl-ca-cert-file',
-    world.broker.caFile,
-    '--status-interval',
-    '500',
-    '--fake-pv-period',
-    '100',
-    '--verbosity',
-    'Debug',
-  ];
-}
-
-function saslPasswords(password: string, output = password): NodeJS.ProcessEnv {
-  return {
-    CONFIG_TOPIC_SASL_PASSWORD: password,
-    STATUS_TOPIC_SASL_PASSWORD: password,
-    STORAGE_TOPIC_SASL_PASSWORD: password,
-    OUTPUT_BROKER_SASL_PASSWORD: output,
-  };
-}
+const overScram: Security = { listener: 'SASL_SSL', mechanism: 'SCRAM-SHA-512', user: 'alice' };
+const overSsl: Security = { listener: 'SSL' };
 
 function assertNoSecrets(output: string, secrets: readonly string[]): void {
   for (const secret of secrets) assert.ok(!output.includes(secret), `"${secret}" appears in the log`);
-}
-
-/** A fake stream added over the secured config topic reaches status, storage and the data topic. */
-async function assertForwards(world: ForwarderWorld, pvName: string): Promise<void> {
-  await world.sendCommand(addFakeStreams(world, [pvName]));
-  await waitForStatus(world, (report) => report.streams.some((stream) => stream.channel_name === pvName));
-  await world.reader.waitFor(
-    world.topics.storage,
-    (messages) =>
-      messages.some(
-        (message) =>
-          message.decoded?.schema === 'fc00' &&
-          deserialiseFc00(message.payload).streams.some((stream) => stream.channel === pvName),
-      ),
-    20_000,
-    'the stored stream set',
-  );
-  await waitForF144(world, pvName, 3);
 }
 
 describe('secured Kafka connections', { concurrency: 4 }, () => {
@@ -105,8 +57,8 @@ describe('secured Kafka connections', { concurrency: 4 }, () => {
     const world = overSasl;
     const password = world.broker.users['alice'] ?? '';
     const forwarder = await world.startForwarder(
-      secureArguments(world, 'SASL_SSL'),
-      onlyOptionVariables(saslPasswords(password)),
+      securedArguments(world, overScram),
+      onlyOptionVariables(saslPasswordVariables(password)),
     );
     await assertForwards(world, 'FAKE:OVER:SASL');
     const { code } = await forwarder.stop('SIGTERM');
@@ -118,7 +70,7 @@ describe('secured Kafka connections', { concurrency: 4 }, () => {
     const world = overMutualTls;
     const forwarder = await world.startForwarder(
       [
-        ...secureArguments(world, 'SSL'),
+        ...securedArguments(world, overSsl),
         '--ssl-certificate-file',
         world.broker.clientCertFile,
         '--ssl-key-file',
@@ -136,7 +88,7 @@ describe('secured Kafka connections', { concurrency: 4 }, () => {
     const world = overMutualTls;
     const result = await launchToExit(
       [
-        ...secureArguments(world, 'SSL'),
+        ...securedArguments(world, overSsl),
         '--ssl-certificate-file',
         world.broker.clientCertFile,
         '--ssl-key-file',
@@ -156,8 +108,8 @@ describe('secured Kafka connections', { concurrency: 4 }, () => {
     const world = refused;
     const password = world.broker.users['alice'] ?? '';
     const forwarder = ForwarderProcess.start(
-      secureArguments(world, 'SASL_SSL'),
-      onlyOptionVariables(saslPasswords(password, WRONG_PASSWORD)),
+      securedArguments(world, overScram),
+      onlyOptionVariables(saslPasswordVariables(password, WRONG_PASSWORD)),
     );
     world.forwarders.push(forwarder);
     await forwarder.waitForOutput(
