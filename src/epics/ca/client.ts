@@ -324,7 +324,7 @@ export class CaClient implements PvProvider {
     } catch (error) {
       this.counters.badDatagrams++;
       this.badDatagramLog.log(
-        `CA: ignoring a malformed UDP datagram from ${source.address}:${source.port}: ${(error as Error).message}`,
+        `Ignoring a malformed CA datagram from ${source.address}:${source.port}: ${(error as Error).message}`,
       );
       return;
     }

@@ -87,6 +87,31 @@ describe('garbage from a CA server', { timeout: 58_000 }, () => {
     assert.equal(client.counters.listenerErrors, 0);
   });
 
+  it('ignores a malformed datagram before a search reply, counted, with one warning a minute', async () => {
+    const second = await FakeCaServer.start({ 'GARBAGE:OTHER': fakeDouble(2.5) });
+    second.malformedDatagramBeforeReplies = true;
+    const secondLogger = new RecordingLogger();
+    const secondClient = new CaClient({
+      env: second.clientEnv,
+      logger: secondLogger,
+      searchInitialDelayMs: 20,
+    });
+    try {
+      const secondRecorder = new Recorder();
+      secondClient.subscribe('GARBAGE:OTHER', secondRecorder);
+      await secondRecorder.update(1);
+      assert.ok(secondClient.counters.badDatagrams >= 1);
+      const warnings = secondLogger.entries.filter((entry) => /malformed CA datagram/.test(entry.message));
+      assert.equal(warnings.length, 1);
+      assert.equal(warnings[0]?.level, 'warn');
+      assert.match(warnings[0]?.message ?? '', new RegExp(`from 127\\.0\\.0\\.1:${second.port}: `));
+      assert.equal(secondClient.counters.protocolErrors, 0);
+    } finally {
+      await secondClient.close();
+      await second.stop();
+    }
+  });
+
   it('never forwards the zeroed data of a non-NORMAL reply', async () => {
     const before = recorder.updates.length;
     const counted = client.counters.updatesWithErrorStatus;

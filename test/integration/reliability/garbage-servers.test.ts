@@ -137,7 +137,7 @@ describe('forwarder: servers that send garbage', { timeout: 120_000 }, () => {
         output,
         /CA server sent an invalid message; closing the circuit.*127\.0\.0\.1:\d+/,
       ),
-      caDatagram: countLines(output, /CA: ignoring a malformed UDP datagram from 127\.0\.0\.1:\d+/),
+      caDatagram: countLines(output, /Ignoring a malformed CA datagram from 127\.0\.0\.1:\d+/),
       pvaCircuit: countLines(output, /PVA server 127\.0\.0\.1:\d+ sent invalid data, closing the connection/),
       pvaDatagram: countLines(output, /Ignoring a malformed PVA datagram from 127\.0\.0\.1/),
     };
