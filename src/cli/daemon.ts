@@ -13,6 +13,7 @@ import { kafkaClientConfig } from '../kafka/client-config.js';
 import { ConfigConsumer } from '../kafka/config-consumer.js';
 import { type ConnectRetry, DEFAULT_CONNECT_RETRY } from '../kafka/connect.js';
 import { KafkaProducer } from '../kafka/producer.js';
+import { GroupMembership, type GroupSettings } from '../group/membership.js';
 import type { Logger } from '../observability/logger.js';
 import { Observability } from '../observability/observability.js';
 import { StatusReporter } from '../status/reporter.js';
@@ -22,11 +23,15 @@ import { packageVersion } from './version.js';
 
 /** How long shutdown waits for Kafka to acknowledge what was produced before the signal. */
 export const SHUTDOWN_FLUSH_MS = 15_000;
+/** How long a group member waits for its last messages of revoked streams before handing them over. */
+const REVOKE_FLUSH_MS = 5_000;
 
 export interface Daemon {
   readonly forwarder: Forwarder;
   readonly producer: KafkaProducer;
   readonly configConsumer: ConfigConsumer;
+  /** Present with --group-id. */
+  readonly membership: GroupMembership | undefined;
   readonly observability: Observability;
   /** Stops everything in order; resolves with whether every produced message was acknowledged. */
   stop(): Promise<boolean>;
@@ -134,6 +139,7 @@ async function startForwarding(
     produceLatency: observability.produceLatency,
   });
   observability.setForwarder(forwarder);
+  let membership: GroupMembership | undefined;
   const status = new StatusReporter(
     statusProducer,
     topicOf(options.statusTopic),
@@ -146,7 +152,18 @@ async function startForwarding(
     },
     options.statusIntervalMs,
     () => forwarder.streamStatuses(),
+    () =>
+      options.group && {
+        id: options.group.groupId,
+        // Until the member has joined: no partitions, and the count it will ask for.
+        partitions: membership?.assignedPartitions() ?? [],
+        partitionCount: membership?.partitionCount ?? options.group.partitions,
+        desiredStreams: forwarder.streams().length,
+        ...(options.storageTopic === undefined ? {} : { storageTopic: topicOf(options.storageTopic) }),
+      },
   );
+  // A group member forwards nothing until the group assigns it partitions.
+  if (options.group) forwarder.selectForwarded(() => false);
   const afterValidCommand = (): void => {
     status.report();
     store?.save(forwarder.streams());
@@ -181,6 +198,17 @@ async function startForwarding(
   );
   observability.configConsumerStarted();
   logger.info(`Listening for commands on config topic ${configTopic}`);
+  if (options.group) {
+    membership = await joinGroup(options.group, clientConfig(options.configTopic), {
+      forwarder,
+      producer,
+      logger,
+      retry,
+      // Ownership changes are reported at once, as commands are.
+      reportStatus: () => status.report(),
+    });
+    observability.setGroup(membership);
+  }
   status.start();
   status.report();
   observability.started();
@@ -190,11 +218,13 @@ async function startForwarding(
     forwarder,
     producer,
     configConsumer,
+    membership,
     observability,
     async stop(): Promise<boolean> {
       observability.stopping();
       await configConsumer.close();
       status.stop();
+      await membership?.close();
       await forwarder.stop();
       const flushed = await producer.close(SHUTDOWN_FLUSH_MS);
       await Promise.all([statusProducer.close(2_000), storageProducer?.close(5_000)]);
@@ -212,4 +242,44 @@ async function startForwarding(
       return flushed;
     },
   };
+}
+
+/** Joins the forwarding group; from then on the group's assignments decide which streams this member forwards. */
+async function joinGroup(
+  settings: GroupSettings,
+  config: Readonly<Record<string, string>>,
+  parts: {
+    readonly forwarder: Forwarder;
+    readonly producer: KafkaProducer;
+    readonly logger: Logger;
+    readonly retry: ConnectRetry;
+    readonly reportStatus: () => void;
+  },
+): Promise<GroupMembership> {
+  const { forwarder, producer, logger } = parts;
+  return GroupMembership.join(
+    config,
+    settings,
+    logger,
+    {
+      ownershipChanged(owns) {
+        const { started, stopped } = forwarder.selectForwarded((spec) => owns(spec.pvName));
+        const forwarded = forwarder.streamStatuses().length;
+        logger.info(
+          `Forwarding group ${settings.groupId}: started ${started} streams, stopped ${stopped}; ` +
+            `forwarding ${forwarded} of ${forwarder.streams().length}`,
+        );
+        parts.reportStatus();
+      },
+      async flush() {
+        if (!(await producer.flush(REVOKE_FLUSH_MS))) {
+          logger.warn(
+            `Forwarding group ${settings.groupId}: revoked streams' messages not all acknowledged within ` +
+              `${REVOKE_FLUSH_MS / 1000} s; handing them over anyway`,
+          );
+        }
+      },
+    },
+    parts.retry,
+  );
 }

@@ -150,7 +150,8 @@ function parseLocation(text: string): { brokers: string; topic?: string } {
   return topic === undefined ? { brokers } : { brokers, topic };
 }
 
-function checkTopic(topic: string): void {
+/** Throws KafkaUriError unless `topic` is a legal Kafka topic name. */
+export function checkTopic(topic: string): void {
   if (topic === '') throw new KafkaUriError('empty topic after "/"');
   if (topic.includes('/')) throw new KafkaUriError(`more than one "/" (topic "${topic}")`);
   if (!topicPattern.test(topic)) {

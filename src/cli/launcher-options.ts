@@ -2,6 +2,7 @@
  * What the launcher's command line, environment and config file resolve to. Parsing lives in options.ts;
  * everything after start-up works from this.
  */
+import type { GroupSettings } from '../group/membership.js';
 import type { GraylogAddress } from '../observability/gelf-transport.js';
 
 export type SecurityProtocol = 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL';
@@ -73,6 +74,8 @@ export interface LauncherOptions {
   readonly httpAddress?: HostPort;
   /** Per-stream metric series, labelled by PV; off when absent (thousands of PVs make thousands of series). */
   readonly metricsPerPv?: boolean;
+  /** Set by --group-id: this forwarder shares the streams with the other members of a forwarding group. */
+  readonly group?: GroupSettings;
   /** Logged once at start: settings that work but should change (a password on the command line). */
   readonly startupWarnings?: readonly string[];
 }

@@ -11,7 +11,15 @@ import { Command, CommanderError, Option } from 'commander';
 import { KafkaClientConfigError, kafkaClientConfig } from '../kafka/client-config.js';
 import { type GraylogAddress, parseGraylogAddress } from '../observability/gelf-transport.js';
 import { ConfigFileError, fileErrorReason, readConfigFile, type ConfigFileEntry } from './config-file.js';
-import { AddressError, KafkaUriError, kafkaUriSyntax, parseHostPort, parseKafkaUri } from './kafka-uri.js';
+import {
+  AddressError,
+  checkTopic,
+  KafkaUriError,
+  kafkaUriSyntax,
+  parseHostPort,
+  parseKafkaUri,
+} from './kafka-uri.js';
+import type { GroupSettings } from '../group/membership.js';
 import type { HostPort, KafkaEndpoint, KafkaUri, LauncherOptions, Verbosity } from './launcher-options.js';
 import { packageVersion } from './version.js';
 
@@ -125,10 +133,12 @@ const flag: ValueKind<boolean> = {
 /** Node's timers cannot wait longer (a larger delay fires after 1 ms). */
 const maxTimerMs = 2 ** 31 - 1;
 
-function positiveInteger(unit: 'milliseconds' | 'seconds'): ValueKind<number> {
-  const max = unit === 'milliseconds' ? maxTimerMs : Math.floor(maxTimerMs / 1000);
+const integerPlaceholders = { milliseconds: 'ms', seconds: 's', count: 'n' } as const;
+
+function positiveInteger(unit: keyof typeof integerPlaceholders): ValueKind<number> {
+  const max = unit === 'seconds' ? Math.floor(maxTimerMs / 1000) : maxTimerMs;
   return {
-    placeholder: unit === 'milliseconds' ? 'ms' : 's',
+    placeholder: integerPlaceholders[unit],
     parse(text) {
       const value = Number(text);
       if (!/^[0-9]+$/.test(text) || value < 1) {
@@ -177,6 +187,19 @@ const graylogAddress: ValueKind<GraylogAddress> = {
       if (error instanceof RangeError) throw new OptionValueError(error.message);
       throw error;
     }
+  },
+};
+
+const topicName: ValueKind<string> = {
+  placeholder: 'topic',
+  parse(text) {
+    try {
+      checkTopic(text);
+    } catch (error) {
+      if (error instanceof KafkaUriError) throw new OptionValueError(error.message);
+      throw error;
+    }
+    return text;
   },
 };
 
@@ -498,6 +521,34 @@ export const launcherOptionTable = {
     env: 'METRICS_PER_PV',
     kind: flag,
     help: 'add metrics per stream (updates, last update, connected), labelled by PV: many series with many PVs',
+  },
+  groupId: {
+    long: 'group-id',
+    env: 'GROUP_ID',
+    kind: textValue('name'),
+    help:
+      'join the forwarding group of this name: its members share the streams through Kafka (off by default; ' +
+      'see docs/scaling.md)',
+  },
+  groupTopic: {
+    long: 'group-topic',
+    env: 'GROUP_TOPIC',
+    kind: topicName,
+    help: 'coordination topic of the group, on the --config-topic brokers (default: forwarder_group_<group id>)',
+  },
+  groupPartitions: {
+    long: 'group-partitions',
+    env: 'GROUP_PARTITIONS',
+    kind: positiveInteger('count'),
+    defaultText: '32',
+    help: 'partitions of the coordination topic when it is created: the most members that get streams',
+  },
+  groupSessionTimeout: {
+    long: 'group-session-timeout',
+    env: 'GROUP_SESSION_TIMEOUT',
+    kind: positiveInteger('milliseconds'),
+    defaultText: '10000',
+    help: 'how long a silent group member keeps its streams before the others take them over',
   },
   configFile: {
     long: 'config-file',
@@ -860,6 +911,7 @@ function assemble(values: ReadonlyMap<OptionName, unknown>): LauncherOptions {
   return withoutUndefined({
     configTopic,
     statusTopic,
+    group: groupSettings(optional, required),
     outputBroker,
     storageTopic,
     skipRetrieval: optional('skipRetrieval') ?? false,
@@ -877,6 +929,34 @@ function assemble(values: ReadonlyMap<OptionName, unknown>): LauncherOptions {
     httpAddress: optional('httpAddress'),
     metricsPerPv: optional('metricsPerPv'),
   });
+}
+
+/** The forwarding group's settings, with --group-id. */
+function groupSettings(
+  option: <N extends OptionName>(name: N) => ValueOf<N> | undefined,
+  required: <N extends OptionName>(name: N) => ValueOf<N>,
+): GroupSettings | undefined {
+  const groupId = option('groupId');
+  if (groupId === undefined) {
+    if (option('groupTopic') !== undefined)
+      throw new LaunchError('--group-topic is set but --group-id is not');
+    return undefined;
+  }
+  const topic = option('groupTopic') ?? `forwarder_group_${groupId}`;
+  try {
+    checkTopic(topic);
+  } catch (error) {
+    if (!(error instanceof KafkaUriError)) throw error;
+    throw new LaunchError(
+      `--group-id "${groupId}" makes no valid coordination topic name: give --group-topic`,
+    );
+  }
+  return {
+    groupId,
+    topic,
+    partitions: required('groupPartitions'),
+    sessionTimeoutMs: required('groupSessionTimeout'),
+  };
 }
 
 /** T with the properties that may be undefined made optional instead. */

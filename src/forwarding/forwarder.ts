@@ -55,6 +55,8 @@ export class Forwarder {
   private readonly providers = new Map<EpicsProtocol, PvProvider>();
   private readonly resender: PeriodicResender | undefined;
   private readonly now: () => number;
+  /** Which of the desired streams this forwarder forwards: all, unless a forwarding group shares them out. */
+  private forwards: (spec: StreamSpec) => boolean = () => true;
 
   constructor(private readonly options: ForwarderOptions) {
     this.now = options.now ?? Date.now;
@@ -89,11 +91,13 @@ export class Forwarder {
     const change = this.registry.apply(command);
     const { logger } = this.options;
     for (const stream of change.removed) {
-      this.stopStream(stream);
-      logger.info(`Unsubscribed from ${describeStream(stream)}`);
+      if (this.stopStream(stream)) logger.info(`Unsubscribed from ${describeStream(stream)}`);
+      else logger.debug(`Removed ${describeStream(stream)}, which was not forwarded here`);
     }
     for (const stream of change.added) {
-      if (this.startStream(stream)) logger.info(`Subscribed to ${describeStream(stream)}`);
+      if (!this.forwards(stream))
+        logger.debug(`Added ${describeStream(stream)}, forwarded by another member`);
+      else if (this.startStream(stream)) logger.info(`Subscribed to ${describeStream(stream)}`);
     }
     for (const stream of change.periodicChanged) {
       const running = this.running.get(streamKey(stream));
@@ -111,11 +115,31 @@ export class Forwarder {
     return this.registry.list();
   }
 
+  /** The streams this forwarder forwards (all desired ones, outside a forwarding group). */
   streamStatuses(): StreamStatus[] {
-    return this.registry.list().map((spec) => {
-      const running = this.running.get(streamKey(spec));
-      return { spec, counters: running?.pipeline.counters ?? newStreamCounters() };
-    });
+    return this.registry
+      .list()
+      .filter(this.forwards)
+      .map((spec) => {
+        const running = this.running.get(streamKey(spec));
+        return { spec, counters: running?.pipeline.counters ?? newStreamCounters() };
+      });
+  }
+
+  /**
+   * Changes which desired streams this forwarder forwards, starting and stopping subscriptions to match. A
+   * forwarding group calls this when the member's partitions change.
+   */
+  selectForwarded(forwards: (spec: StreamSpec) => boolean): { started: number; stopped: number } {
+    this.forwards = forwards;
+    let started = 0;
+    let stopped = 0;
+    for (const spec of this.registry.list()) {
+      const running = this.running.has(streamKey(spec));
+      if (forwards(spec) && !running && this.startStream(spec)) started++;
+      else if (!forwards(spec) && running && this.stopStream(spec)) stopped++;
+    }
+    return { started, stopped };
   }
 
   /** Cancels every subscription and closes the EPICS clients. */
@@ -150,13 +174,15 @@ export class Forwarder {
     return true;
   }
 
-  private stopStream(spec: StreamSpec): void {
+  /** False when the stream was not running. */
+  private stopStream(spec: StreamSpec): boolean {
     const key = streamKey(spec);
     const running = this.running.get(key);
-    if (!running) return;
+    if (!running) return false;
     this.running.delete(key);
     running.subscription.cancel();
     this.resender?.delete(running.pipeline);
+    return true;
   }
 
   private setPeriodic(pipeline: StreamPipeline, periodic: boolean): void {

@@ -10,6 +10,7 @@ import type { EpicsProtocol } from '../config/stream.js';
 import type { ConnectionState } from '../epics/update.js';
 import type { CommandCounts, StreamStatus } from '../forwarding/forwarder.js';
 import type { StreamCounters } from '../forwarding/pipeline.js';
+import type { GroupCounters } from '../group/membership.js';
 import type { ProducerCounters } from '../kafka/producer.js';
 import {
   exponentialBuckets,
@@ -47,6 +48,20 @@ export interface MetricSources {
   epicsClients(): ReadonlyMap<EpicsProtocol, EpicsClientView>;
   /** 1 while healthy (as last checked), 0 otherwise. */
   healthy(): boolean;
+  /** With --group-id: the member's part in its forwarding group. */
+  group(): GroupMetricsView | undefined;
+}
+
+/** A forwarding group member as metrics see it. */
+export interface GroupMetricsView {
+  readonly groupId: string;
+  /** Whether the member holds an assignment from the group now (false before joining and after a lost session). */
+  readonly inGroup: boolean;
+  readonly partitionCount: number;
+  readonly partitionsOwned: number;
+  /** Streams the whole group is asked to forward; `forwarder_streams` counts this member's. */
+  readonly desiredStreams: number;
+  readonly counters: Readonly<GroupCounters>;
 }
 
 export interface ForwarderMetricsOptions {
@@ -305,6 +320,7 @@ export class ForwarderMetrics {
       () => this.protocolErrors(),
     );
     registry.collector(() => this.epicsClientFamilies());
+    registry.collector(() => this.groupFamilies());
 
     if (options.perPv) this.registerPerStream();
     this.registerProcess(options.startedAtMs);
@@ -360,6 +376,64 @@ export class ForwarderMetrics {
         };
       }
     }
+  }
+
+  /** Only a group member has these. */
+  private *groupFamilies(): Iterable<MetricSnapshot> {
+    const group = this.sources.group();
+    if (group === undefined) return;
+    const labels = { group: group.groupId };
+    const family = (
+      name: string,
+      help: string,
+      type: 'gauge' | 'counter',
+      value: number,
+    ): MetricSnapshot => ({
+      name,
+      help,
+      type,
+      samples: [{ labels, value }],
+    });
+    yield family(
+      'forwarder_group_member',
+      '1 while this forwarder holds an assignment from its forwarding group, else 0.',
+      'gauge',
+      group.inGroup ? 1 : 0,
+    );
+    yield family(
+      'forwarder_group_partitions',
+      'Partitions of the coordination topic: the most members that can get streams.',
+      'gauge',
+      group.partitionCount,
+    );
+    yield family(
+      'forwarder_group_partitions_owned',
+      'Coordination-topic partitions assigned to this member.',
+      'gauge',
+      group.partitionsOwned,
+    );
+    yield family(
+      'forwarder_group_streams_desired',
+      'Streams the whole group is asked to forward (forwarder_streams counts the ones this member forwards).',
+      'gauge',
+      group.desiredStreams,
+    );
+    yield family(
+      'forwarder_group_rebalances_total',
+      'Rebalance events this member handled (assignments and revocations).',
+      'counter',
+      group.counters.rebalances,
+    );
+    yield {
+      name: 'forwarder_group_partition_changes_total',
+      help: 'Partitions assigned to, revoked from, or lost by this member (lost: the session timed out).',
+      type: 'counter',
+      samples: [
+        { labels: { ...labels, change: 'assigned' }, value: group.counters.partitionsAssigned },
+        { labels: { ...labels, change: 'revoked' }, value: group.counters.partitionsRevoked },
+        { labels: { ...labels, change: 'lost' }, value: group.counters.partitionsLost },
+      ],
+    };
   }
 
   private registerPerStream(): void {

@@ -6,15 +6,22 @@
 import type { HostPort } from '../cli/launcher-options.js';
 import type { EpicsProtocol } from '../config/stream.js';
 import type { Forwarder } from '../forwarding/forwarder.js';
+import type { GroupMembership } from '../group/membership.js';
 import type { LatencyObserver } from '../forwarding/pipeline.js';
 import type { KafkaProducer } from '../kafka/producer.js';
 import { CarbonReporter, carbonPrefix } from './carbon.js';
-import { type EpicsClientView, ForwarderMetrics } from './forwarder-metrics.js';
+import { type EpicsClientView, ForwarderMetrics, type GroupMetricsView } from './forwarder-metrics.js';
 import { HealthCheck } from './health.js';
 import { ObservabilityServer } from './http.js';
 import type { Logger } from './logger.js';
 import { renderExposition } from './metrics.js';
 import { type ServiceDescription, statusDocument, type StatusSources } from './status-page.js';
+
+/** What metrics read of a forwarding group membership. */
+export type GroupView = Pick<
+  GroupMembership,
+  'counters' | 'partitionCount' | 'settings' | 'assignedPartitions' | 'inGroup'
+>;
 
 export interface ObservabilityOptions {
   readonly httpAddress?: HostPort;
@@ -32,6 +39,7 @@ const BROKER_PROBE_TIMEOUT_MS = 2_000;
 
 export class Observability {
   private forwarder: Forwarder | undefined;
+  private group: GroupView | undefined;
   private readonly producers = new Map<string, KafkaProducer>();
   private readonly epicsClients = new Map<EpicsProtocol, EpicsClientView>();
   private configConsumerRunning = false;
@@ -62,6 +70,7 @@ export class Observability {
           producers: () => this.producers,
           epicsClients: () => this.epicsClients,
           healthy: () => this.health.last?.healthy ?? false,
+          group: () => this.groupMetrics(),
         },
         {
           perPv: options.metricsPerPv,
@@ -146,6 +155,24 @@ export class Observability {
 
   setForwarder(forwarder: Forwarder): void {
     this.forwarder = forwarder;
+  }
+
+  /** With --group-id: the member's figures join the metrics. */
+  setGroup(group: GroupView): void {
+    this.group = group;
+  }
+
+  private groupMetrics(): GroupMetricsView | undefined {
+    const group = this.group;
+    if (group === undefined) return undefined;
+    return {
+      groupId: group.settings.groupId,
+      inGroup: group.inGroup,
+      partitionCount: group.partitionCount,
+      partitionsOwned: group.assignedPartitions().length,
+      desiredStreams: this.forwarder?.streams().length ?? 0,
+      counters: group.counters,
+    };
   }
 
   configConsumerStarted(): void {

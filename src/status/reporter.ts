@@ -16,15 +16,39 @@ export interface ServiceIdentity {
   readonly processId: number;
 }
 
-/** The status JSON, laid out as Python's json.dumps does (", " and ": "), as the reference sends it. */
-export function statusJson(streams: readonly StreamStatus[]): string {
+/** A forwarding group member's part in its group, added to its status as `group`. */
+export interface GroupReport {
+  readonly id: string;
+  /** The coordination-topic partitions assigned to this member. */
+  readonly partitions: readonly number[];
+  readonly partitionCount: number;
+  /** Every stream the group is asked to forward; this member's status lists only the ones it forwards. */
+  readonly desiredStreams: number;
+  /** Where the whole stream set is stored, so that a reader can tell which streams nobody forwards. */
+  readonly storageTopic?: string;
+}
+
+/**
+ * The status JSON, laid out as Python's json.dumps does (", " and ": "), as the reference sends it; a member of a
+ * forwarding group adds `group`.
+ */
+export function statusJson(streams: readonly StreamStatus[], group?: GroupReport): string {
   const entries = streams.map(
     ({ spec, counters }) =>
       `{"channel_name": ${JSON.stringify(spec.pvName)}, "protocol": "${PROTOCOL_LABEL[spec.protocol]}", ` +
       `"output_topic": ${JSON.stringify(spec.topic)}, "schema": ${JSON.stringify(spec.schema)}, ` +
       `"periodic": ${spec.periodic}, "connection": "${counters.connection}"}`,
   );
-  return `{"streams": [${entries.join(', ')}]}`;
+  return `{"streams": [${entries.join(', ')}]${group === undefined ? '' : `, "group": ${groupJson(group)}`}}`;
+}
+
+function groupJson(group: GroupReport): string {
+  const storage =
+    group.storageTopic === undefined ? '' : `, "storage_topic": ${JSON.stringify(group.storageTopic)}`;
+  return (
+    `{"id": ${JSON.stringify(group.id)}, "partitions": [${group.partitions.join(', ')}], ` +
+    `"partition_count": ${group.partitionCount}, "desired_streams": ${group.desiredStreams}${storage}}`
+  );
 }
 
 export class StatusReporter {
@@ -36,6 +60,7 @@ export class StatusReporter {
     private readonly identity: ServiceIdentity,
     private readonly intervalMs: number,
     private readonly streams: () => readonly StreamStatus[],
+    private readonly group?: () => GroupReport | undefined,
   ) {}
 
   start(): void {
@@ -46,7 +71,7 @@ export class StatusReporter {
     const payload = serialiseX5f2({
       ...this.identity,
       updateIntervalMs: this.intervalMs,
-      statusJson: statusJson(this.streams()),
+      statusJson: statusJson(this.streams(), this.group?.()),
     });
     this.sink.send(this.topic, null, payload, Date.now());
   }

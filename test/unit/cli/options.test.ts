@@ -79,6 +79,10 @@ const everything: readonly (readonly [string, string | true])[] = [
   ['grafana-carbon-address', 'carbon.example.org'],
   ['statistics-update-interval', '30'],
   ['http-address', '[::1]:8080'],
+  ['group-id', 'beamline'],
+  ['group-topic', 'beamline_forwarders'],
+  ['group-partitions', '8'],
+  ['group-session-timeout', '15000'],
 ];
 
 const everythingResolved: LauncherOptions = {
@@ -129,6 +133,7 @@ const everythingResolved: LauncherOptions = {
   grafanaCarbonAddress: { host: 'carbon.example.org', port: 2003 },
   statisticsUpdateIntervalS: 30,
   httpAddress: { host: '::1', port: 8080 },
+  group: { groupId: 'beamline', topic: 'beamline_forwarders', partitions: 8, sessionTimeoutMs: 15_000 },
 };
 
 function envName(long: string): string {
@@ -1074,6 +1079,37 @@ describe('launcher options: --http-address', () => {
     assert.match(
       outcome.output.replace(/\s+/g, ' '),
       /--http-address <\[host:\]port> .*a port alone listens on 127\.0\.0\.1 only/,
+    );
+  });
+});
+
+describe('launcher options: forwarding group', () => {
+  it('is off without --group-id', () => {
+    assert.equal(options(minimal).group, undefined);
+  });
+
+  it('names the coordination topic after the group, with 32 partitions and a 10 s session by default', () => {
+    assert.deepEqual(options([...minimal, '--group-id', 'bl-7']).group, {
+      groupId: 'bl-7',
+      topic: 'forwarder_group_bl-7',
+      partitions: 32,
+      sessionTimeoutMs: 10_000,
+    });
+  });
+
+  it('refuses a group topic without a group, and a group id that makes no topic name', () => {
+    assert.equal(
+      failure([...minimal, '--group-topic', 'coordination']),
+      'forwarder-launch: --group-topic is set but --group-id is not',
+    );
+    assert.equal(
+      failure([...minimal, '--group-id', 'beam line']),
+      'forwarder-launch: --group-id "beam line" makes no valid coordination topic name: give --group-topic',
+    );
+    assert.equal(options([...minimal, '--group-id', 'beam line', '--group-topic', 'bl']).group?.topic, 'bl');
+    assert.equal(
+      failure([...minimal, '--group-id', 'g', '--group-partitions', '0']),
+      'forwarder-launch: --group-partitions: "0" is not a positive integer (count)',
     );
   });
 });

@@ -13,6 +13,7 @@ import { carbonLines, carbonPrefix } from '../../../src/observability/carbon.js'
 import {
   type EpicsClientView,
   ForwarderMetrics,
+  type GroupMetricsView,
   type MetricSources,
   type ProducerView,
   StreamTotals,
@@ -61,6 +62,8 @@ class World implements MetricSources {
   producers = (): Map<string, ProducerView> => this.producerViews;
   epicsClients = (): Map<'ca' | 'pva' | 'fake', EpicsClientView> => this.clients;
   healthy = (): boolean => true;
+  groupView: GroupMetricsView | undefined;
+  group = (): GroupMetricsView | undefined => this.groupView;
 }
 
 function metricsOf(world: World, perPv = false): ForwarderMetrics {
@@ -142,6 +145,33 @@ describe('forwarder metrics', () => {
     assert.ok((scraped.get('process_resident_memory_bytes') ?? 0) > 0);
     assert.ok(scraped.has('nodejs_eventloop_lag_seconds{quantile="0.99"}'));
     assert.ok(scraped.has('forwarder_epics_to_produce_seconds_count'));
+  });
+
+  it('has forwarding group series only for a group member', (t) => {
+    const world = new World();
+    const metrics = metricsOf(world);
+    t.after(() => metrics.close());
+    assert.doesNotMatch(renderExposition(metrics.collect()), /forwarder_group_/);
+    world.groupView = {
+      groupId: 'beamline',
+      inGroup: true,
+      partitionCount: 32,
+      partitionsOwned: 11,
+      desiredStreams: 300,
+      counters: { partitionsAssigned: 16, partitionsRevoked: 5, partitionsLost: 0, rebalances: 3 },
+    };
+    const scraped = values(renderExposition(metrics.collect()));
+    const expected: Record<string, number> = {
+      'forwarder_group_member{group="beamline"}': 1,
+      'forwarder_group_partitions{group="beamline"}': 32,
+      'forwarder_group_partitions_owned{group="beamline"}': 11,
+      'forwarder_group_streams_desired{group="beamline"}': 300,
+      'forwarder_group_rebalances_total{group="beamline"}': 3,
+      'forwarder_group_partition_changes_total{group="beamline",change="assigned"}': 16,
+      'forwarder_group_partition_changes_total{group="beamline",change="revoked"}': 5,
+      'forwarder_group_partition_changes_total{group="beamline",change="lost"}': 0,
+    };
+    for (const [series, value] of Object.entries(expected)) assert.equal(scraped.get(series), value, series);
   });
 
   it('has no per-PV series unless asked, and then one per stream', (t) => {

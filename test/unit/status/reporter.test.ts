@@ -33,6 +33,28 @@ describe('status reporter', () => {
     );
   });
 
+  it('adds the group of a forwarding group member', () => {
+    const group = {
+      id: 'bl',
+      partitions: [1, 4],
+      partitionCount: 8,
+      desiredStreams: 3,
+      storageTopic: 'store',
+    };
+    assert.equal(
+      statusJson([], group),
+      '{"streams": [], "group": {"id": "bl", "partitions": [1, 4], "partition_count": 8, "desired_streams": 3, ' +
+        '"storage_topic": "store"}}',
+    );
+    const { storageTopic: _none, ...withoutStorage } = group;
+    assert.deepEqual((JSON.parse(statusJson([], withoutStorage)) as { group: object }).group, {
+      id: 'bl',
+      partitions: [1, 4],
+      partition_count: 8,
+      desired_streams: 3,
+    });
+  });
+
   it('sends x5f2 with the service identity, unkeyed', () => {
     const sent: Array<{ topic: string; key: Buffer | null; payload: Uint8Array }> = [];
     const sink: MessageSink = { send: (topic, key, payload) => sent.push({ topic, key, payload }) };

@@ -1,0 +1,316 @@
+/**
+ * Membership of a forwarding group: a Kafka consumer that joins consumer group NAME on the coordination topic and
+ * never reads a message. Kafka's group protocol (cooperative-sticky assignor) decides which member owns which
+ * partitions; the partitions a member owns say which streams it forwards (see partition.ts).
+ *
+ * Revocations are acknowledged only after the owner has stopped the streams and flushed what they produced, so the
+ * next owner starts after the last message of the old one: a short gap rather than an overlap. A *lost* assignment
+ * (this member could not reach the group coordinator for the session timeout: Kafka down, or a network cut) is
+ * different: nobody may have taken over, and the producer is still buffering, so the streams keep running until
+ * the member is back in the group and learns its new assignment. That risks a short overlap, never a loss.
+ */
+import rdkafka, { type RdKafka } from '@confluentinc/kafka-javascript';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../observability/logger.js';
+import {
+  type ConnectRetry,
+  connectWithRetry,
+  logClientErrors,
+  pauseBeforeRetry,
+  CANCELLED,
+} from '../kafka/connect.js';
+
+import { pvPartition } from './partition.js';
+
+const { KafkaConsumer, AdminClient } = rdkafka;
+
+export interface GroupSettings {
+  /** The Kafka consumer group all members join. */
+  readonly groupId: string;
+  /** The coordination topic; created with `partitions` partitions when missing. */
+  readonly topic: string;
+  readonly partitions: number;
+  /** Kafka's session timeout: how long a silent member keeps its partitions. */
+  readonly sessionTimeoutMs: number;
+}
+
+/** What the member's owner does when partitions come and go. */
+export interface OwnershipListener {
+  /** The member's partitions changed: `owns` says whether it now forwards a PV's streams. */
+  ownershipChanged(owns: (pvName: string) => boolean): void;
+  /** Called after streams of revoked partitions were stopped: resolves once their messages are flushed. */
+  flush(): Promise<void>;
+}
+
+export interface GroupCounters {
+  /** Partitions assigned to this member, summed over rebalances. */
+  partitionsAssigned: number;
+  partitionsRevoked: number;
+  /** Partitions whose assignment was lost (session timed out). */
+  partitionsLost: number;
+  /** Rebalances this member took part in (each assignment or revocation event). */
+  rebalances: number;
+}
+
+/** Cooperative rebalancing methods the binding has but its type declarations lack. */
+interface CooperativeConsumer extends RdKafka.KafkaConsumer {
+  incrementalAssign(assignments: RdKafka.Assignment[]): void;
+  incrementalUnassign(assignments: RdKafka.Assignment[]): void;
+  assignmentLost(): boolean;
+}
+
+const ERR_ASSIGN_PARTITIONS = rdkafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS;
+const ERR_REVOKE_PARTITIONS = rdkafka.CODES.ERRORS.ERR__REVOKE_PARTITIONS;
+const ERR_TOPIC_ALREADY_EXISTS = rdkafka.CODES.ERRORS.ERR_TOPIC_ALREADY_EXISTS;
+const METADATA_TIMEOUT_MS = 10_000;
+/** Broker default replication (KIP-464): the coordination topic holds no data, so the cluster's default is fine. */
+const BROKER_DEFAULT_REPLICATION = -1;
+
+export class GroupMembership {
+  readonly counters: GroupCounters = {
+    partitionsAssigned: 0,
+    partitionsRevoked: 0,
+    partitionsLost: 0,
+    rebalances: 0,
+  };
+  /** Partitions assigned by the group. */
+  private readonly assigned = new Set<number>();
+  /** Partitions lost with the session, still forwarded until the next assignment says where they went. */
+  private readonly lingering = new Set<number>();
+  /** Rebalance events are handled one at a time, in order. */
+  private rebalanceChain: Promise<void> = Promise.resolve();
+  private closed = false;
+  private holdsAssignment = false;
+
+  private readonly consumer: CooperativeConsumer;
+  private partitions = 0;
+
+  private constructor(
+    config: Readonly<Record<string, string>>,
+    readonly settings: GroupSettings,
+    private readonly logger: Logger,
+    private readonly listener: OwnershipListener,
+  ) {
+    this.consumer = new KafkaConsumer(
+      {
+        ...config,
+        'group.id': settings.groupId,
+        'partition.assignment.strategy': 'cooperative-sticky',
+        'session.timeout.ms': settings.sessionTimeoutMs,
+        'heartbeat.interval.ms': Math.max(100, Math.floor(settings.sessionTimeoutMs / 4)),
+        'enable.auto.commit': false,
+        // Bound on our own handling of a revocation (stop, flush), which librdkafka waits for.
+        'max.poll.interval.ms': 300_000,
+        rebalance_cb: (error: RdKafka.LibrdKafkaError, assignment: RdKafka.Assignment[]) =>
+          this.rebalance(error, assignment),
+      },
+      {},
+    ) as CooperativeConsumer;
+  }
+
+  /**
+   * Connects (retrying), creates the coordination topic when missing, reads its partition count and joins the
+   * group. Ownership arrives later, through the listener.
+   */
+  static async join(
+    config: Readonly<Record<string, string>>,
+    settings: GroupSettings,
+    logger: Logger,
+    listener: OwnershipListener,
+    retry: ConnectRetry,
+  ): Promise<GroupMembership> {
+    const membership = new GroupMembership(config, settings, logger, listener);
+    const { consumer } = membership;
+    const role = 'group member';
+    logClientErrors(consumer, role, logger);
+    await connectWithRetry(consumer, role, logger, retry);
+    const partitionCount = await coordinationPartitions(consumer, settings, logger, retry);
+    if (partitionCount !== settings.partitions) {
+      logger.warn(
+        `Coordination topic ${settings.topic} has ${partitionCount} partitions, not ${settings.partitions}: ` +
+          `using ${partitionCount}, as every member of group ${settings.groupId} does`,
+      );
+    }
+    membership.partitions = partitionCount;
+    consumer.subscribe([settings.topic]);
+    // Nothing is ever produced to the coordination topic: consuming only keeps the member polled and alive.
+    consumer.consume();
+    logger.info(
+      `Joining forwarding group ${settings.groupId} on ${settings.topic} (${partitionCount} partitions)`,
+    );
+    return membership;
+  }
+
+  /** The coordination topic's actual partition count: what every member hashes with. */
+  get partitionCount(): number {
+    return this.partitions;
+  }
+
+  /** Whether this member forwards the streams of `pvName`: its partition is assigned, or lost and not settled. */
+  owns(pvName: string): boolean {
+    const partition = pvPartition(pvName, this.partitionCount);
+    return this.assigned.has(partition) || this.lingering.has(partition);
+  }
+
+  /** Whether the member holds an assignment from the group: false before the first and after a lost session. */
+  get inGroup(): boolean {
+    return this.holdsAssignment;
+  }
+
+  /** The assigned partitions, sorted. */
+  assignedPartitions(): number[] {
+    return [...this.assigned].sort((a, b) => a - b);
+  }
+
+  /**
+   * Leaves the group: stops forwarding every stream, flushes, then leaves, so that the other members take the
+   * partitions over after this member's last message.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.holdsAssignment = false;
+    this.assigned.clear();
+    this.lingering.clear();
+    this.notifyOwnership();
+    await this.listener.flush();
+    await new Promise<void>((resolveDisconnect) => this.consumer.disconnect(() => resolveDisconnect()));
+    await this.rebalanceChain;
+  }
+
+  private notifyOwnership(): void {
+    this.listener.ownershipChanged((pvName) => this.owns(pvName));
+  }
+
+  private rebalance(error: RdKafka.LibrdKafkaError, assignment: RdKafka.Assignment[]): void {
+    const partitions = assignment
+      .filter((entry) => entry.topic === this.settings.topic)
+      .map((entry) => entry.partition);
+    this.rebalanceChain = this.rebalanceChain
+      .then(async () => {
+        this.counters.rebalances++;
+        if (error.code === ERR_ASSIGN_PARTITIONS) this.assign(assignment, partitions);
+        else if (error.code === ERR_REVOKE_PARTITIONS) await this.revoke(assignment, partitions);
+        else
+          this.logger.error(`Forwarding group ${this.settings.groupId}: rebalance failed: ${error.message}`);
+      })
+      .catch((failure: unknown) => {
+        this.logger.error(
+          `Forwarding group ${this.settings.groupId}: handling a rebalance failed: ${(failure as Error).message}`,
+        );
+      });
+  }
+
+  private assign(assignment: RdKafka.Assignment[], partitions: readonly number[]): void {
+    for (const partition of partitions) this.assigned.add(partition);
+    this.holdsAssignment = true;
+    this.counters.partitionsAssigned += partitions.length;
+    const settled = this.lingering.size;
+    this.lingering.clear();
+    this.logger.info(
+      `Forwarding group ${this.settings.groupId}: assigned partitions ${list(partitions)}; ` +
+        `now owning ${list(this.assignedPartitions())}` +
+        (settled > 0 ? ` (${settled} lost partitions settled)` : ''),
+    );
+    this.notifyOwnership();
+    this.acknowledge(() => this.consumer.incrementalAssign(assignment));
+  }
+
+  private async revoke(assignment: RdKafka.Assignment[], partitions: readonly number[]): Promise<void> {
+    const lost = this.consumer.assignmentLost();
+    for (const partition of partitions) this.assigned.delete(partition);
+    if (lost) {
+      this.holdsAssignment = false;
+      for (const partition of partitions) this.lingering.add(partition);
+      this.counters.partitionsLost += partitions.length;
+      this.logger.warn(
+        `Forwarding group ${this.settings.groupId}: lost partitions ${list(partitions)} (no contact with the ` +
+          `group for the session timeout); still forwarding their streams until the group assigns them again`,
+      );
+    } else {
+      this.counters.partitionsRevoked += partitions.length;
+      this.logger.info(
+        `Forwarding group ${this.settings.groupId}: partitions ${list(partitions)} revoked; ` +
+          `stopping their streams and flushing`,
+      );
+      this.notifyOwnership();
+      await this.listener.flush();
+    }
+    this.acknowledge(() => this.consumer.incrementalUnassign(assignment));
+  }
+
+  /** Tells librdkafka the rebalance step is done; after close() the consumer is gone and there is nothing to tell. */
+  private acknowledge(step: () => void): void {
+    try {
+      step();
+    } catch (error) {
+      if (!this.closed) {
+        this.logger.error(
+          `Forwarding group ${this.settings.groupId}: could not acknowledge a rebalance: ${(error as Error).message}`,
+        );
+      }
+    }
+  }
+}
+
+function list(partitions: readonly number[]): string {
+  return partitions.length === 0 ? 'none' : `[${[...partitions].sort((a, b) => a - b).join(', ')}]`;
+}
+
+/** The coordination topic's partition count, creating the topic first when it does not exist. */
+async function coordinationPartitions(
+  consumer: RdKafka.KafkaConsumer,
+  settings: GroupSettings,
+  logger: Logger,
+  retry: ConnectRetry,
+): Promise<number> {
+  const cancelled = (): Error => new Error(`Waiting for coordination topic ${settings.topic}: cancelled`);
+  let created = false;
+  const startedAt = Date.now();
+  for (;;) {
+    try {
+      const count = await partitionCount(consumer, settings.topic);
+      if (count > 0) return count;
+      if (!created) {
+        await createTopic(consumer, settings);
+        created = true;
+        logger.info(`Created coordination topic ${settings.topic} with ${settings.partitions} partitions`);
+      }
+      // A new topic reaches the metadata of every broker a moment after it was created.
+      if (created && Date.now() - startedAt < METADATA_TIMEOUT_MS) {
+        await sleep(250);
+        continue;
+      }
+    } catch (error) {
+      logger.error(
+        `Could not read or create coordination topic ${settings.topic}: ${(error as Error).message}; retrying`,
+      );
+    }
+    if ((await pauseBeforeRetry(retry)) === CANCELLED) throw cancelled();
+  }
+}
+
+async function partitionCount(consumer: RdKafka.KafkaConsumer, topic: string): Promise<number> {
+  const metadata = await new Promise<RdKafka.Metadata>((resolveMetadata, rejectMetadata) =>
+    consumer.getMetadata({ topic, timeout: METADATA_TIMEOUT_MS }, (error, data) =>
+      error ? rejectMetadata(error) : resolveMetadata(data),
+    ),
+  );
+  return metadata.topics.find((entry) => entry.name === topic)?.partitions.length ?? 0;
+}
+
+/** Creates the topic; another member creating it at the same moment is fine. */
+async function createTopic(consumer: RdKafka.KafkaConsumer, settings: GroupSettings): Promise<void> {
+  const admin = AdminClient.createFrom(consumer);
+  await new Promise<void>((resolveCreate, rejectCreate) =>
+    admin.createTopic(
+      {
+        topic: settings.topic,
+        num_partitions: settings.partitions,
+        replication_factor: BROKER_DEFAULT_REPLICATION,
+      },
+      METADATA_TIMEOUT_MS,
+      (error) => (error && error.code !== ERR_TOPIC_ALREADY_EXISTS ? rejectCreate(error) : resolveCreate()),
+    ),
+  );
+}
