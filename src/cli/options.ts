@@ -756,7 +756,8 @@ function helpEpilogue(): string {
     `Kafka URI: ${kafkaUriSyntax}`,
     '  PROTOCOL is PLAINTEXT (the default), SSL, SASL_PLAINTEXT or SASL_SSL; MECHANISM is PLAIN,',
     '  SCRAM-SHA-256 or SCRAM-SHA-512, and on its own implies SASL_PLAINTEXT. The port defaults to 9092.',
-    '  Passwords go in the matching -sasl-password option, never in the URI. Example:',
+    '  Passwords never go in the URI: give them by the matching -sasl-password-file option or variable',
+    '  (or -sasl-password, which ps shows). Example:',
     '  SASL_SSL+SCRAM-SHA-512\\forwarder@kafka1:9093,kafka2:9093/forwarder_commands',
   ].join('\n');
 }
