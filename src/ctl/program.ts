@@ -30,7 +30,14 @@ import {
 } from './kafka-access.js';
 import { ClientLog, readStoredStreams, readTopic, sendMessages } from './kafka-io.js';
 import { messageJson, sourceNames } from './message-json.js';
-import { StatusCollector, statusDocument, statusText } from './status-view.js';
+import {
+  groupStorageTopics,
+  groupSummaries,
+  StatusCollector,
+  statusDocument,
+  type StreamName,
+  statusText,
+} from './status-view.js';
 import {
   commandMessages,
   commandStreams,
@@ -393,17 +400,19 @@ async function showStatus(
   options: { sinceS: number; intervalS: number; json: boolean; watch: boolean },
 ): Promise<void> {
   const collector = new StatusCollector();
-  const render = (): void => {
+  const log = warningLog(io);
+  const desiredSets = new DesiredStreamSets(access, log);
+  const render = async (): Promise<void> => {
     const now = io.now();
     const instances = collector.instances(now);
-    if (options.json) io.stdout(`${JSON.stringify(statusDocument(topic, instances, now))}\n`);
+    const groups = groupSummaries(instances, await desiredSets.of(groupStorageTopics(instances), now));
+    if (options.json) io.stdout(`${JSON.stringify(statusDocument(topic, instances, now, groups))}\n`);
     else {
       const clear = options.watch && io.stdoutIsTTY ? '\u001b[H\u001b[2J' : '';
       const separator = options.watch && !io.stdoutIsTTY ? '\n' : '';
-      io.stdout(`${clear}${statusText(topic, instances, now, options.sinceS)}${separator}`);
+      io.stdout(`${clear}${statusText(topic, instances, now, options.sinceS, groups)}${separator}`);
     }
   };
-  const log = warningLog(io);
   const sinceMs = io.now() - options.sinceS * 1000;
   const onMessage = (message: { value: Buffer | null; timestamp?: number }): boolean => {
     const payload = message.value ?? Buffer.alloc(0);
@@ -424,19 +433,73 @@ async function showStatus(
   const start = { sinceMs };
   if (!options.watch) {
     await readTopic(access, topic, { start, stopAtEnd: true, onMessage }, log);
-    render();
+    await render();
     return;
   }
   let timer: NodeJS.Timeout | undefined;
+  const refresh = (): void => {
+    render().catch((error: unknown) => io.stderr(`${programName}: warning: ${(error as Error).message}\n`));
+  };
   const onCaughtUp = (): void => {
-    render();
-    timer = setInterval(render, options.intervalS * 1000);
+    refresh();
+    timer = setInterval(refresh, options.intervalS * 1000);
   };
   try {
     const signal = io.interrupted();
     await readTopic(access, topic, { start, stopAtEnd: false, signal, onMessage, onCaughtUp }, log);
   } finally {
     clearInterval(timer);
+  }
+}
+
+/** How long `status --watch` reuses a group's desired stream set before reading its storage topic again. */
+const DESIRED_SET_REFRESH_MS = 30_000;
+
+/**
+ * The desired stream set of each forwarding group, read from the storage topic its members name, so that status
+ * can list the streams nobody forwards. A storage topic that cannot be read leaves the group's set unknown.
+ */
+class DesiredStreamSets {
+  private readonly cache = new Map<string, { readMs: number; streams: readonly StreamName[] | undefined }>();
+
+  constructor(
+    private readonly access: KafkaAccess,
+    private readonly log: ClientLog,
+  ) {}
+
+  async of(
+    storageTopics: ReadonlyMap<string, string>,
+    nowMs: number,
+  ): Promise<Map<string, readonly StreamName[]>> {
+    const sets = new Map<string, readonly StreamName[]>();
+    for (const [group, topic] of storageTopics) {
+      let cached = this.cache.get(topic);
+      if (cached === undefined || nowMs - cached.readMs > DESIRED_SET_REFRESH_MS) {
+        cached = { readMs: nowMs, streams: await this.read(topic) };
+        this.cache.set(topic, cached);
+      }
+      if (cached.streams !== undefined) sets.set(group, cached.streams);
+    }
+    return sets;
+  }
+
+  private async read(topic: string): Promise<readonly StreamName[] | undefined> {
+    let stored: Uint8Array | undefined;
+    try {
+      stored = await readStoredStreams(this.access, topic, this.log);
+    } catch {
+      return undefined;
+    }
+    if (stored === undefined) return undefined;
+    // readStoredStreams only returns messages that parse as an ADD or a REMOVEALL (an empty set).
+    const parsed = parseConfigMessage(stored);
+    if (!parsed.ok || parsed.command.type !== 'add') return [];
+    return parsed.command.streams.map((stream) => ({
+      pv: stream.pvName,
+      protocol: PROTOCOL_LABEL[stream.protocol],
+      topic: stream.topic,
+      schema: stream.schema,
+    }));
   }
 }
 

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { countingDatabase, counterName, GATE } from '../../../bench/load-ioc.js';
+import type { GroupSummary } from '../../../src/ctl/status-view.js';
 import { pvPartition } from '../../../src/group/partition.js';
 import {
   type F144Message,
@@ -20,6 +21,7 @@ import {
   type X5f2Message,
 } from '../../../src/schemas/index.js';
 import { caPut } from '../../support/ca-recorder.js';
+import { CtlProcess } from '../ctl/ctl-process.js';
 import type { ForwarderProcess } from '../../support/forwarder.js';
 import { ForwarderWorld } from '../../support/forwarder-world.js';
 import { TestIoc } from '../../support/ioc.js';
@@ -283,6 +285,30 @@ describe('a forwarding group of forwarder processes', { concurrency: 1 }, () => 
     );
     assert.ok(moved.length > 0, 'the new member took some streams');
     assert.equal(notToNewMember.length, 0, 'the old members kept the rest');
+
+    // forwarder-ctl status sums the group up from the members' statuses and the stored stream set.
+    const ctl = await CtlProcess.start([
+      '--broker',
+      world.uri(world.topics.status),
+      'status',
+      '--json',
+      '--since',
+      '5',
+    ]).exit();
+    assert.equal(ctl.code, 0, ctl.stderr);
+    const [group] = (JSON.parse(ctl.stdout) as { groups: GroupSummary[] }).groups;
+    assert.deepEqual(
+      { ...group, members: [...(group?.members ?? [])].sort() },
+      {
+        id: groupId,
+        members: ['m2', 'm3', 'm4'],
+        partitionCount: PARTITIONS,
+        unassignedPartitions: [],
+        desiredStreams: PV_COUNT,
+        forwardedStreams: PV_COUNT,
+        notForwarded: [],
+      },
+    );
   });
 
   it('hands the PVs of a member stopped with SIGTERM over at once', async () => {

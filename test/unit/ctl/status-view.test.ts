@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { age, StatusCollector, statusDocument, statusText } from '../../../src/ctl/status-view.js';
+import {
+  age,
+  groupStorageTopics,
+  groupSummaries,
+  StatusCollector,
+  statusDocument,
+  statusText,
+} from '../../../src/ctl/status-view.js';
 import type { X5f2Message } from '../../../src/schemas/index.js';
 
 const status = (overrides: Partial<X5f2Message> = {}): X5f2Message => ({
@@ -129,5 +136,61 @@ describe('status view', () => {
       '2 h',
       '2 d',
     ]);
+  });
+});
+
+describe('status view of a forwarding group', () => {
+  const entry = (pv: string): string =>
+    `{"channel_name": "${pv}", "protocol": "CA", "output_topic": "data", "schema": "f144", "periodic": false, ` +
+    '"connection": "connected"}';
+  const member = (serviceId: string, pvs: readonly string[], partitions: readonly number[]): X5f2Message =>
+    status({
+      serviceId,
+      statusJson:
+        `{"streams": [${pvs.map(entry).join(', ')}], "group": {"id": "bl", "partitions": [${partitions.join(', ')}], ` +
+        '"partition_count": 4, "desired_streams": 3, "storage_topic": "bl_storage"}}',
+    });
+
+  it('sums up the running members, the partitions nobody holds and the streams nobody forwards', () => {
+    const collector = new StatusCollector();
+    collector.add(member('m1', ['A'], [0, 1]), now - 1000);
+    collector.add(member('m2', ['B'], [2]), now - 1000);
+    collector.add(member('gone', ['C'], [3]), now - 60_000);
+    const instances = collector.instances(now);
+    assert.deepEqual(groupStorageTopics(instances), new Map([['bl', 'bl_storage']]));
+    const desired = new Map([
+      ['bl', ['A', 'B', 'C'].map((pv) => ({ pv, protocol: 'CA', topic: 'data', schema: 'f144' }))],
+    ]);
+    const [group] = groupSummaries(instances, desired);
+    assert.deepEqual(group, {
+      id: 'bl',
+      members: ['m1', 'm2'],
+      partitionCount: 4,
+      unassignedPartitions: [3],
+      desiredStreams: 3,
+      forwardedStreams: 2,
+      notForwarded: [{ pv: 'C', protocol: 'CA', topic: 'data', schema: 'f144' }],
+    });
+    const text = statusText('status', instances, now, 60, groupSummaries(instances, desired));
+    assert.match(
+      text,
+      /\nGroup bl: 2 running members \(m1, m2\), 4 partitions, partitions assigned to nobody: 3; 2 of 3 streams forwarded\n {2}Not forwarded by anyone \(1\):\n {4}PV +PROTOCOL +TOPIC +SCHEMA\n {4}C +CA +data +f144\n$/,
+    );
+    assert.match(
+      statusText('status', instances, now, 60, groupSummaries(instances)),
+      /2 of 3 streams forwarded\n {2}1 streams are not forwarded by anyone\n$/,
+    );
+    const document = statusDocument('status', instances, now, [group!]) as {
+      groups: unknown[];
+      instances: { group?: unknown }[];
+    };
+    assert.equal(document.groups.length, 1);
+    assert.deepEqual(document.instances[0]?.group, {
+      id: 'bl',
+      partitions: [3],
+      partitionCount: 4,
+      desiredStreams: 3,
+      storageTopic: 'bl_storage',
+    });
   });
 });
