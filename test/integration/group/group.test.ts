@@ -280,8 +280,15 @@ describe('a forwarding group of forwarder processes', { concurrency: 1 }, () => 
     placement = await settled(['m2', 'm3', 'm4'], allPvs(), joinedAt + 500);
     const moved = [...placement].filter(([pv, owner]) => before.get(pv) !== owner);
     const notToNewMember = moved.filter(([, owner]) => owner !== 'm4');
+    await sleep(2_000);
+    const gaps = longestGaps(
+      moved.map(([pv]) => pv),
+      joinedAt - 3_000,
+    );
     console.log(
-      `# a 4th member joined: ${moved.length} of ${PV_COUNT} PVs moved, ${notToNewMember.length} of them between old members`,
+      `# a 4th member joined: ${moved.length} of ${PV_COUNT} PVs moved, ${notToNewMember.length} of them between ` +
+        `old members; gap per moved PV: median ${gaps[Math.floor(gaps.length / 2)]} ms, max ${gaps.at(-1)} ms; ` +
+        `updates forwarded twice: ${duplicates(joinedAt - 3_000)}`,
     );
     assert.ok(moved.length > 0, 'the new member took some streams');
     assert.equal(notToNewMember.length, 0, 'the old members kept the rest');
