@@ -1,15 +1,24 @@
 /**
- * A Kafka producer (librdkafka) as a MessageSink: fire-and-forget sends, delivery reports counted, failures
- * logged with their reason. One instance carries all PV data; status and storage have their own, as in the
- * reference, because their endpoints and credentials may differ.
+ * A Kafka producer (librdkafka) as a MessageSink: fire-and-forget sends, failures logged with their reason. One
+ * instance carries all PV data; status and storage have their own, as in the reference, because their endpoints
+ * and credentials may differ.
+ *
+ * librdkafka reports failed deliveries only: a report per message, built in C++ and handed to JavaScript as an
+ * event, cost about 40 % of the forwarder's CPU per update (docs/performance.md). The number delivered and the
+ * number in flight come from librdkafka's statistics instead (producer-statistics.ts), and are exact after the
+ * final flush.
  */
 import rdkafka, { type RdKafka } from '@confluentinc/kafka-javascript';
-import { performance } from 'node:perf_hooks';
-import type { LatencyObserver } from '../forwarding/pipeline.js';
 import type { MessageSink } from '../forwarding/sink.js';
 import type { Logger } from '../observability/logger.js';
 import { RateLimitedLog } from '../observability/rate-limited.js';
 import { type ConnectRetry, connectWithRetry, logClientErrors } from './connect.js';
+import {
+  DeliveredFromStatistics,
+  monotonicMicroseconds,
+  parseProducerStatistics,
+  type ProducerLatency,
+} from './producer-statistics.js';
 
 const { Producer, CODES } = rdkafka;
 
@@ -18,17 +27,28 @@ export const PRODUCER_DEFAULTS: Readonly<Record<string, string | number | boolea
   'message.max.bytes': 20_000_000,
 };
 
-/**
- * One message in this many carries its produce time to its delivery report for the produce-to-ack latency.
- * librdkafka's per-message opaque costs a persistent V8 handle, 0.5-0.7 µs of CPU per message (7-11 % of a
- * small message's whole cost, bench/observability.ts); sampling keeps each figure exact and the cost in the noise.
- */
-export const ACK_LATENCY_SAMPLING = 16;
+/** How often librdkafka reports its statistics: the delivered count and latencies are this fresh. */
+export const STATISTICS_INTERVAL_MS = 1_000;
+
+/** What KafkaProducer sets whatever the configuration says: its counts depend on them. */
+const PRODUCER_OVERRIDES = {
+  'delivery.report.only.error': true,
+  'statistics.interval.ms': STATISTICS_INTERVAL_MS,
+  dr_cb: true,
+} as const;
+
+/** Bound on waiting, after the final flush, for failure reports still on their way to JavaScript. */
+const FAILURE_REPORTS_SETTLE_MS = 2_000;
+/** Event-loop turns without a new failure report after which none is taken to be on its way. */
+const QUIET_TURNS = 3;
 
 export interface ProducerCounters {
   /** Messages handed to librdkafka. */
   queued: number;
-  /** Acknowledged by the broker. */
+  /**
+   * Acknowledged by the broker: from librdkafka's statistics while running (up to about two seconds behind,
+   * never ahead), exact after the final flush.
+   */
   delivered: number;
   /** Failed delivery (broker error, message timeout). */
   deliveryErrors: number;
@@ -46,13 +66,9 @@ export class KafkaProducer implements MessageSink {
     queueFull: 0,
     produceErrors: 0,
   };
-  /**
-   * Given the time from produce to delivery report, in seconds, of one acknowledged message in
-   * ACK_LATENCY_SAMPLING. Only while it is set do messages carry their produce time (as librdkafka's
-   * per-message opaque).
-   */
-  ackLatency: LatencyObserver | undefined;
-  private untilSample = ACK_LATENCY_SAMPLING;
+  private latestLatency: ProducerLatency | undefined;
+  private readonly deliveries = new DeliveredFromStatistics();
+  private closed = false;
   private readonly deliveryErrorLog: RateLimitedLog;
   private readonly produceErrorLog: RateLimitedLog;
 
@@ -63,14 +79,25 @@ export class KafkaProducer implements MessageSink {
   ) {
     this.deliveryErrorLog = new RateLimitedLog(logger, 'error', 10_000);
     this.produceErrorLog = new RateLimitedLog(logger, 'error', 10_000);
-    producer.on('delivery-report', (error, report) => {
-      if (error) {
-        this.counters.deliveryErrors++;
-        this.deliveryErrorLog.log(`Kafka ${role}: message failed delivery: ${error.message}`);
-      } else {
-        this.counters.delivered++;
-        const producedAt: unknown = report.opaque;
-        if (typeof producedAt === 'number') this.ackLatency?.observe((performance.now() - producedAt) / 1000);
+    const statisticsErrorLog = new RateLimitedLog(logger, 'warn', 600_000);
+    // Only failures are reported (delivery.report.only.error).
+    producer.on('delivery-report', (error) => {
+      if (!error) return;
+      this.counters.deliveryErrors++;
+      this.deliveryErrorLog.log(`Kafka ${role}: message failed delivery: ${error.message}`);
+    });
+    producer.on('event.stats', (event: { message: string }) => {
+      if (this.closed) return;
+      try {
+        const statistics = parseProducerStatistics(event.message);
+        const { queued, deliveryErrors } = this.counters;
+        this.deliveries.update(statistics, monotonicMicroseconds(), queued, deliveryErrors);
+        this.counters.delivered = this.deliveries.delivered;
+        this.latestLatency = statistics.latency;
+      } catch (error) {
+        statisticsErrorLog.log(
+          `Kafka ${role}: unreadable librdkafka statistics: ${(error as Error).message}`,
+        );
       }
     });
   }
@@ -82,7 +109,7 @@ export class KafkaProducer implements MessageSink {
     logger: Logger,
     retry?: ConnectRetry,
   ): Promise<KafkaProducer> {
-    const producer = new Producer({ ...PRODUCER_DEFAULTS, ...config, dr_cb: true });
+    const producer = new Producer({ ...PRODUCER_DEFAULTS, ...config, ...PRODUCER_OVERRIDES });
     logClientErrors(producer, role, logger);
     await connectWithRetry(producer, role, logger, retry);
     producer.setPollInterval(50);
@@ -92,12 +119,7 @@ export class KafkaProducer implements MessageSink {
   send(topic: string, key: Buffer | null, payload: Uint8Array, timestampMs: number): void {
     const value = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     try {
-      let producedAt: number | undefined;
-      if (this.ackLatency !== undefined && --this.untilSample === 0) {
-        this.untilSample = ACK_LATENCY_SAMPLING;
-        producedAt = performance.now();
-      }
-      this.producer.produce(topic, null, value, key, timestampMs, producedAt);
+      this.producer.produce(topic, null, value, key, timestampMs);
       this.counters.queued++;
     } catch (error) {
       const code = (error as { code?: number }).code;
@@ -109,9 +131,17 @@ export class KafkaProducer implements MessageSink {
     }
   }
 
-  /** Messages queued but not yet acknowledged or failed. */
+  /** librdkafka's latencies over its last statistics interval; undefined before the first. */
+  get latency(): ProducerLatency | undefined {
+    return this.latestLatency;
+  }
+
+  /**
+   * Messages queued but not yet acknowledged or failed, as librdkafka counted them at its last statistics (at
+   * most STATISTICS_INTERVAL_MS old); 0 after a final flush that succeeded.
+   */
   get inFlight(): number {
-    return this.counters.queued - this.counters.delivered - this.counters.deliveryErrors;
+    return this.deliveries.messagesHeld;
   }
 
   /**
@@ -135,13 +165,36 @@ export class KafkaProducer implements MessageSink {
     });
   }
 
-  /** Flushes (bounded) and disconnects; resolves with whether everything queued was delivered or failed. */
+  /**
+   * Flushes (bounded) and disconnects; resolves with whether everything queued was delivered or failed. After a
+   * flush that succeeded, `counters.delivered` is exact: queued − failed.
+   */
   async close(flushTimeoutMs: number): Promise<boolean> {
     const flushed = await this.flush(flushTimeoutMs);
-    // Delivery reports of the last messages arrive through the poll loop; give it a turn before disconnecting.
-    await new Promise((resolvePoll) => setTimeout(resolvePoll, 100));
+    await this.failureReportsArrived();
+    this.closed = true;
+    if (flushed) {
+      this.deliveries.settle(this.counters.queued, this.counters.deliveryErrors);
+      this.counters.delivered = this.deliveries.delivered;
+    }
     // The binding's disconnect flushes again first: no second wait, or the bound would be flushTimeoutMs + 5 s.
     await new Promise<void>((resolveDisconnect) => this.producer.disconnect(0, () => resolveDisconnect()));
     return flushed;
+  }
+
+  /**
+   * After a flush, the failure reports librdkafka handed over may still be queued in the binding, which passes
+   * JavaScript 100 per event-loop turn: waits until a few turns bring none.
+   */
+  private async failureReportsArrived(): Promise<void> {
+    // The reports of the last messages arrive through the poll loop; give it a turn first.
+    await new Promise((resolvePoll) => setTimeout(resolvePoll, 100));
+    const deadline = Date.now() + FAILURE_REPORTS_SETTLE_MS;
+    let seen = this.counters.deliveryErrors;
+    for (let quiet = 0; quiet < QUIET_TURNS && Date.now() < deadline;) {
+      await new Promise((resolveTurn) => setImmediate(resolveTurn));
+      quiet = this.counters.deliveryErrors === seen ? quiet + 1 : 0;
+      seen = this.counters.deliveryErrors;
+    }
   }
 }

@@ -49,7 +49,6 @@ const REFERENCE_ALIASES: readonly (readonly [string, string, (labels: Labels) =>
     'forwarder_kafka_delivery_errors_total',
     (labels) => labels['producer'] === 'output',
   ],
-  ['send_latency_seconds', 'forwarder_kafka_produce_to_ack_seconds', () => true],
 ];
 
 function histogramLines(path: string, sum: number, count: number, suffix: string): string[] {

@@ -1,7 +1,7 @@
 /**
  * The forwarder's metrics. Counters are read when scraped from the fields the parts already keep
  * (StreamPipeline.counters, Forwarder.commandCounts, KafkaProducer.counters, the EPICS clients' counters), so
- * forwarding does no extra work for them; only the two latency histograms are fed as messages go out.
+ * forwarding does no extra work for them; only the EPICS-to-produce histogram is fed as messages go out.
  * No series is labelled by PV unless per-PV metrics are asked for: with thousands of PVs that would swamp a
  * Prometheus server.
  */
@@ -12,6 +12,7 @@ import type { CommandCounts, StreamStatus } from '../forwarding/forwarder.js';
 import type { StreamCounters } from '../forwarding/pipeline.js';
 import type { GroupCounters } from '../group/membership.js';
 import type { ProducerCounters } from '../kafka/producer.js';
+import { LATENCY_STAGES, type ProducerLatency } from '../kafka/producer-statistics.js';
 import {
   exponentialBuckets,
   type Histogram,
@@ -24,6 +25,8 @@ import {
 export interface ProducerView {
   readonly counters: Readonly<ProducerCounters>;
   readonly inFlight: number;
+  /** librdkafka's latencies over its last statistics interval. */
+  readonly latency?: ProducerLatency | undefined;
 }
 
 /** What both EPICS clients count of servers that break the protocol. */
@@ -204,8 +207,6 @@ export class ForwarderMetrics {
   readonly registry = new MetricsRegistry();
   /** EPICS timestamp to hand-over to Kafka, per value message. */
   readonly produceLatency: Histogram;
-  /** Hand-over to Kafka to acknowledgement, per sampled message of the output producer. */
-  readonly ackLatency: Histogram;
   private readonly totals = new StreamTotals();
   private readonly eventLoop = new EventLoopLag(EVENT_LOOP_WINDOW_MS);
   /** The streams as of the current scrape. */
@@ -295,10 +296,12 @@ export class ForwarderMetrics {
       'Messages queued and not yet acknowledged or failed (the producer queue depth), by producer.',
       () => this.byProducer((view) => view.inFlight),
     );
-    this.ackLatency = registry.histogram(
-      'forwarder_kafka_produce_to_ack_seconds',
-      'Time from handing a message to Kafka to its acknowledgement (output producer, one message in 16).',
-      LATENCY_BUCKETS,
+    registry.gauge(
+      'forwarder_kafka_latency_seconds',
+      "librdkafka's latencies over its last statistics interval (1 s), slowest broker, by producer, stage " +
+        '(queue: produce to joining a request, linger.ms included; outbuf: request waiting for the socket; ' +
+        'rtt: request sent to broker response) and quantile (0.5, 0.99, 1 = max).',
+      () => this.producerLatencies(),
     );
 
     registry.counter('forwarder_config_commands_total', 'Config commands by outcome.', () => {
@@ -350,6 +353,22 @@ export class ForwarderMetrics {
       labels: { producer },
       value: read(view),
     }));
+  }
+
+  private producerLatencies(): Sample[] {
+    const samples: Sample[] = [];
+    for (const [producer, view] of this.sources.producers()) {
+      for (const stage of LATENCY_STAGES) {
+        const quantiles = view.latency?.[stage];
+        if (quantiles === undefined) continue;
+        samples.push(
+          { labels: { producer, stage, quantile: '0.5' }, value: quantiles.p50 },
+          { labels: { producer, stage, quantile: '0.99' }, value: quantiles.p99 },
+          { labels: { producer, stage, quantile: '1' }, value: quantiles.max },
+        );
+      }
+    }
+    return samples;
   }
 
   /** Both protocols and kinds always have a series, 0 until the protocol's client exists. */

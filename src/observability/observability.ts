@@ -146,7 +146,6 @@ export class Observability {
 
   addProducer(role: 'output' | 'status' | 'storage', producer: KafkaProducer): void {
     this.producers.set(role, producer);
-    if (role === 'output' && this.metrics !== undefined) producer.ackLatency = this.metrics.ackLatency;
   }
 
   addEpicsClient(protocol: EpicsProtocol, client: EpicsClientView): void {
