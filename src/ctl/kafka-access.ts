@@ -12,16 +12,19 @@ import { positiveSeconds } from './values.js';
 
 export const BROKER_ENV = 'FORWARDER_CTL_BROKER';
 export const SASL_PASSWORD_ENV = 'FORWARDER_CTL_SASL_PASSWORD';
+export const SASL_PASSWORD_FILE_ENV = 'FORWARDER_CTL_SASL_PASSWORD_FILE';
 export const DEFAULT_TIMEOUT_S = 10;
 
 /** The global options as commander hands them over. */
 export interface GlobalOptions {
   readonly broker?: string;
   readonly saslPassword?: string;
+  readonly saslPasswordFile?: string;
   readonly sslCaCertFile?: string;
   readonly sslCertificateFile?: string;
   readonly sslKeyFile?: string;
   readonly sslKeyPassword?: string;
+  readonly sslKeyPasswordFile?: string;
   readonly kafkaConfig?: readonly string[];
   readonly timeout?: string;
 }
@@ -47,10 +50,9 @@ export function kafkaAccess(options: GlobalOptions, env: NodeJS.ProcessEnv): Kaf
     if (error instanceof KafkaUriError) throw new UsageError(`--broker: ${error.message}`);
     throw error;
   }
-  const saslPassword = checked(
-    '--sasl-password',
-    launcherOptionTable.sslKeyPassword.kind,
-    options.saslPassword ?? nonEmpty(env[SASL_PASSWORD_ENV]),
+  const saslPassword = secret(
+    ['--sasl-password', options.saslPassword ?? nonEmpty(env[SASL_PASSWORD_ENV])],
+    ['--sasl-password-file', options.saslPasswordFile ?? nonEmpty(env[SASL_PASSWORD_FILE_ENV])],
   );
   const sasl = uri.securityProtocol === 'SASL_PLAINTEXT' || uri.securityProtocol === 'SASL_SSL';
   if (sasl && saslPassword === undefined) {
@@ -71,10 +73,9 @@ export function kafkaAccess(options: GlobalOptions, env: NodeJS.ProcessEnv): Kaf
       options.sslCertificateFile,
     ),
     keyFile: checked('--ssl-key-file', launcherOptionTable.sslKeyFile.kind, options.sslKeyFile),
-    keyPassword: checked(
-      '--ssl-key-password',
-      launcherOptionTable.sslKeyPassword.kind,
-      options.sslKeyPassword,
+    keyPassword: secret(
+      ['--ssl-key-password', options.sslKeyPassword],
+      ['--ssl-key-password-file', options.sslKeyPasswordFile],
     ),
   });
   if ((tls.certificateFile === undefined) !== (tls.keyFile === undefined)) {
@@ -145,4 +146,16 @@ export function topicOf(
     throw new UsageError(`no ${what}: give it as host:port/TOPIC in --broker${orArgument}`);
   }
   return topic;
+}
+
+/** A password given directly or by file (never both); the file's content less one trailing line break. */
+function secret(
+  [directOption, direct]: readonly [string, string | undefined],
+  [fileOption, file]: readonly [string, string | undefined],
+): string | undefined {
+  if (direct !== undefined && file !== undefined) {
+    throw new UsageError(`${directOption} and ${fileOption} are both set: give one of them`);
+  }
+  if (file !== undefined) return checked(fileOption, launcherOptionTable.sslKeyPasswordFile.kind, file);
+  return checked(directOption, launcherOptionTable.sslKeyPassword.kind, direct);
 }

@@ -26,6 +26,7 @@ import {
   type KafkaAccess,
   kafkaAccess,
   SASL_PASSWORD_ENV,
+  SASL_PASSWORD_FILE_ENV,
   topicOf,
 } from './kafka-access.js';
 import { ClientLog, readStoredStreams, readTopic, sendMessages } from './kafka-io.js';
@@ -126,6 +127,10 @@ function buildProgram(io: CtlIo): Command {
       `Kafka URI (see below); its /topic is the topic the command works on [${BROKER_ENV}]`,
     )
     .option('--sasl-password <password>', `SASL password for --broker [${SASL_PASSWORD_ENV}]`)
+    .option(
+      '--sasl-password-file <file>',
+      `file holding the SASL password, less one trailing line break [${SASL_PASSWORD_FILE_ENV}]`,
+    )
     .option('--ssl-ca-cert-file <file>', 'CA certificate file (PEM) for SSL and SASL_SSL')
     .option(
       '--ssl-certificate-file <file>',
@@ -133,6 +138,7 @@ function buildProgram(io: CtlIo): Command {
     )
     .option('--ssl-key-file <file>', 'client private key file (PEM) for mutual TLS')
     .option('--ssl-key-password <password>', 'password of --ssl-key-file')
+    .option('--ssl-key-password-file <file>', 'file holding the password of --ssl-key-file')
     .option(
       '--kafka-config <key=value>',
       'extra librdkafka property, overriding the others; repeatable, several separated by ";"',

@@ -190,7 +190,7 @@ describe('forwarder-ctl commands', () => {
     assert.equal((await consumeMessages(plaintext(), topic, { count: 2, timeoutMs: 3_000 })).length, 1);
   });
 
-  it('connects with SASL over TLS, with the password from the environment', async () => {
+  it('connects with SASL over TLS, with the password from the environment or a file', async () => {
     const topic = uniqueTopic('ctl-sasl');
     await createTopics(plaintext(), [topic]);
     const uri = `SASL_SSL+SCRAM-SHA-512\\alice@${broker.listeners.SASL_SSL}/${topic}`;
@@ -202,6 +202,15 @@ describe('forwarder-ctl commands', () => {
     );
     assert.equal(result.code, 0, result.stderr);
     assert.equal((await commandsOn(topic, 1))[0]?.streams[0]?.channel, 'TLS:PV');
+
+    // The same from a password file, as a service would keep it (with its trailing line break).
+    const passwordFile = file('ctl-password', `${broker.users['alice'] ?? ''}\n`);
+    const fromFile = await runCtl(
+      ['-b', uri, '--ssl-ca-cert-file', broker.caFile, 'add', 'TLS:PV2', 'pva', 't', 'f144'],
+      { env: { FORWARDER_CTL_SASL_PASSWORD_FILE: passwordFile } },
+    );
+    assert.equal(fromFile.code, 0, fromFile.stderr);
+    assert.equal((await commandsOn(topic, 2))[1]?.streams[0]?.channel, 'TLS:PV2');
 
     const wrong = await runCtl([
       '-b',

@@ -204,6 +204,21 @@ describe('forwarder-ctl arguments', () => {
         /a SASL password is set but --broker uses PLAINTEXT/,
       ],
       [
+        ['-b', nowhere, '--sasl-password-file', import.meta.filename, 'add', 'A', 'ca', 't', 'f144'],
+        {},
+        /a SASL password is set but --broker uses PLAINTEXT/,
+      ],
+      [
+        ['-b', 'PLAIN\\alice@host/t', '--sasl-password', 'x', 'add', 'A', 'ca', 't', 'f144'],
+        { FORWARDER_CTL_SASL_PASSWORD_FILE: import.meta.filename },
+        /--sasl-password and --sasl-password-file are both set: give one of them/,
+      ],
+      [
+        ['-b', 'PLAIN\\alice@host/t', '--sasl-password-file', '/no/such/file', 'add', 'A', 'ca', 't', 'f144'],
+        {},
+        /--sasl-password-file: cannot read "\/no\/such\/file"/,
+      ],
+      [
         ['-b', nowhere, '--ssl-ca-cert-file', '/no/such/ca.pem', 'add', 'A', 'ca', 't', 'f144'],
         {},
         /--ssl-ca-cert-file: cannot read "\/no\/such\/ca\.pem": no such file or directory/,
