@@ -12,9 +12,9 @@ import { after, before, describe, it } from 'node:test';
 import { counterName, countingDatabase, GATE } from '../../../bench/load-ioc.js';
 import { Protocol, serialiseFc00, UpdateType } from '../../../src/schemas/index.js';
 import { caPut } from '../../support/ca-recorder.js';
-import { ForwarderProcess } from '../../support/forwarder.js';
 import { TestIoc } from '../../support/ioc.js';
 import { uniqueTopic } from '../../support/kafka.js';
+import type { TopicReader } from '../../support/topic-reader.js';
 import { ReliabilityWorld, sleep } from './world.js';
 
 const PV_COUNT = 20;
@@ -22,25 +22,26 @@ const OUTAGE_MS = 15_000;
 const SESSION_TIMEOUT_MS = 6_000;
 
 const world = ReliabilityWorld.setUp({ ioc: false });
-let ioc: TestIoc;
 let dir: string;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ekf-group-outage-'));
   const database = join(dir, 'counters.db');
   writeFileSync(database, countingDatabase(PV_COUNT, 10));
-  ioc = await TestIoc.start({ databases: [database] });
+  // The world's IOC: forwarders get its client environment, and it is stopped after the suite.
+  world.ioc = await TestIoc.start({ databases: [database] });
 });
-after(async () => {
-  await ioc?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The number of streams a member said it forwards in its newest ownership line. */
-function forwarding(member: ForwarderProcess): number | undefined {
-  const counts = [...member.output.matchAll(/forwarding (\d+) of \d+/g)];
-  const last = counts.at(-1)?.[1];
-  return last === undefined ? undefined : Number(last);
+/** Per member (service id), the number of streams in its newest status sent since `sinceMs`. */
+function forwardedBy(reader: TopicReader, topic: string, sinceMs: number): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const read of reader.of(topic)) {
+    if (read.decoded?.schema !== 'x5f2' || read.timestampMs < sinceMs) continue;
+    const { serviceId, statusJson } = read.decoded.message;
+    counts.set(serviceId, (JSON.parse(statusJson) as { streams: unknown[] }).streams.length);
+  }
+  return counts;
 }
 
 async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
@@ -56,29 +57,19 @@ describe('forwarding group: Kafka down for longer than the session timeout', { t
     const topics = await world.topics('config', 'status', 'storage', 'data');
     const groupId = uniqueTopic('outage-group');
     const members = ['o1', 'o2'].map((serviceId) =>
-      ForwarderProcess.start(
-        [
-          '--config-topic',
-          world.uri(topics.config),
-          '--status-topic',
-          world.uri(topics.status),
-          '--output-broker',
-          world.uri(),
-          '--storage-topic',
-          world.uri(topics.storage),
-          '--service-id',
-          serviceId,
-          '--group-id',
-          groupId,
-          '--group-session-timeout',
-          String(SESSION_TIMEOUT_MS),
-        ],
-        ioc.clientEnv,
-      ),
+      world.launchForwarder(topics, [
+        '--service-id',
+        serviceId,
+        '--group-id',
+        groupId,
+        '--group-session-timeout',
+        String(SESSION_TIMEOUT_MS),
+        '--verbosity',
+        'Info',
+      ]),
     );
-    world.forwarders.push(...members);
     await Promise.all(members.map((member) => member.waitForOutput(/Joining forwarding group/, 60_000)));
-    const pvs = Array.from({ length: PV_COUNT }, (_, i) => ioc.pv(counterName(i)));
+    const pvs = Array.from({ length: PV_COUNT }, (_, i) => world.ioc.pv(counterName(i)));
     await world.send(topics.config, [
       serialiseFc00({
         configChange: UpdateType.ADD,
@@ -91,22 +82,28 @@ describe('forwarding group: Kafka down for longer than the session timeout', { t
         })),
       }),
     ]);
-    const shared = (): boolean =>
-      members.every((member) => (forwarding(member) ?? 0) > 0) &&
-      members.reduce((sum, member) => sum + (forwarding(member) ?? 0), 0) === PV_COUNT;
-    await until(shared, 60_000, 'sharing the PVs between both members');
-    await caPut(ioc.clientEnv, [[ioc.pv(GATE), 1]]);
+    const statusReader = await world.reader([topics.status]);
+    /** Both members forward some of the PVs and together all of them, by their statuses since `sinceMs`. */
+    const shared = (sinceMs: number) => (): boolean => {
+      const counts = [...forwardedBy(statusReader, topics.status, sinceMs).values()];
+      return (
+        counts.length === 2 && counts.every((count) => count > 0) && counts[0]! + counts[1]! === PV_COUNT
+      );
+    };
+    await until(shared(Date.now()), 60_000, 'sharing the PVs between both members');
+    await caPut(world.ioc.clientEnv, [[world.ioc.pv(GATE), 1]]);
     await sleep(3_000);
 
     await world.broker.stop();
     await sleep(OUTAGE_MS);
     await world.broker.start();
+    const restartedAt = Date.now();
     await Promise.all(
       members.map((member) => member.waitForOutput(/lost partitions[\s\S]*assigned partitions/, 60_000)),
     );
-    await until(shared, 60_000, 'sharing the PVs again after the outage');
+    await until(shared(restartedAt), 60_000, 'sharing the PVs again after the outage');
     await sleep(3_000);
-    await caPut(ioc.clientEnv, [[ioc.pv(GATE), 0]]);
+    await caPut(world.ioc.clientEnv, [[world.ioc.pv(GATE), 0]]);
     await sleep(2_000);
     for (const member of members) assert.equal((await member.stop('SIGTERM')).code, 0);
 
