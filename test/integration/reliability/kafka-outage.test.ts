@@ -195,13 +195,23 @@ describe('forwarder: Kafka outage of 30 s during steady forwarding', { timeout: 
     const expiringTotals = producerTotals(expiring.output);
     const expiringTicks = coverage(tickValues(expiringMessages, tick));
     const failedLogLines = countLines(expiring.output, /output producer: message failed delivery/);
-    report['expiring'] = { totals: expiringTotals, ticks: expiringTicks, failedLogLines };
     assert.equal(expiringTicks.gaps.length, 1, 'one run of values lost (the oldest of the outage)');
     assert.ok(expiringTicks.missing >= ((OUTAGE_MS - 5_000) / 100) * 0.8, 'most outage values expired');
-    assert.equal(expiringTicks.missing, expiringTotals.failedDelivery, 'every lost value is counted');
+    // A message in flight when the broker went away times out although the broker may have written it
+    // (librdkafka's "possibly persisted"): counted as failed, yet on the topic. At 10 Hz that is one or two.
+    const possiblyPersisted = expiringTotals.failedDelivery - expiringTicks.missing;
+    report['expiring'] = { totals: expiringTotals, ticks: expiringTicks, failedLogLines, possiblyPersisted };
+    assert.ok(
+      possiblyPersisted >= 0 && possiblyPersisted <= 3,
+      `every lost value is counted (${expiringTicks.missing} missing, ${expiringTotals.failedDelivery} failed)`,
+    );
     assert.equal(expiringTotals.refused, 0);
     assert.equal(expiringTotals.queued, expiringTotals.delivered + expiringTotals.failedDelivery);
-    assert.equal(expiringMessages.length, expiringTotals.delivered, 'the topic holds what was delivered');
+    assert.equal(
+      expiringMessages.length,
+      expiringTotals.delivered + possiblyPersisted,
+      'the topic holds what was delivered, and what timed out in flight',
+    );
     assert.ok(failedLogLines >= 1 && failedLogLines <= OUTAGE_MS / 10_000 + 2, 'logged once per 10 s');
 
     // 2,000-message queue under load: the newest are refused while it is full, memory stays flat.
