@@ -15,7 +15,12 @@ import { HealthCheck } from './health.js';
 import { ObservabilityServer } from './http.js';
 import type { Logger } from './logger.js';
 import { renderExposition } from './metrics.js';
-import { type ServiceDescription, statusDocument, type StatusSources } from './status-page.js';
+import {
+  type GroupStatus,
+  type ServiceDescription,
+  statusDocument,
+  type StatusSources,
+} from './status-page.js';
 
 /** What metrics read of a forwarding group membership. */
 export type GroupView = Pick<
@@ -95,6 +100,7 @@ export class Observability {
         streams: () => observability.forwarder?.streamStatuses() ?? [],
         producers: () => observability.producers,
         commandCounts: () => observability.forwarder?.commandCounts,
+        group: () => observability.groupStatus(),
       };
       try {
         observability.server = await ObservabilityServer.start(
@@ -159,6 +165,18 @@ export class Observability {
   /** With --group-id: the member's figures join the metrics. */
   setGroup(group: GroupView): void {
     this.group = group;
+  }
+
+  private groupStatus(): GroupStatus | undefined {
+    const group = this.group;
+    if (group === undefined) return undefined;
+    return {
+      id: group.settings.groupId,
+      member: group.inGroup,
+      partitions: group.assignedPartitions(),
+      partitionCount: group.partitionCount,
+      desiredStreams: this.forwarder?.streams().length ?? 0,
+    };
   }
 
   private groupMetrics(): GroupMetricsView | undefined {

@@ -23,6 +23,19 @@ export interface StatusSources {
   streams(): readonly StreamStatus[];
   producers(): ReadonlyMap<string, ProducerView>;
   commandCounts(): Readonly<CommandCounts> | undefined;
+  /** With --group-id: this member's part in its forwarding group. */
+  group?(): GroupStatus | undefined;
+}
+
+/** A forwarding group member's part in its group, as /status.json shows it. */
+export interface GroupStatus {
+  readonly id: string;
+  /** Whether the member holds an assignment from the group. */
+  readonly member: boolean;
+  readonly partitions: readonly number[];
+  readonly partitionCount: number;
+  /** Streams the whole group is asked to forward; `streams` lists this member's. */
+  readonly desiredStreams: number;
 }
 
 export interface StreamEntry {
@@ -67,6 +80,7 @@ export interface StatusDocument {
     >
   >;
   readonly commands: Readonly<CommandCounts>;
+  readonly group?: GroupStatus;
   readonly streams: readonly StreamEntry[];
 }
 
@@ -100,6 +114,7 @@ export function statusDocument(sources: StatusSources, health: HealthReport, now
   const kafka: Record<string, StatusDocument['kafka'][string]> = {};
   for (const [role, view] of sources.producers()) kafka[role] = { ...view.counters, inFlight: view.inFlight };
   const { service } = sources;
+  const group = sources.group?.();
   return {
     service: {
       software: 'epics-kafka-forwarder',
@@ -115,8 +130,18 @@ export function statusDocument(sources: StatusSources, health: HealthReport, now
     streamStates,
     kafka,
     commands: { ...(sources.commandCounts() ?? { accepted: 0, rejected: 0, skippedStreams: 0 }) },
+    ...(group === undefined ? {} : { group }),
     streams,
   };
+}
+
+function groupFigures(group: GroupStatus): string {
+  const partitions = group.partitions.length === 0 ? 'none' : group.partitions.join(', ');
+  return [
+    figure('group', `${group.id}${group.member ? '' : ' (not a member now)'}`),
+    figure(`partitions of ${group.partitionCount}`, partitions),
+    figure('streams of the group', group.desiredStreams),
+  ].join('\n');
 }
 
 const HTML_ESCAPES: Readonly<Record<string, string>> = {
@@ -204,6 +229,7 @@ ${figure('Kafka delivery errors', output?.deliveryErrors ?? 0)}
 ${figure('Kafka queue-full drops', output?.queueFull ?? 0)}
 ${figure('commands accepted', document.commands.accepted)}
 ${figure('commands rejected', document.commands.rejected)}
+${document.group === undefined ? '' : groupFigures(document.group)}
 </div>
 <table>
 <thead><tr><th>PV</th><th>Protocol</th><th>Topic</th><th>Schema</th><th>State</th><th>Last update</th><th>Updates</th><th>Messages</th><th>Rejected</th></tr></thead>

@@ -439,6 +439,16 @@ describe('status document and page', () => {
     checks: { configConsumer: 'up', outputProducer: 'up' },
   } as const;
 
+  it('shows a forwarding group member its group, in the document and on the page', () => {
+    assert.equal(statusDocument(sources, health, nowMs).group, undefined);
+    const group = { id: 'bl<x>', member: true, partitions: [1, 5], partitionCount: 8, desiredStreams: 30 };
+    const document = statusDocument({ ...sources, group: () => group }, health, nowMs);
+    assert.deepEqual(document.group, group);
+    const page = statusPageHtml(document, nowMs);
+    assert.ok(page.includes('<div><b>bl&lt;x&gt;</b>group</div>'));
+    assert.ok(page.includes('<div><b>1, 5</b>partitions of 8</div>'));
+  });
+
   it('lists the streams needing attention first, with ISO times and counts', () => {
     const document = statusDocument(sources, health, nowMs);
     assert.deepEqual(
