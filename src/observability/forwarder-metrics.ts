@@ -62,8 +62,10 @@ export interface GroupMetricsView {
   readonly inGroup: boolean;
   readonly partitionCount: number;
   readonly partitionsOwned: number;
-  /** Streams the whole group is asked to forward; `forwarder_streams` counts this member's. */
+  /** Streams the whole group is asked to forward. */
   readonly desiredStreams: number;
+  /** Streams this member forwards. */
+  readonly ownedStreams: number;
   readonly counters: Readonly<GroupCounters>;
 }
 
@@ -433,9 +435,15 @@ export class ForwarderMetrics {
     );
     yield family(
       'forwarder_group_streams_desired',
-      'Streams the whole group is asked to forward (forwarder_streams counts the ones this member forwards).',
+      'Streams the whole group is asked to forward.',
       'gauge',
       group.desiredStreams,
+    );
+    yield family(
+      'forwarder_group_streams_owned',
+      'Streams this member forwards: those whose PV hashes to its partitions.',
+      'gauge',
+      group.ownedStreams,
     );
     yield family(
       'forwarder_group_rebalances_total',

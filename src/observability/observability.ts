@@ -188,6 +188,7 @@ export class Observability {
       partitionCount: group.partitionCount,
       partitionsOwned: group.assignedPartitions().length,
       desiredStreams: this.forwarder?.streams().length ?? 0,
+      ownedStreams: this.forwarder?.streamStatuses().length ?? 0,
       counters: group.counters,
     };
   }

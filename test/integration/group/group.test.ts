@@ -26,6 +26,7 @@ import type { ForwarderProcess } from '../../support/forwarder.js';
 import { ForwarderWorld } from '../../support/forwarder-world.js';
 import { TestIoc } from '../../support/ioc.js';
 import { uniqueTopic } from '../../support/kafka.js';
+import { freePort } from '../../support/ports.js';
 import type { ReadMessage } from '../../support/topic-reader.js';
 
 const PV_COUNT = 300;
@@ -78,9 +79,10 @@ function command(configChange: UpdateType, streams: readonly Stream[]): Uint8Arr
   });
 }
 
-async function startMember(serviceId: string): Promise<ForwarderProcess> {
+async function startMember(serviceId: string, extra: readonly string[] = []): Promise<ForwarderProcess> {
   const member = await world.startForwarder(
     world.standardArguments([
+      ...extra,
       '--service-id',
       serviceId,
       '--group-id',
@@ -224,7 +226,7 @@ describe('a forwarding group of forwarder processes', { concurrency: 1 }, () => 
   let placement = new Map<string, string>();
 
   it('shares 300 PVs among 3 members, each PV forwarded by exactly one', async () => {
-    await Promise.all(['m1', 'm2', 'm3'].map(startMember));
+    await Promise.all(['m1', 'm2', 'm3'].map((id) => startMember(id)));
     await world.sendCommand(
       command(UpdateType.ADD, streamsOf(Array.from({ length: PV_COUNT }, (_, i) => i))),
     );
@@ -276,7 +278,8 @@ describe('a forwarding group of forwarder processes', { concurrency: 1 }, () => 
   it('moves streams only to a new member when a 4th joins', async () => {
     const before = new Map(placement);
     const joinedAt = Date.now();
-    await startMember('m4');
+    const httpPort = await freePort();
+    await startMember('m4', ['--http-address', String(httpPort)]);
     placement = await settled(['m2', 'm3', 'm4'], allPvs(), joinedAt + 500);
     const moved = [...placement].filter(([pv, owner]) => before.get(pv) !== owner);
     const notToNewMember = moved.filter(([, owner]) => owner !== 'm4');
@@ -292,6 +295,24 @@ describe('a forwarding group of forwarder processes', { concurrency: 1 }, () => 
     );
     assert.ok(moved.length > 0, 'the new member took some streams');
     assert.equal(notToNewMember.length, 0, 'the old members kept the rest');
+
+    // The new member's metrics and /status.json agree with its x5f2 status.
+    const own = memberStatuses(joinedAt + 500).get('m4');
+    const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    const series = (name: string): number =>
+      Number(new RegExp(`^${name}\\{group="${groupId}"\\} (\\S+)$`, 'm').exec(metrics)?.[1]);
+    assert.equal(series('forwarder_group_member'), 1);
+    assert.equal(series('forwarder_group_partitions'), PARTITIONS);
+    assert.equal(series('forwarder_group_partitions_owned'), own?.group.partitions.length);
+    assert.equal(series('forwarder_group_streams_owned'), own?.streams.length);
+    assert.equal(series('forwarder_group_streams_desired'), PV_COUNT);
+    assert.ok(series('forwarder_group_rebalances_total') >= 1);
+    const document = (await (await fetch(`http://127.0.0.1:${httpPort}/status.json`)).json()) as {
+      group: { id: string; partitions: number[] };
+      streams: unknown[];
+    };
+    assert.deepEqual(document.group.partitions, own?.group.partitions);
+    assert.equal(document.streams.length, own?.streams.length);
 
     // forwarder-ctl status sums the group up from the members' statuses and the stored stream set.
     const ctl = await CtlProcess.start([

@@ -158,6 +158,7 @@ describe('forwarder metrics', () => {
       partitionCount: 32,
       partitionsOwned: 11,
       desiredStreams: 300,
+      ownedStreams: 104,
       counters: { partitionsAssigned: 16, partitionsRevoked: 5, partitionsLost: 0, rebalances: 3 },
     };
     const scraped = values(renderExposition(metrics.collect()));
@@ -166,6 +167,7 @@ describe('forwarder metrics', () => {
       'forwarder_group_partitions{group="beamline"}': 32,
       'forwarder_group_partitions_owned{group="beamline"}': 11,
       'forwarder_group_streams_desired{group="beamline"}': 300,
+      'forwarder_group_streams_owned{group="beamline"}': 104,
       'forwarder_group_rebalances_total{group="beamline"}': 3,
       'forwarder_group_partition_changes_total{group="beamline",change="assigned"}': 16,
       'forwarder_group_partition_changes_total{group="beamline",change="revoked"}': 5,
