@@ -21,7 +21,11 @@
  * deployed); --launch sources runs src/cli/forwarder-launch.ts through tsx, as the tests do (more memory).
  * --cpu-prof DIR: the forwarder writes a V8 CPU profile per step into DIR (node --cpu-prof; open in Chrome
  * DevTools or speedscope). --heap-snapshot DIR: a V8 heap snapshot of the forwarder once every PV is connected,
- * before the load. --kafka-config NAME=VALUE (repeatable) is handed to forwarder-launch.
+ * before the load. --kafka-config NAME=VALUE (repeatable) is handed to forwarder-launch. --memory-detail: where the
+ * forwarder's resident memory is, once connected and at the end of the window (V8 heap from its /metrics, the rest
+ * from /proc/<pid>/smaps). --node-option OPTION (repeatable): a Node or V8 option for the compiled forwarder's node
+ * (--node-option=--max-semi-space-size=8). --forwarder-output FILE: the forwarder's stdout and stderr of the last
+ * step (with --node-option=--trace-gc, its garbage collections).
  */
 import rdkafka, { type RdKafka } from '@confluentinc/kafka-javascript';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -39,6 +43,7 @@ import { deserialiseF144, Protocol, serialiseF144, serialiseFc00, UpdateType } f
 import { caPut } from '../test/support/ca-recorder.js';
 import { ForwarderProcess } from '../test/support/forwarder.js';
 import { repoRoot } from '../test/support/paths.js';
+import { freePort } from '../test/support/ports.js';
 import { TestIoc } from '../test/support/ioc.js';
 import { TestKafkaBroker } from '../test/support/kafka-broker.js';
 import { clientConfig, kafka, produceMessages, uniqueTopic } from '../test/support/kafka.js';
@@ -64,6 +69,9 @@ const { values: cli } = parseArgs({
     'cpu-prof': { type: 'string' },
     'kafka-config': { type: 'string', multiple: true },
     'heap-snapshot': { type: 'string' },
+    'memory-detail': { type: 'boolean', default: false },
+    'node-option': { type: 'string', multiple: true },
+    'forwarder-output': { type: 'string' },
   },
 });
 const QUICK = cli.quick;
@@ -108,6 +116,45 @@ function processMemoryMb(pid: number): { rss: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
   return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+}
+
+/** Resident kB of /proc/<pid>/smaps by kind of mapping: program and library files, thread stacks, the rest. */
+function residentByMapping(pid: number): { files: number; stacks: number; anonymous: number } {
+  const totals = { files: 0, stacks: 0, anonymous: 0 };
+  let kind: keyof typeof totals = 'anonymous';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \d+\s*(.*)$/.exec(line);
+    if (header !== null) {
+      const path = header[1] ?? '';
+      kind = path.startsWith('/') ? 'files' : path.startsWith('[stack') ? 'stacks' : 'anonymous';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss !== null) totals[kind] += Number(rss[1]);
+  }
+  return totals;
+}
+
+/**
+ * RSS split: the V8 heap (used and committed, from the forwarder's /metrics), memory held outside it by
+ * JavaScript objects (external: Buffers and typed arrays), mapped files (node, the librdkafka binding and other
+ * libraries), and the remaining anonymous memory (malloc: librdkafka's buffers and threads, Node's own).
+ */
+async function memoryDetail(pid: number, httpPort: number): Promise<string> {
+  const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  const metric = (pattern: string): number =>
+    Number(new RegExp(`^${pattern} (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN) / 2 ** 20;
+  const heapUsed = metric('nodejs_heap_bytes\\{kind="used"\\}');
+  const heapTotal = metric('nodejs_heap_bytes\\{kind="total"\\}');
+  const external = metric('nodejs_external_memory_bytes');
+  const { rss } = processMemoryMb(pid);
+  const mapped = residentByMapping(pid);
+  const files = mapped.files / 1024;
+  return (
+    `RSS ${fixed(rss, 0)} MB: V8 heap ${fixed(heapUsed, 0)} used / ${fixed(heapTotal, 0)} committed, ` +
+    `external ${fixed(external, 0)}, files ${fixed(files, 0)}, stacks ${fixed(mapped.stacks / 1024, 1)}, ` +
+    `other anonymous ${fixed(rss - heapTotal - files - mapped.stacks / 1024, 0)} (malloc: librdkafka, Node, external)`
+  );
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -178,6 +225,7 @@ interface RunningForwarder {
 /** bin/forwarder-launch (the compiled dist/), output kept for error messages. */
 function startCompiledForwarder(args: readonly string[], env: Record<string, string>): RunningForwarder {
   const profile = [
+    ...(cli['node-option'] ?? []),
     ...(cli['cpu-prof'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', cli['cpu-prof']]),
     ...(cli['heap-snapshot'] === undefined
       ? []
@@ -318,6 +366,8 @@ interface StepResult {
   al00: number;
   ep01: number;
   load: string;
+  /** --memory-detail: the RSS split once connected and at the end of the window. */
+  memory?: { idle: string; load: string };
 }
 
 function streamsCommand(names: readonly string[], topic: string, protocol: EpicsProtocolName): Buffer {
@@ -359,6 +409,7 @@ async function forwarderStep(
     ]);
 
     const scan = await TopicScan.open(kafkaConfig, topics.data);
+    const httpPort = cli['memory-detail'] ? await freePort() : undefined;
     const started = performance.now();
     const forwarder = startForwarder(
       [
@@ -373,6 +424,7 @@ async function forwarderStep(
         '--verbosity',
         'Warning',
         ...(cli['kafka-config'] ?? []).flatMap((property) => ['--kafka-config', property]),
+        ...(httpPort === undefined ? [] : ['--http-address', String(httpPort)]),
       ],
       ioc.clientEnv,
     );
@@ -402,6 +454,7 @@ async function forwarderStep(
         progress(`only ${seen.size} of ${names.length} PVs forwarding after 60 s`);
       await sleep(1000);
       const rssIdleMb = processMemoryMb(pid).rss;
+      const memoryIdle = httpPort === undefined ? undefined : await memoryDetail(pid, httpPort);
       if (cli['heap-snapshot'] !== undefined) {
         process.kill(pid, 'SIGUSR2');
         await sleep(15_000);
@@ -411,6 +464,7 @@ async function forwarderStep(
       await setGate(ioc, true);
       await sleep(WINDOW_S * 1000);
       const rssLoadMb = processMemoryMb(pid).rss;
+      const memoryLoad = httpPort === undefined ? undefined : await memoryDetail(pid, httpPort);
       await setGate(ioc, false);
       // Drained when the data topic's end offset stops moving.
       let end = await scan.endOffset();
@@ -487,9 +541,13 @@ async function forwarderStep(
         al00: kinds.al00,
         ep01: kinds.ep01,
         load: load(),
+        ...(memoryIdle === undefined || memoryLoad === undefined
+          ? {}
+          : { memory: { idle: memoryIdle, load: memoryLoad } }),
       };
     } finally {
       await forwarder.stop('SIGKILL', 5_000);
+      if (cli['forwarder-output'] !== undefined) writeFileSync(cli['forwarder-output'], forwarder.output);
       await scan.close();
     }
   });
@@ -654,7 +712,7 @@ function describeMachine(): string {
 }
 
 const stepCommand = (protocol: EpicsProtocolName, step: Step): string =>
-  `${COMMAND}${(cli['kafka-config'] ?? []).map((property) => ` --kafka-config ${property}`).join('')} --protocol ${protocol} --steps ${step.pvs}x${step.hz} --seconds ${WINDOW_S} --no-ceilings --no-latency-step`;
+  `${COMMAND}${(cli['kafka-config'] ?? []).map((property) => ` --kafka-config ${property}`).join('')}${(cli['node-option'] ?? []).map((option) => ` --node-option=${option}`).join('')} --protocol ${protocol} --steps ${step.pvs}x${step.hz} --seconds ${WINDOW_S} --no-ceilings --no-latency-step`;
 
 function printSteps(results: readonly StepResult[]): void {
   console.log(
@@ -665,6 +723,11 @@ function printSteps(results: readonly StepResult[]): void {
     console.log(
       `  ${String(r.step.pvs).padStart(5)} ${String(r.step.hz).padStart(4)} ${thousands(r.step.pvs * r.step.hz).padStart(11)} ${thousands(r.served / r.loadS).padStart(11)} ${thousands(r.forwarded / r.forwardS).padStart(12)} ${thousands(r.lost).padStart(9)} ${thousands(r.duplicated).padStart(4)} ${fixed((r.cpuS * 100_000) / Math.max(r.forwarded, 1), 2).padStart(12)}  ${`${fixed(r.rssIdleMb, 0)}/${fixed(r.rssLoadMb, 0)}/${fixed(r.peakMb, 0)}`.padStart(21)}  ${fixed(r.connectS, 2).padStart(9)}  ${`${fixed(percentile(lat, 0.5))}/${fixed(percentile(lat, 0.99))}/${fixed(lat.at(-1) ?? NaN)}`.padStart(15)}  ${`${r.al00}/${r.ep01}`.padStart(10)}  ${r.load}`,
     );
+  }
+  for (const r of results) {
+    if (r.memory === undefined) continue;
+    console.log(`  memory, ${r.step.pvs} PVs x ${r.step.hz} Hz, connected: ${r.memory.idle}`);
+    console.log(`  memory, ${r.step.pvs} PVs x ${r.step.hz} Hz, under load: ${r.memory.load}`);
   }
   console.log('  reproduce a row:');
   for (const r of results) console.log(`    ${stepCommand(r.protocol, r.step)}`);

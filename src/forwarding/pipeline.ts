@@ -75,7 +75,7 @@ class MessageTracker {
     const verdict = this.filter.check(timestampNs, nowMs);
     if (verdict !== 'accepted') {
       pipeline.counters.rejected.timestamp++;
-      pipeline.problemLog.log(
+      pipeline.logProblem(
         `Rejecting ${this.kind} message on ${pipeline.spec.pvName} as ${VERDICT_EXPLANATION[verdict]} ` +
           `(timestamp ${timestampNs} ns)`,
         nowMs,
@@ -104,17 +104,13 @@ class MessageTracker {
 /** al00: sent when severity or message differs from the last one sent; the first update always sends one. */
 class AlarmMessages {
   private readonly serialiser: Al00Serialiser;
-  private readonly tracker: MessageTracker;
+  readonly tracker: MessageTracker;
   private lastSeverity = -1;
   private lastMessage = '';
 
   constructor(pipeline: StreamPipeline) {
     this.serialiser = new Al00Serialiser(pipeline.spec.pvName);
     this.tracker = new MessageTracker(pipeline, 'al00');
-  }
-
-  get trackers(): MessageTracker[] {
-    return [this.tracker];
   }
 
   onUpdate(update: PvUpdate): void {
@@ -133,16 +129,12 @@ class AlarmMessages {
  */
 class ConnectionMessages {
   private readonly serialiser: Ep01Serialiser;
-  private readonly tracker: MessageTracker;
+  readonly tracker: MessageTracker;
   private state: ConnectionState | undefined;
 
   constructor(pipeline: StreamPipeline) {
     this.serialiser = new Ep01Serialiser(pipeline.spec.pvName);
     this.tracker = new MessageTracker(pipeline, 'ep01');
-  }
-
-  get trackers(): MessageTracker[] {
-    return [this.tracker];
   }
 
   onConnection(event: ConnectionEvent): void {
@@ -155,7 +147,7 @@ class ConnectionMessages {
 
 /** The main schema's value messages. */
 class ValueMessages {
-  private readonly tracker: MessageTracker;
+  readonly tracker: MessageTracker;
 
   constructor(
     pipeline: StreamPipeline,
@@ -164,17 +156,15 @@ class ValueMessages {
     this.tracker = new MessageTracker(pipeline, pipeline.spec.schema, pipeline.context.produceLatency);
   }
 
-  get trackers(): MessageTracker[] {
-    return [this.tracker];
-  }
-
   onUpdate(update: PvUpdate): void {
     const message = this.serialiser(update);
     if (message !== null) this.tracker.publish(message.payload, message.timestampNs);
   }
 }
 
-type MessageKind = AlarmMessages | ConnectionMessages | ValueMessages;
+type UpdateKind = AlarmMessages | ValueMessages;
+const isUpdateKind = (kind: unknown): kind is UpdateKind =>
+  kind instanceof AlarmMessages || kind instanceof ValueMessages;
 
 /** The counters of a stream before its first update. */
 export function newStreamCounters(): StreamCounters {
@@ -190,11 +180,11 @@ export function newStreamCounters(): StreamCounters {
 
 export class StreamPipeline implements SubscriptionListener {
   readonly counters: StreamCounters = newStreamCounters();
-  readonly problemLog: RateLimitedLog;
   private readonly key: Buffer;
-  private readonly updateKinds: Array<AlarmMessages | ValueMessages> = [];
-  private readonly connectionKinds: ConnectionMessages[] = [];
-  private readonly trackers: MessageTracker[];
+  private readonly updateKinds: readonly UpdateKind[];
+  private readonly connectionKinds: readonly ConnectionMessages[];
+  /** Created at the first problem: most streams never have one. */
+  private problemLog: RateLimitedLog | undefined;
   private periodicFlag: boolean;
 
   constructor(
@@ -203,19 +193,21 @@ export class StreamPipeline implements SubscriptionListener {
   ) {
     this.key = Buffer.from(spec.pvName);
     this.periodicFlag = spec.periodic;
-    this.problemLog = new RateLimitedLog(context.logger, 'error');
-    const kinds: MessageKind[] = [];
     // A main schema of al00 or ep01 duplicates that kind, as in the reference; no_op sends only al00 and ep01.
-    if (spec.schema === 'al00') kinds.push(new AlarmMessages(this));
-    else if (spec.schema === 'ep01') kinds.push(new ConnectionMessages(this));
-    else if (spec.schema !== 'no_op') kinds.push(new ValueMessages(this, createValueSerialiser(spec)));
-    if (spec.schema !== 'f142') kinds.push(new AlarmMessages(this));
-    kinds.push(new ConnectionMessages(this));
-    for (const kind of kinds) {
-      if (kind instanceof ConnectionMessages) this.connectionKinds.push(kind);
-      else this.updateKinds.push(kind);
-    }
-    this.trackers = kinds.flatMap((kind) => kind.trackers);
+    const kinds = [
+      spec.schema === 'al00'
+        ? new AlarmMessages(this)
+        : spec.schema === 'ep01'
+          ? new ConnectionMessages(this)
+          : spec.schema === 'no_op'
+            ? undefined
+            : new ValueMessages(this, createValueSerialiser(spec)),
+      spec.schema === 'f142' ? undefined : new AlarmMessages(this),
+      new ConnectionMessages(this),
+    ];
+    // Copied to their exact size: an array filled by push or filter has room for 17 (~150 bytes per stream).
+    this.updateKinds = kinds.filter(isUpdateKind).slice();
+    this.connectionKinds = kinds.filter((kind) => kind instanceof ConnectionMessages).slice();
   }
 
   get periodic(): boolean {
@@ -225,7 +217,9 @@ export class StreamPipeline implements SubscriptionListener {
   /** Turns re-sending on or off; turning it off drops the cached messages unless they are retained anyway. */
   set periodic(periodic: boolean) {
     this.periodicFlag = periodic;
-    if (!periodic && !this.context.retainLatest) for (const tracker of this.trackers) tracker.forget();
+    if (periodic || this.context.retainLatest) return;
+    for (const kind of this.updateKinds) kind.tracker.forget();
+    for (const kind of this.connectionKinds) kind.tracker.forget();
   }
 
   onUpdate(update: PvUpdate): void {
@@ -254,7 +248,8 @@ export class StreamPipeline implements SubscriptionListener {
   /** Re-sends every cached message, if the stream is periodic. */
   resend(nowMs: number): void {
     if (!this.periodicFlag) return;
-    for (const tracker of this.trackers) tracker.resend(nowMs);
+    for (const kind of this.updateKinds) kind.tracker.resend(nowMs);
+    for (const kind of this.connectionKinds) kind.tracker.resend(nowMs);
   }
 
   emit(payload: Uint8Array, timestampMs: number): void {
@@ -262,11 +257,17 @@ export class StreamPipeline implements SubscriptionListener {
     this.context.sink.send(this.spec.topic, this.key, payload, timestampMs);
   }
 
+  /** Logs a problem of this stream, rate-limited. */
+  logProblem(message: string, nowMs: number): void {
+    this.problemLog ??= new RateLimitedLog(this.context.logger, 'error');
+    this.problemLog.log(message, nowMs);
+  }
+
   private reportFailure(error: unknown): void {
     const unsupported = error instanceof UnsupportedValueError;
     if (unsupported) this.counters.rejected.unsupported++;
     else this.counters.rejected.error++;
-    this.problemLog.log(
+    this.logProblem(
       `Got error when handling ${this.spec.protocol.toUpperCase()} update of stream ${describeStream(this.spec)}: ` +
         (error instanceof Error ? error.message : String(error)),
       this.context.now(),

@@ -4,7 +4,6 @@ import { finishMessage, startMessage } from './builder.js';
 import { UnsupportedValueError } from './errors.js';
 import { Alarm as AlarmTable } from './generated/al00/alarm.js';
 import { Severity as Al00Severity } from './generated/al00/severity.js';
-import { type MessageTemplate, patchInt16, patchInt64 } from './patch.js';
 import { readRootTable } from './reader.js';
 
 export { Al00Severity };
@@ -31,7 +30,7 @@ export function serialiseAl00(message: Al00Message): Uint8Array {
 
 /** The Python reference's call order (no forced defaults), so the bytes equal `serialise_al00`'s. */
 function buildAl00(
-  sourceName: string | Uint8Array,
+  sourceName: string,
   timestampNs: bigint,
   severity: Al00Severity,
   message: string,
@@ -58,18 +57,12 @@ export function deserialiseAl00(bytes: Uint8Array): Al00Message {
   };
 }
 
-/** Distinct alarm messages a PV's serialiser keeps a prebuilt buffer for; real PVs cycle through a handful. */
-const MAX_CACHED_MESSAGES = 32;
-
-/** Serialises the alarm messages of one source, reusing a prebuilt buffer per alarm message text. */
+/**
+ * Serialises the alarm messages of one source. An al00 message is only sent when the alarm changes, so each is
+ * built afresh (a few µs) rather than from a cached buffer per alarm text kept for every stream.
+ */
 export class Al00Serialiser {
-  private readonly name: Uint8Array;
-  /** By message, then by which of timestamp and severity are non-zero (zero fields are omitted). */
-  private readonly templates = new Map<string, (MessageTemplate | undefined)[]>();
-
-  constructor(readonly sourceName: string) {
-    this.name = new TextEncoder().encode(sourceName);
-  }
+  constructor(readonly sourceName: string) {}
 
   /** The alarm's EPICS severity and its message verbatim. Throws UnsupportedValueError for a severity outside 0-3. */
   serialise(timestampNs: bigint, alarm: Pick<Alarm, 'severity' | 'message'>): Uint8Array {
@@ -77,26 +70,6 @@ export class Al00Serialiser {
     if (Al00Severity[severity] === undefined) {
       throw new UnsupportedValueError(`alarm severity ${severity} is not an EPICS severity (0-3)`);
     }
-    let byLayout = this.templates.get(message);
-    if (byLayout === undefined) {
-      if (this.templates.size >= MAX_CACHED_MESSAGES) this.templates.clear();
-      byLayout = [];
-      this.templates.set(message, byLayout);
-    }
-    const layout = (timestampNs === 0n ? 0 : 1) + (severity === Al00Severity.OK ? 0 : 2);
-    let template = byLayout[layout];
-    if (template === undefined) {
-      template = al00Template(buildAl00(this.name, timestampNs, severity, message));
-      byLayout[layout] = template;
-    }
-    const out = template.bytes.slice();
-    if (template.timestampAt !== 0) patchInt64(out, template.timestampAt, timestampNs);
-    if (template.valueAt !== 0) patchInt16(out, template.valueAt, severity);
-    return out;
+    return buildAl00(this.sourceName, timestampNs, severity, message);
   }
-}
-
-function al00Template(bytes: Uint8Array): MessageTemplate {
-  const root = readRootTable(bytes, AL00_IDENTIFIER);
-  return { bytes, timestampAt: root.fieldPosition(TIMESTAMP, 8), valueAt: root.fieldPosition(SEVERITY, 2) };
 }

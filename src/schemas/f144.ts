@@ -34,7 +34,7 @@ export function serialiseF144(message: F144Message): Uint8Array {
 }
 
 /** The Python reference's call order, so the bytes equal `serialise_f144`'s (no forced defaults). */
-function buildF144(sourceName: string | Uint8Array, value: F144Value, timestampNs: bigint): Uint8Array {
+function buildF144(sourceName: string, value: F144Value, timestampNs: bigint): Uint8Array {
   const builder = startMessage(false);
   const name = builder.createString(sourceName);
   const valueTable = createLogValue(builder, value);
@@ -65,33 +65,44 @@ interface ArrayTemplate {
   readonly timestampAt: number;
 }
 
+/** Scalar templates of one union tag, by which of timestamp and value are non-zero (zero fields are omitted). */
+type ScalarTemplates = [
+  MessageTemplate | undefined,
+  MessageTemplate | undefined,
+  MessageTemplate | undefined,
+  MessageTemplate | undefined,
+];
+
 /**
  * Serialises the updates of one PV from prebuilt buffers (see patch.ts): a scalar message costs one copy of a
  * buffer per layout, an array message one copy of its elements into a buffer laid out for its type and length.
  */
 export class F144Serialiser {
-  private readonly name: Uint8Array;
-  /** By union tag and which of timestamp and value are non-zero (zero fields are omitted, changing layout). */
-  private readonly templates: (MessageTemplate | undefined)[] = [];
+  /** The union tag of the last scalar; a PV's type rarely changes, so only that tag's templates are kept. */
+  private scalarTag = -1;
+  private scalarTemplates: ScalarTemplates = [undefined, undefined, undefined, undefined];
   /** For the last array type and length; a PV's arrays rarely change length. */
   private arrayTemplate: ArrayTemplate | undefined;
 
   constructor(
     readonly sourceName: string,
     readonly protocol: EpicsProtocol,
-  ) {
-    this.name = new TextEncoder().encode(sourceName);
-  }
+  ) {}
 
   /** Throws UnsupportedValueError for values f144 cannot carry (strings, booleans, tables). */
   serialise(value: PvValue, timestampNs: bigint): Uint8Array {
     const mapped = toF144Value(value, this.protocol);
     if (mapped.kind === 'array') return this.serialiseArray(mapped, timestampNs);
-    const key = logValueTag(mapped) * 4 + (timestampNs === 0n ? 0 : 1) + (isNonZero(mapped) ? 2 : 0);
-    let template = this.templates[key];
+    const tag = logValueTag(mapped);
+    if (tag !== this.scalarTag) {
+      this.scalarTag = tag;
+      this.scalarTemplates = [undefined, undefined, undefined, undefined];
+    }
+    const layout = (timestampNs === 0n ? 0 : 1) + (isNonZero(mapped) ? 2 : 0);
+    let template = this.scalarTemplates[layout];
     if (template === undefined) {
-      template = scalarTemplate(buildF144(this.name, mapped, timestampNs), mapped.type);
-      this.templates[key] = template;
+      template = scalarTemplate(buildF144(this.sourceName, mapped, timestampNs), mapped.type);
+      this.scalarTemplates[layout] = template;
     }
     const out = template.bytes.slice();
     if (template.timestampAt !== 0) patchInt64(out, template.timestampAt, timestampNs);
@@ -108,7 +119,7 @@ export class F144Serialiser {
       template.length !== value.value.length ||
       template.hasTimestamp !== hasTimestamp
     ) {
-      template = arrayTemplate(buildF144(this.name, value, timestampNs), value);
+      template = arrayTemplate(buildF144(this.sourceName, value, timestampNs), value);
       this.arrayTemplate = template;
     }
     const elements = bytesOf(value.value);

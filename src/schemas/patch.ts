@@ -30,11 +30,6 @@ function copyScratch(out: Uint8Array, at: number, size: number): void {
   for (let i = 0; i < size; i++) out[at + i] = scratchBytes[i] as number;
 }
 
-export function patchInt16(out: Uint8Array, at: number, value: number): void {
-  asInt16[0] = value;
-  copyScratch(out, at, 2);
-}
-
 export function patchInt64(out: Uint8Array, at: number, value: bigint): void {
   asInt64[0] = value;
   copyScratch(out, at, 8);

@@ -33,14 +33,22 @@ export interface ChannelMetadata {
 
 export const NO_METADATA: ChannelMetadata = {};
 
+const MAX_SHARED = 4096;
+const sharedDisplays = new Map<string, ChannelMetadata>();
+
+/** Channels with the same units and precision share one (immutable) metadata object: there are few distinct ones. */
 export function channelMetadata(metadata: DbrMetadata): ChannelMetadata {
   if (metadata.enumStrings) return { choices: metadata.enumStrings };
-  if (metadata.units === undefined) return NO_METADATA;
-  const display: Display =
-    metadata.precision === undefined
-      ? { units: metadata.units }
-      : { units: metadata.units, precision: metadata.precision };
-  return { display };
+  const { units, precision } = metadata;
+  if (units === undefined) return NO_METADATA;
+  const key = `${precision ?? ''}:${units}`;
+  let shared = sharedDisplays.get(key);
+  if (shared === undefined) {
+    const display: Display = precision === undefined ? { units } : { units, precision };
+    shared = { display };
+    if (sharedDisplays.size < MAX_SHARED) sharedDisplays.set(key, shared);
+  }
+  return shared;
 }
 
 const alarmCache = new Map<number, Alarm>();
@@ -51,7 +59,7 @@ function alarmOf(severity: number, status: number): Alarm {
   let alarm = alarmCache.get(key);
   if (!alarm) {
     alarm = { severity, status, message: alarmStatusName(status) };
-    if (alarmCache.size < 4096) alarmCache.set(key, alarm);
+    if (alarmCache.size < MAX_SHARED) alarmCache.set(key, alarm);
   }
   return alarm;
 }
