@@ -72,6 +72,7 @@ const { values: cli } = parseArgs({
     'memory-detail': { type: 'boolean', default: false },
     'node-option': { type: 'string', multiple: true },
     'forwarder-output': { type: 'string' },
+    spread: { type: 'boolean', default: false },
   },
 });
 const QUICK = cli.quick;
@@ -300,7 +301,7 @@ async function createTopic(
 
 async function withIoc<T>(step: Step, directory: string, body: (ioc: TestIoc) => Promise<T>): Promise<T> {
   const database = join(directory, `load-${step.pvs}x${step.hz}.db`);
-  writeFileSync(database, countingDatabase(step.pvs, step.hz));
+  writeFileSync(database, countingDatabase(step.pvs, step.hz, { spread: cli.spread }));
   const ioc = await TestIoc.start({ databases: [database] });
   try {
     return await body(ioc);
@@ -712,7 +713,7 @@ function describeMachine(): string {
 }
 
 const stepCommand = (protocol: EpicsProtocolName, step: Step): string =>
-  `${COMMAND}${(cli['kafka-config'] ?? []).map((property) => ` --kafka-config ${property}`).join('')}${(cli['node-option'] ?? []).map((option) => ` --node-option=${option}`).join('')} --protocol ${protocol} --steps ${step.pvs}x${step.hz} --seconds ${WINDOW_S} --no-ceilings --no-latency-step`;
+  `${COMMAND}${(cli['kafka-config'] ?? []).map((property) => ` --kafka-config ${property}`).join('')}${(cli['node-option'] ?? []).map((option) => ` --node-option=${option}`).join('')}${cli.spread ? ' --spread' : ''} --protocol ${protocol} --steps ${step.pvs}x${step.hz} --seconds ${WINDOW_S} --no-ceilings --no-latency-step`;
 
 function printSteps(results: readonly StepResult[]): void {
   console.log(

@@ -22,13 +22,21 @@ export const GATE = 'run';
 const links = (targets: readonly string[]): string =>
   targets.map((target, i) => `field(LNK${i.toString(16).toUpperCase()}, "${target}")`).join(' ');
 
+/** Share of a pass's time slot its chains are spread over, so that a pass ends before the next scan. */
+const SPREAD_SLACK = 0.9;
+
 /**
  * `count` counting records in chains of CHAIN_LENGTH linked by FLNK, in groups of FANOUT_LINKS chains. Every
  * group has a drive fanout scanned every 0.1 s, disabled while the gate is 0, that runs `rateHz / 10` passes over
  * its chains: consecutive updates of one record are a whole pass apart. The first record of each chain is
  * processed once at start (PINI), so every counter starts at 1 with a valid timestamp.
+ *
+ * By default every pass runs at the scan, so the IOC makes its updates in bursts (all records, `rateHz / 10`
+ * times, every 0.1 s). With `spread`, each pass is a `seq` record that starts its chains one after another over
+ * its own slot of the scan period, as a facility's many independently scanned records would: the same rate,
+ * arriving smoothly.
  */
-export function countingDatabase(count: number, rateHz: number): string {
+export function countingDatabase(count: number, rateHz: number, options: { spread?: boolean } = {}): string {
   const passes = Math.round(rateHz * SCAN_PERIOD_S);
   if (passes < 1 || passes > FANOUT_LINKS) throw new Error(`rate must be 10..${MAX_RATE_HZ} Hz`);
   const chains = Math.ceil(count / CHAIN_LENGTH);
@@ -44,7 +52,13 @@ export function countingDatabase(count: number, rateHz: number): string {
       { length: Math.min(FANOUT_LINKS, chains - firstChain) },
       (_, i) => `$(P)${counterName((firstChain + i) * CHAIN_LENGTH)}`,
     );
-    for (const passName of passNames) lines.push(`record(fanout, "${passName}") { ${links(chainHeads)} }`);
+    passNames.forEach((passName, pass) =>
+      lines.push(
+        options.spread
+          ? spreadPass(passName, chainHeads, (pass * SCAN_PERIOD_S) / passes, SCAN_PERIOD_S / passes)
+          : `record(fanout, "${passName}") { ${links(chainHeads)} }`,
+      ),
+    );
   }
   for (let i = 0; i < count; i++) {
     const head = i % CHAIN_LENGTH === 0 ? ' field(PINI, "YES")' : '';
@@ -54,4 +68,16 @@ export function countingDatabase(count: number, rateHz: number): string {
     lines.push(`record(calc, "${name}") { field(INPA, "${name} NPP") field(CALC, "A+1")${head}${forward} }`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** A seq record that processes `heads` one after another: the first `startS` after the scan, then evenly over `slotS`. */
+function spreadPass(name: string, heads: readonly string[], startS: number, slotS: number): string {
+  const stepS = (slotS * SPREAD_SLACK) / heads.length;
+  const fields = heads.map((head, i) => {
+    const n = i.toString(16).toUpperCase();
+    // seq delays are cumulative: each is waited after the previous link.
+    const delay = (i === 0 ? startS : stepS).toFixed(6);
+    return `field(DLY${n}, "${delay}") field(DO${n}, "1") field(LNK${n}, "${head}.PROC PP")`;
+  });
+  return `record(seq, "${name}") { field(SELM, "All") ${fields.join(' ')} }`;
 }
