@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { epicsClientEnv, epicsServerEnv, freeEpicsPorts, randomPrefix, type EpicsPorts } from './ioc.js';
+import { untilOutput } from './child-output.js';
 import { repoRoot, venvPython } from './paths.js';
 
 /**
@@ -30,22 +31,7 @@ export class CaprotoIoc {
       { env: { ...process.env, ...epicsServerEnv(ports) }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let output = '';
-    await new Promise<void>((resolveStart, rejectStart) => {
-      const timer = setTimeout(() => rejectStart(new Error(`caproto IOC did not start:\n${output}`)), 30_000);
-      const onOutput = (chunk: Buffer): void => {
-        output += chunk.toString();
-        if (output.includes('IOC Running')) {
-          clearTimeout(timer);
-          resolveStart();
-        }
-      };
-      child.stdout?.on('data', onOutput);
-      child.stderr?.on('data', onOutput);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        rejectStart(new Error(`caproto IOC exited with ${code}:\n${output}`));
-      });
-    });
+    await untilOutput(child, 'IOC Running', 'caproto IOC', 30_000, (chunk) => (output += chunk));
     return new CaprotoIoc(prefix, ports, child);
   }
 

@@ -1,54 +1,18 @@
 import type { Logger } from '../../src/observability/logger.js';
-import type { ConnectionEvent, PvUpdate, SubscriptionListener } from '../../src/epics/update.js';
+import type { PvUpdate } from '../../src/epics/update.js';
+import { ListenerRecorder } from './listener-recorder.js';
 import { runPythonCode } from './python.js';
 
-/** A subscription listener that records what it receives and lets a test wait for a condition. */
-export class Recorder implements SubscriptionListener {
-  readonly updates: PvUpdate[] = [];
-  readonly events: ConnectionEvent[] = [];
-  private waiters: (() => void)[] = [];
-
-  onUpdate(update: PvUpdate): void {
-    this.updates.push(update);
-    this.wake();
-  }
-
-  onConnection(event: ConnectionEvent): void {
-    this.events.push(event);
-    this.wake();
-  }
-
-  get states(): string[] {
-    return this.events.map((event) => event.state);
-  }
-
-  get last(): PvUpdate | undefined {
-    return this.updates.at(-1);
-  }
-
+/** The CA tests' listener: waits take the time-out before what is waited for. */
+export class Recorder extends ListenerRecorder {
   /** Resolves once `condition` holds (checked after every callback), rejects after `timeoutMs`. */
   async waitFor(condition: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-    if (condition()) return;
-    await new Promise<void>((resolveWait, rejectWait) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((waiter) => waiter !== check);
-        rejectWait(
-          new Error(`timed out after ${timeoutMs} ms waiting for ${what}; states ${this.states.join(',')}`),
-        );
-      }, timeoutMs);
-      const check = (): void => {
-        if (!condition()) return;
-        clearTimeout(timer);
-        this.waiters = this.waiters.filter((waiter) => waiter !== check);
-        resolveWait();
-      };
-      this.waiters.push(check);
-    });
+    await this.until(condition, what, timeoutMs);
   }
 
   /** Waits for the n-th update (1-based) and returns it. */
   async update(n = 1, timeoutMs = 10_000): Promise<PvUpdate> {
-    await this.waitFor(() => this.updates.length >= n, timeoutMs, `update #${n}`);
+    await this.until(() => this.updates.length >= n, `update #${n}`, timeoutMs);
     return this.updates[n - 1] as PvUpdate;
   }
 
@@ -58,20 +22,7 @@ export class Recorder implements SubscriptionListener {
     from = 0,
     timeoutMs = 10_000,
   ): Promise<PvUpdate> {
-    let found: PvUpdate | undefined;
-    await this.waitFor(
-      () => {
-        found = this.updates.slice(from).find(predicate);
-        return found !== undefined;
-      },
-      timeoutMs,
-      'a matching update',
-    );
-    return found as PvUpdate;
-  }
-
-  private wake(): void {
-    for (const waiter of [...this.waiters]) waiter();
+    return this.untilUpdate(predicate, 'a matching update', from, timeoutMs);
   }
 }
 

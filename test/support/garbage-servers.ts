@@ -6,13 +6,16 @@
  * Loopback only.
  */
 import fc from 'fast-check';
-import { scalarDesc, structure } from '../../src/epics/pva/introspection.js';
+import { scalarDesc } from '../../src/epics/pva/introspection.js';
 import { HEADER_SIZE, HeaderFlag, PVA_MAGIC } from '../../src/epics/pva/protocol.js';
 import { Command } from '../../src/epics/ca/constants.js';
 import { encodeMessage } from '../../src/epics/ca/messages.js';
 import { FakeCaServer, fakeDouble } from './ca-fake-server.js';
 import { freePort } from './ports.js';
 import { FakePvaServer } from './pva-server.js';
+import { ntType } from './pva-types.js';
+
+const ntScalarDouble = ntType(scalarDesc.float64);
 
 /** A subscription the client holds, which some garbage frames pretend to answer. */
 export interface LiveSubscription {
@@ -184,20 +187,6 @@ export class GarbageCaServer {
     }
   }
 }
-
-const ntScalarDouble = structure('epics:nt/NTScalar:1.0', {
-  value: scalarDesc.float64,
-  alarm: structure('alarm_t', {
-    severity: scalarDesc.int32,
-    status: scalarDesc.int32,
-    message: scalarDesc.string,
-  }),
-  timeStamp: structure('time_t', {
-    secondsPastEpoch: scalarDesc.int64,
-    nanoseconds: scalarDesc.int32,
-    userTag: scalarDesc.int32,
-  }),
-});
 
 /**
  * A PVA server whose PVs are NTScalar doubles, which sends garbage into its connections each time monitors have

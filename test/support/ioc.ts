@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
+import { untilOutput } from './child-output.js';
 import { venvPython, repoRoot } from './paths.js';
 import { freePort } from './ports.js';
 
@@ -123,25 +124,7 @@ export class TestIoc {
     child.once('exit', () => {
       if (this.process === child) this.process = undefined;
     });
-    await new Promise<void>((resolveStart, rejectStart) => {
-      const timer = setTimeout(
-        () => rejectStart(new Error(`IOC did not start within 30 s:\n${this.log}`)),
-        30_000,
-      );
-      const onOutput = (chunk: Buffer): void => {
-        this.log += chunk.toString();
-        if (this.log.includes('IOC Running')) {
-          clearTimeout(timer);
-          resolveStart();
-        }
-      };
-      child.stdout?.on('data', onOutput);
-      child.stderr?.on('data', onOutput);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        rejectStart(new Error(`IOC exited with ${code} during start:\n${this.log}`));
-      });
-    });
+    await untilOutput(child, 'IOC Running', 'IOC', 30_000, (chunk) => (this.log += chunk));
   }
 
   /** Orderly stop (SIGTERM). */

@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { untilOutput } from './child-output.js';
 import { cacheDir, repoRoot } from './paths.js';
 import { freePort } from './ports.js';
 
@@ -181,25 +182,7 @@ export class TestKafkaBroker {
     child.once('exit', () => {
       if (this.process === child) this.process = undefined;
     });
-    await new Promise<void>((resolveStart, rejectStart) => {
-      const timer = setTimeout(
-        () => rejectStart(new Error(`Kafka broker did not start within 90 s:\n${this.log}`)),
-        90_000,
-      );
-      const onOutput = (chunk: Buffer): void => {
-        this.log += chunk.toString();
-        if (this.log.includes('Kafka Server started')) {
-          clearTimeout(timer);
-          resolveStart();
-        }
-      };
-      child.stdout?.on('data', onOutput);
-      child.stderr?.on('data', onOutput);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        rejectStart(new Error(`Kafka broker exited with ${code} during start:\n${this.log}`));
-      });
-    });
+    await untilOutput(child, 'Kafka Server started', 'Kafka broker', 90_000, (chunk) => (this.log += chunk));
   }
 
   /** Orderly shutdown (SIGTERM), data kept for a later start(). */

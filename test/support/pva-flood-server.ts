@@ -9,20 +9,10 @@
 import { createInterface } from 'node:readline';
 import { scalarDesc, structure } from '../../src/epics/pva/introspection.js';
 import { FakePvaServer } from './pva-server.js';
+import { ntType } from './pva-types.js';
 
 const [searchPort, pvCount, prefix] = process.argv.slice(2);
-const type = structure('epics:nt/NTScalar:1.0', {
-  value: scalarDesc.float64,
-  alarm: structure('alarm_t', {
-    severity: scalarDesc.int32,
-    status: scalarDesc.int32,
-    message: scalarDesc.string,
-  }),
-  timeStamp: structure('time_t', {
-    secondsPastEpoch: scalarDesc.int64,
-    nanoseconds: scalarDesc.int32,
-    userTag: scalarDesc.int32,
-  }),
+const type = ntType(scalarDesc.float64, {
   display: structure('display_t', { units: scalarDesc.string, precision: scalarDesc.int32 }),
 });
 

@@ -3,53 +3,14 @@
  * condition, and puts through p4p (the independent Python client).
  */
 import { runPythonCode } from './python.js';
-import type { ConnectionEvent, PvUpdate, SubscriptionListener } from '../../src/epics/update.js';
+import type { PvUpdate } from '../../src/epics/update.js';
+import { ListenerRecorder } from './listener-recorder.js';
 
-export class UpdateRecorder implements SubscriptionListener {
-  readonly updates: PvUpdate[] = [];
-  readonly events: ConnectionEvent[] = [];
-  /** Connection states and "update" markers in arrival order. */
-  readonly sequence: string[] = [];
-  private readonly waiters = new Set<() => void>();
-
-  onUpdate(update: PvUpdate): void {
-    this.updates.push(update);
-    this.sequence.push('update');
-    this.notify();
-  }
-
-  onConnection(event: ConnectionEvent): void {
-    this.events.push(event);
-    this.sequence.push(event.state);
-    this.notify();
-  }
-
-  get last(): PvUpdate | undefined {
-    return this.updates[this.updates.length - 1];
-  }
-
-  get states(): string[] {
-    return this.events.map((event) => event.state);
-  }
-
+/** The PVA tests' listener: waits name what is waited for before the time-out. */
+export class UpdateRecorder extends ListenerRecorder {
   /** Resolves once `condition` holds (checked now and after every event); rejects after the timeout. */
   async waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-    if (condition()) return;
-    await new Promise<void>((resolveWait, rejectWait) => {
-      const check = (): void => {
-        if (!condition()) return;
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        resolveWait();
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(check);
-        rejectWait(
-          new Error(`timed out after ${timeoutMs} ms waiting for ${what}; states ${this.states.join(',')}`),
-        );
-      }, timeoutMs);
-      this.waiters.add(check);
-    });
+    await this.until(condition, what, timeoutMs);
   }
 
   /** Waits for an update (after the first `from` updates) matching the predicate and returns it. */
@@ -59,20 +20,7 @@ export class UpdateRecorder implements SubscriptionListener {
     from = 0,
     timeoutMs = 10_000,
   ): Promise<PvUpdate> {
-    let found: PvUpdate | undefined;
-    await this.waitFor(
-      () => {
-        found = this.updates.slice(from).find(predicate);
-        return found !== undefined;
-      },
-      what,
-      timeoutMs,
-    );
-    return found as PvUpdate;
-  }
-
-  private notify(): void {
-    for (const waiter of [...this.waiters]) waiter();
+    return this.untilUpdate(predicate, what, from, timeoutMs);
   }
 }
 

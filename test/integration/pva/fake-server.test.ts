@@ -20,25 +20,10 @@ import { freePort } from '../../support/ports.js';
 import { runPythonCode } from '../../support/python.js';
 import { FakePvaServer, type FakePvaServerOptions } from '../../support/pva-server.js';
 import { UpdateRecorder } from '../../support/pva-recorder.js';
-
-const alarmT = structure('alarm_t', {
-  severity: scalarDesc.int32,
-  status: scalarDesc.int32,
-  message: scalarDesc.string,
-});
-const timeT = structure('time_t', {
-  secondsPastEpoch: scalarDesc.int64,
-  nanoseconds: scalarDesc.int32,
-  userTag: scalarDesc.int32,
-});
+import { ntType as ntScalarType } from '../../support/pva-types.js';
 
 function ntType(value: FieldDesc): StructureDesc {
-  return structure(value.kind === 'scalar' ? 'epics:nt/NTScalar:1.0' : 'epics:nt/NTScalarArray:1.0', {
-    value,
-    alarm: alarmT,
-    timeStamp: timeT,
-    display: structure('display_t', { units: scalarDesc.string }),
-  });
+  return ntScalarType(value, { display: structure('display_t', { units: scalarDesc.string }) });
 }
 
 function ntValue(value: unknown, seconds = 1_700_000_000n): PvStructureData {

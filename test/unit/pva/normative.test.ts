@@ -24,17 +24,7 @@ import {
 } from '../../../src/epics/pva/values.js';
 import { WireReader, WireWriter } from '../../../src/epics/pva/wire.js';
 import type { PvUpdate } from '../../../src/epics/update.js';
-
-const alarmT = structure('alarm_t', {
-  severity: scalarDesc.int32,
-  status: scalarDesc.int32,
-  message: scalarDesc.string,
-});
-const timeT = structure('time_t', {
-  secondsPastEpoch: scalarDesc.int64,
-  nanoseconds: scalarDesc.int32,
-  userTag: scalarDesc.int32,
-});
+import { alarmT, timeT } from '../../support/pva-types.js';
 
 function nt(id: string, value: FieldDesc, extra: Record<string, FieldDesc> = {}): StructureDesc {
   return structure(id, { value, alarm: alarmT, timeStamp: timeT, ...extra });

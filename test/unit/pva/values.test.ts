@@ -30,23 +30,11 @@ import {
   writeDelta,
 } from '../../../src/epics/pva/values.js';
 import { PvaDecodeError, WireReader, WireWriter } from '../../../src/epics/pva/wire.js';
+import { ntType } from '../../support/pva-types.js';
 
 const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ''), 'hex');
 
-const alarmT = structure('alarm_t', {
-  severity: scalarDesc.int32,
-  status: scalarDesc.int32,
-  message: scalarDesc.string,
-});
-const ntScalar = structure('epics:nt/NTScalar:1.0', {
-  value: scalarDesc.float64,
-  alarm: alarmT,
-  timeStamp: structure('time_t', {
-    secondsPastEpoch: scalarDesc.int64,
-    nanoseconds: scalarDesc.int32,
-    userTag: scalarDesc.int32,
-  }),
-});
+const ntScalar = ntType(scalarDesc.float64);
 
 function applyDelta(store: StructureStore, bytes: Buffer, littleEndian = true): number[] {
   const changed = new BitSet();
