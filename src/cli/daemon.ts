@@ -93,24 +93,18 @@ async function startForwarding(
   const clientConfig = (endpoint: KafkaEndpoint): Record<string, string> =>
     kafkaClientConfig(endpoint, options.tls, options.kafkaProperties);
 
-  const producer = await KafkaProducer.create(
-    clientConfig(options.outputBroker),
-    'output producer',
-    logger,
-    retry,
-  );
-  observability.addProducer('output', producer);
-  const statusProducer = await KafkaProducer.create(
-    clientConfig(options.statusTopic),
-    'status producer',
-    logger,
-    retry,
-  );
-  observability.addProducer('status', statusProducer);
-  const storageProducer = options.storageTopic
-    ? await KafkaProducer.create(clientConfig(options.storageTopic), 'storage producer', logger, retry)
-    : undefined;
-  if (storageProducer) observability.addProducer('storage', storageProducer);
+  /** Creates and connects the producer of a role, and shows it in the metrics and status. */
+  const startProducer = async (
+    role: 'output' | 'status' | 'storage',
+    endpoint: KafkaEndpoint,
+  ): Promise<KafkaProducer> => {
+    const started = await KafkaProducer.create(clientConfig(endpoint), `${role} producer`, logger, retry);
+    observability.addProducer(role, started);
+    return started;
+  };
+  const producer = await startProducer('output', options.outputBroker);
+  const statusProducer = await startProducer('status', options.statusTopic);
+  const storageProducer = options.storageTopic && (await startProducer('storage', options.storageTopic));
   const store =
     options.storageTopic && storageProducer
       ? new StreamStore(storageProducer, topicOf(options.storageTopic))

@@ -135,9 +135,9 @@ export class Forwarder {
     let started = 0;
     let stopped = 0;
     for (const spec of this.registry.list()) {
-      const running = this.running.has(streamKey(spec));
-      if (forwards(spec) && !running && this.startStream(spec)) started++;
-      else if (!forwards(spec) && running && this.stopStream(spec)) stopped++;
+      const [wanted, running] = [forwards(spec), this.running.has(streamKey(spec))];
+      if (wanted && !running && this.startStream(spec)) started++;
+      else if (!wanted && running && this.stopStream(spec)) stopped++;
     }
     return { started, stopped };
   }
