@@ -25,7 +25,9 @@
  * forwarder's resident memory is, once connected and at the end of the window (V8 heap from its /metrics, the rest
  * from /proc/<pid>/smaps). --node-option OPTION (repeatable): a Node or V8 option for the compiled forwarder's node
  * (--node-option=--max-semi-space-size=8). --forwarder-output FILE: the forwarder's stdout and stderr of the last
- * step (with --node-option=--trace-gc, its garbage collections).
+ * step (with --node-option=--trace-gc, its garbage collections). --source stream: the load comes from the PVA
+ * stream server (test/support/pva-stream-server.ts, PVA only) instead of the IOC: N PVs, N × R updates/s in
+ * total, round-robin and paced every 5 ms, each PV's value counting its updates; it needs far less CPU than QSRV.
  */
 import rdkafka, { type RdKafka } from '@confluentinc/kafka-javascript';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -43,6 +45,7 @@ import { deserialiseF144, Protocol, serialiseF144, serialiseFc00, UpdateType } f
 import { caPut } from '../test/support/ca-recorder.js';
 import { ForwarderProcess } from '../test/support/forwarder.js';
 import { repoRoot } from '../test/support/paths.js';
+import { startLineChild } from '../test/support/line-child.js';
 import { freePort } from '../test/support/ports.js';
 import { TestIoc } from '../test/support/ioc.js';
 import { TestKafkaBroker } from '../test/support/kafka-broker.js';
@@ -73,11 +76,13 @@ const { values: cli } = parseArgs({
     'node-option': { type: 'string', multiple: true },
     'forwarder-output': { type: 'string' },
     spread: { type: 'boolean', default: false },
+    source: { type: 'string', default: 'ioc' },
   },
 });
 const QUICK = cli.quick;
+const SOURCE = cli.source === 'stream' ? 'stream' : 'ioc';
 const LAUNCH = cli.launch === 'sources' ? 'sources' : 'build';
-const PROTOCOLS = (cli.protocol ?? ['ca', 'pva']) as EpicsProtocolName[];
+const PROTOCOLS = (cli.protocol ?? (SOURCE === 'stream' ? ['pva'] : ['ca', 'pva'])) as EpicsProtocolName[];
 const WINDOW_S = Number(cli.seconds ?? (QUICK ? 3 : 5));
 const parseSteps = (text: string): Step[] =>
   text.split(',').map((item) => {
@@ -299,22 +304,84 @@ async function createTopic(
   }
 }
 
-async function withIoc<T>(step: Step, directory: string, body: (ioc: TestIoc) => Promise<T>): Promise<T> {
+/** Where the load comes from: the IOC's counting records, or (--source stream) a paced PVA stream server. */
+interface LoadSource {
+  readonly names: readonly string[];
+  readonly clientEnv: Record<string, string>;
+  setLoad(on: boolean): Promise<void>;
+  /** Every PV's counter now: 1 before the load, one more per update served. */
+  counts(): Promise<Float64Array>;
+}
+
+async function withSource<T>(
+  protocol: EpicsProtocolName,
+  step: Step,
+  directory: string,
+  body: (source: LoadSource) => Promise<T>,
+): Promise<T> {
+  return SOURCE === 'stream' ? withStreamServer(protocol, step, body) : withIoc(step, directory, body);
+}
+
+async function withIoc<T>(
+  step: Step,
+  directory: string,
+  body: (source: LoadSource) => Promise<T>,
+): Promise<T> {
   const database = join(directory, `load-${step.pvs}x${step.hz}.db`);
   writeFileSync(database, countingDatabase(step.pvs, step.hz, { spread: cli.spread }));
   const ioc = await TestIoc.start({ databases: [database] });
+  const names = Array.from({ length: step.pvs }, (_, i) => ioc.pv(counterName(i)));
   try {
-    return await body(ioc);
+    return await body({
+      names,
+      clientEnv: ioc.clientEnv,
+      setLoad: (on) => caPut(ioc.clientEnv, [[ioc.pv(GATE), on ? 1 : 0]], 0),
+      counts: () => iocCounts(ioc, names),
+    });
   } finally {
     await ioc.stop();
   }
 }
 
-const counterNames = (ioc: TestIoc, count: number): string[] =>
-  Array.from({ length: count }, (_, i) => ioc.pv(counterName(i)));
-
-async function setGate(ioc: TestIoc, on: boolean): Promise<void> {
-  await caPut(ioc.clientEnv, [[ioc.pv(GATE), on ? 1 : 0]], 0);
+/**
+ * The PVA stream server (test/support/pva-stream-server.ts) in its own process: it costs far less CPU per update
+ * than QSRV, so the forwarder can be offered more than an IOC on the same two cores can serve.
+ */
+async function withStreamServer<T>(
+  protocol: EpicsProtocolName,
+  step: Step,
+  body: (source: LoadSource) => Promise<T>,
+): Promise<T> {
+  if (protocol !== 'pva') throw new Error('--source stream serves PVA only');
+  const searchPort = await freePort();
+  const prefix = `BENCH${process.pid}:`;
+  const server = await startLineChild(join(repoRoot, 'test', 'support', 'pva-stream-server.ts'), [
+    String(searchPort),
+    String(step.pvs),
+    prefix,
+  ]);
+  const expect = async (line: string, answer: string): Promise<string> => {
+    const reply = await server.request(line);
+    if (!reply.startsWith(answer)) throw new Error(`stream server answered ${line} with: ${reply}`);
+    return reply;
+  };
+  try {
+    if (!server.ready.startsWith('READY')) throw new Error(`stream server: ${server.ready}`);
+    return await body({
+      names: Array.from({ length: step.pvs }, (_, i) => `${prefix}${i}`),
+      clientEnv: { EPICS_PVA_AUTO_ADDR_LIST: 'NO', EPICS_PVA_ADDR_LIST: `127.0.0.1:${searchPort}` },
+      setLoad: async (on) => {
+        await (on ? expect(`START ${step.pvs * step.hz}`, 'STARTED') : expect('STOP', 'STOPPED'));
+      },
+      counts: async () => {
+        const reply = await expect('COUNTS', 'COUNTS ');
+        return Float64Array.from(JSON.parse(reply.slice('COUNTS '.length)) as number[]);
+      },
+    });
+  } finally {
+    server.close();
+    if (server.child.exitCode === null) await once(server.child, 'exit');
+  }
 }
 
 /** The IOC's current value of every counter (one CA subscription each, first value). */
@@ -393,8 +460,8 @@ async function forwarderStep(
   step: Step,
   directory: string,
 ): Promise<StepResult> {
-  return withIoc(step, directory, async (ioc) => {
-    const names = counterNames(ioc, step.pvs);
+  return withSource(protocol, step, directory, async (source) => {
+    const names = source.names;
     const topics = {
       config: uniqueTopic('bench-commands'),
       status: uniqueTopic('bench-status'),
@@ -405,7 +472,8 @@ async function forwarderStep(
     await createTopic(kafkaConfig, topics.status);
     await createTopic(kafkaConfig, topics.storage, { 'max.message.bytes': '50000000' });
     await createTopic(kafkaConfig, topics.data, { 'message.timestamp.type': 'LogAppendTime' });
-    await produceMessages(kafkaConfig, topics.storage, [
+    // Above ~10,000 streams the stored set is larger than a producer's default limit of 1 MB.
+    await produceMessages({ ...kafkaConfig, 'message.max.bytes': '50000000' }, topics.storage, [
       { value: streamsCommand(names, topics.data, protocol) },
     ]);
 
@@ -427,7 +495,7 @@ async function forwarderStep(
         ...(cli['kafka-config'] ?? []).flatMap((property) => ['--kafka-config', property]),
         ...(httpPort === undefined ? [] : ['--http-address', String(httpPort)]),
       ],
-      ioc.clientEnv,
+      source.clientEnv,
     );
     try {
       const pid = forwarder.child.pid as number;
@@ -462,11 +530,11 @@ async function forwarderStep(
       }
 
       const cpu0 = processCpuSeconds(pid);
-      await setGate(ioc, true);
+      await source.setLoad(true);
       await sleep(WINDOW_S * 1000);
       const rssLoadMb = processMemoryMb(pid).rss;
       const memoryLoad = httpPort === undefined ? undefined : await memoryDetail(pid, httpPort);
-      await setGate(ioc, false);
+      await source.setLoad(false);
       // Drained when the data topic's end offset stops moving.
       let end = await scan.endOffset();
       let quietSince = performance.now();
@@ -481,7 +549,7 @@ async function forwarderStep(
       }
       const cpuS = processCpuSeconds(pid) - cpu0;
       const { peak: peakMb } = processMemoryMb(pid);
-      const final = await iocCounts(ioc, names);
+      const final = await source.counts();
       await forwarder.stop('SIGTERM', 15_000);
 
       // Read back: every f144 with a value above 1 is a load update (the counters start at 1).
@@ -654,10 +722,10 @@ async function clientCeiling(
   step: Step,
   directory: string,
 ): Promise<CeilingResult & { served: number }> {
-  return withIoc(step, directory, async (ioc) => {
-    const names = counterNames(ioc, step.pvs);
+  return withSource(protocol, step, directory, async (source) => {
+    const names = source.names;
     const client =
-      protocol === 'ca' ? new CaClient({ env: ioc.clientEnv }) : new PvaClient({ env: ioc.clientEnv });
+      protocol === 'ca' ? new CaClient({ env: source.clientEnv }) : new PvaClient({ env: source.clientEnv });
     const last = new Float64Array(names.length).fill(NaN);
     let received = 0;
     let withValue = 0;
@@ -683,9 +751,9 @@ async function clientCeiling(
     while (withValue < names.length && Date.now() < deadline) await sleep(20);
     await sleep(500);
     const cpu0 = process.cpuUsage();
-    await setGate(ioc, true);
+    await source.setLoad(true);
     await sleep(WINDOW_S * 1000);
-    await setGate(ioc, false);
+    await source.setLoad(false);
     let before = -1;
     while (received !== before) {
       before = received;
@@ -693,7 +761,7 @@ async function clientCeiling(
     }
     const cpu = process.cpuUsage(cpu0);
     await client.close();
-    const final = await iocCounts(ioc, names);
+    const final = await source.counts();
     let served = 0;
     for (const value of final) served += value - 1;
     const seconds = (lastMs - firstMs) / 1000 + 1 / step.hz;
@@ -702,7 +770,7 @@ async function clientCeiling(
       cpuS: (cpu.user + cpu.system) / 1e6,
       count: received,
       served,
-      note: `IOC served ${thousands(served / seconds)}/s`,
+      note: `${SOURCE === 'stream' ? 'stream server' : 'IOC'} served ${thousands(served / seconds)}/s`,
     };
   });
 }
@@ -713,7 +781,7 @@ function describeMachine(): string {
 }
 
 const stepCommand = (protocol: EpicsProtocolName, step: Step): string =>
-  `${COMMAND}${(cli['kafka-config'] ?? []).map((property) => ` --kafka-config ${property}`).join('')}${(cli['node-option'] ?? []).map((option) => ` --node-option=${option}`).join('')}${cli.spread ? ' --spread' : ''} --protocol ${protocol} --steps ${step.pvs}x${step.hz} --seconds ${WINDOW_S} --no-ceilings --no-latency-step`;
+  `${COMMAND}${(cli['kafka-config'] ?? []).map((property) => ` --kafka-config ${property}`).join('')}${(cli['node-option'] ?? []).map((option) => ` --node-option=${option}`).join('')}${cli.spread ? ' --spread' : ''}${SOURCE === 'stream' ? ' --source stream' : ''} --protocol ${protocol} --steps ${step.pvs}x${step.hz} --seconds ${WINDOW_S} --no-ceilings --no-latency-step`;
 
 function printSteps(results: readonly StepResult[]): void {
   console.log(
@@ -759,7 +827,7 @@ async function main(): Promise<void> {
     const allResults: StepResult[] = [];
     for (const protocol of cli['only-ceilings'] ? [] : PROTOCOLS) {
       console.log(
-        `\n${protocol.toUpperCase()}: forwarder-launch (${LAUNCH === 'build' ? 'bin/forwarder-launch, compiled dist/' : 'from sources through tsx'}), f144 + al00 + ep01, one IOC`,
+        `\n${protocol.toUpperCase()}: forwarder-launch (${LAUNCH === 'build' ? 'bin/forwarder-launch, compiled dist/' : 'from sources through tsx'}), f144 + al00 + ep01, ${SOURCE === 'stream' ? 'the PVA stream server' : 'one IOC'}`,
       );
       const results: StepResult[] = [];
       for (const step of STEPS) {

@@ -22,6 +22,7 @@ import type { PvUpdate } from '../src/epics/update.js';
 import { TestIoc, randomPrefix } from '../test/support/ioc.js';
 import { repoRoot, venvPython } from '../test/support/paths.js';
 import { freePort } from '../test/support/ports.js';
+import { startLineChild } from '../test/support/line-child.js';
 
 const PV_COUNT = 10_000;
 const FLOOD_PV_COUNT = 1_000;
@@ -205,36 +206,20 @@ async function startFlood(count: number): Promise<{
 }> {
   const searchPort = await freePort();
   const prefix = randomPrefix();
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(repoRoot, 'test', 'support', 'pva-flood-server.ts'),
-      String(searchPort),
-      String(count),
-      prefix,
-    ],
-    { stdio: ['pipe', 'pipe', 'inherit'], cwd: repoRoot },
-  );
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  const pending: ((line: string) => void)[] = [];
-  lines.on('line', (line) => pending.shift()?.(line));
-  const nextLine = (): Promise<string> => new Promise((resolveLine) => pending.push(resolveLine));
-  const ready = await nextLine();
-  if (!ready.startsWith('READY')) throw new Error(`flood server: ${ready}`);
+  const server = await startLineChild(join(repoRoot, 'test', 'support', 'pva-flood-server.ts'), [
+    String(searchPort),
+    String(count),
+    prefix,
+  ]);
+  if (!server.ready.startsWith('READY')) throw new Error(`flood server: ${server.ready}`);
   return {
     env: {
       EPICS_PVA_AUTO_ADDR_LIST: 'NO',
       EPICS_PVA_ADDR_LIST: `127.0.0.1:${searchPort}`,
     },
     names: Array.from({ length: count }, (_, i) => `${prefix}${i}`),
-    flooded: async () => {
-      const line = nextLine();
-      child.stdin?.write('\n');
-      return Number((await line).split(' ')[1]);
-    },
-    stop: () => child.stdin?.end(),
+    flooded: async () => Number((await server.request('')).split(' ')[1]),
+    stop: () => server.close(),
   };
 }
 

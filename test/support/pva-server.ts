@@ -110,6 +110,8 @@ export interface FakeServerLog {
 export class FakePv {
   value: PvStructureData;
   readonly layout: StructureLayout;
+  /** Updates sent by stream() for this PV (to every connection together). */
+  streamed = 0;
 
   constructor(
     private readonly server: FakePvaServer,
@@ -210,6 +212,26 @@ export class FakePvaServer {
 
   /** @internal Paths flooded, once flood() was called. */
   floodPaths: readonly string[] | undefined;
+
+  /**
+   * Streams updates of NTScalar double PVs (value and timestamp, as QSRV sends them) to every running monitor,
+   * round-robin, at about `updatesPerSecond` per connection: a paced load generator for benchmarks. The value
+   * sent is the PV's value when streaming started plus its count of updates sent (FakePv.streamed), and the
+   * timestamp is the wall clock, so a client can tell what was served and how late it arrived. Updates a
+   * congested socket cannot take are not sent and not counted. Returns a stop function.
+   */
+  stream(updatesPerSecond: number): () => void {
+    const started = performance.now();
+    let due = 0;
+    const timer = setInterval(() => {
+      const total = Math.floor(((performance.now() - started) * updatesPerSecond) / 1000);
+      // After a stall, at most 20 ms worth at once: a late tick lowers the rate served, it does not burst.
+      const count = Math.min(total - due, Math.ceil(updatesPerSecond / 50));
+      due = total;
+      for (const connection of this.connections) connection.streamUpdates(count);
+    }, STREAM_TICK_MS);
+    return () => clearInterval(timer);
+  }
 
   /** Writes raw bytes to every client connection. */
   sendRaw(bytes: Uint8Array): void {
@@ -338,6 +360,25 @@ export class FakePvaServer {
   }
 }
 
+const STREAM_TICK_MS = 5;
+/**
+ * The tail of a value + timestamp delta of an NTScalar double, from the end of the message: the double value,
+ * timeStamp.secondsPastEpoch (int64), nanoseconds (int32), userTag (int32), the empty overrun bit set (one byte).
+ */
+const STREAM_VALUE_FROM_END = 25;
+const STREAM_SECONDS_FROM_END = 17;
+const STREAM_NANOSECONDS_FROM_END = 9;
+
+/** What stream() sends on one connection: each running monitor's update message, patched per update. */
+interface StreamPlan {
+  readonly monitorCount: number;
+  readonly starts: number;
+  readonly pvs: readonly FakePv[];
+  readonly initial: Float64Array;
+  readonly templates: readonly Buffer[];
+  cursor: number;
+}
+
 class FakeConnection {
   private readonly framer: MessageFramer;
   private readonly reader = new WireReader();
@@ -414,6 +455,76 @@ class FakeConnection {
     };
     if (writable) setImmediate(next);
     else this.socket.once('drain', next);
+  }
+
+  private streamPlan: StreamPlan | undefined;
+  private streamSequence = 0;
+
+  /** Sends `count` stream updates, round-robin over the running monitors (see FakePvaServer.stream). */
+  streamUpdates(count: number): void {
+    if (count <= 0 || this.socket.destroyed || this.socket.writableLength > 1 << 20) return;
+    const plan = this.currentStreamPlan();
+    if (plan.pvs.length === 0) return;
+    const size = (plan.templates[0] as Buffer).length;
+    const batch = Buffer.allocUnsafe(count * size);
+    const nowMs = Date.now();
+    const seconds = BigInt(Math.floor(nowMs / 1000));
+    const millisecondNs = (nowMs % 1000) * 1_000_000;
+    for (let i = 0; i < count; i++) {
+      const index = plan.cursor;
+      plan.cursor = (index + 1) % plan.pvs.length;
+      const pv = plan.pvs[index] as FakePv;
+      const end = (i + 1) * size;
+      (plan.templates[index] as Buffer).copy(batch, i * size);
+      pv.streamed++;
+      const value = (plan.initial[index] as number) + pv.streamed;
+      // Distinct nanoseconds within the millisecond, so no two updates of a PV share a timestamp.
+      const nanoseconds = millisecondNs + (this.streamSequence++ % 1_000_000);
+      if (this.littleEndian) {
+        batch.writeDoubleLE(value, end - STREAM_VALUE_FROM_END);
+        batch.writeBigInt64LE(seconds, end - STREAM_SECONDS_FROM_END);
+        batch.writeInt32LE(nanoseconds, end - STREAM_NANOSECONDS_FROM_END);
+      } else {
+        batch.writeDoubleBE(value, end - STREAM_VALUE_FROM_END);
+        batch.writeBigInt64BE(seconds, end - STREAM_SECONDS_FROM_END);
+        batch.writeInt32BE(nanoseconds, end - STREAM_NANOSECONDS_FROM_END);
+      }
+    }
+    this.send(batch);
+  }
+
+  private currentStreamPlan(): StreamPlan {
+    const plan = this.streamPlan;
+    const starts = this.server.log.monitorStarts;
+    if (plan?.monitorCount === this.monitors.size && plan.starts === starts) return plan;
+    const running = [...this.monitors.values()].filter((monitor) => monitor.running);
+    const bits = ['value', 'timeStamp.secondsPastEpoch', 'timeStamp.nanoseconds', 'timeStamp.userTag'];
+    const templates = running.map((monitor) =>
+      this.encodeUpdate(
+        monitor,
+        new BitSet().assign(bits.map((path) => monitor.pv.layout.indexOf(path))),
+        new BitSet(),
+      ),
+    );
+    const initial = Float64Array.from(running, (monitor, index) => {
+      const value = monitor.pv.value['value'];
+      const template = templates[index] as Buffer;
+      const at = template.length - STREAM_VALUE_FROM_END;
+      const sent = this.littleEndian ? template.readDoubleLE(at) : template.readDoubleBE(at);
+      if (typeof value !== 'number' || sent !== value) {
+        throw new Error(`stream(): ${monitor.pv.name} is not an NTScalar double`);
+      }
+      return value;
+    });
+    this.streamPlan = {
+      monitorCount: this.monitors.size,
+      starts,
+      pvs: running.map((monitor) => monitor.pv),
+      initial,
+      templates,
+      cursor: 0,
+    };
+    return this.streamPlan;
   }
 
   sendUpdate(pv: FakePv, changed: BitSet, overrun: BitSet): void {
