@@ -402,6 +402,8 @@ class FakeConnection {
       },
       false,
     );
+    // As IOC servers do: small updates go out at once, not held back by Nagle's algorithm until an ACK.
+    socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       try {
         this.framer.push(chunk);

@@ -18,6 +18,11 @@ describe('bin/ commands from the build', () => {
     assert.equal(stdout.trim(), packageVersion);
   });
 
+  it('forwarder-launch runs by itself, with the Node options of its #! line', async () => {
+    const { stdout } = await run(join(repoRoot, 'bin', 'forwarder-launch'), ['--version']);
+    assert.equal(stdout.trim(), packageVersion);
+  });
+
   it('forwarder-ctl --help lists its commands', async () => {
     const { stdout } = await run(process.execPath, [join(repoRoot, 'bin', 'forwarder-ctl'), '--help']);
     for (const command of ['add', 'remove', 'remove-all', 'replace', 'status', 'stored', 'tail']) {

@@ -98,7 +98,7 @@ describe('deploy/forwarder.service', () => {
   it('runs forwarder-launch with the config file, as a dedicated user, restarting on failure', () => {
     assert.match(
       settings.get('ExecStart') ?? '',
-      /^\/\S+\/node \/\S+\/bin\/forwarder-launch --config-file \/etc\/forwarder\/forwarder\.conf$/,
+      /^\/\S+\/node (--\S+ )*\/\S+\/bin\/forwarder-launch --config-file \/etc\/forwarder\/forwarder\.conf$/,
     );
     assert.equal(settings.get('User'), 'forwarder');
     assert.equal(settings.get('Restart'), 'on-failure');
@@ -108,6 +108,15 @@ describe('deploy/forwarder.service', () => {
       'no restarts after a mistake in the settings',
     );
     assert.equal(settings.get('KillSignal'), 'SIGTERM');
+  });
+
+  it("gives node the options of forwarder-launch's #! line, and two malloc arenas", () => {
+    const shebang = readFileSync(join(repoRoot, 'bin', 'forwarder-launch'), 'utf8').split('\n')[0] ?? '';
+    const nodeOptions = /^#!\/usr\/bin\/env -S node (.+)$/.exec(shebang)?.[1];
+    assert.ok(nodeOptions, `no Node options on the #! line: ${shebang}`);
+    const execStart = settings.get('ExecStart') ?? '';
+    assert.ok(execStart.includes(`/node ${nodeOptions} /`), execStart);
+    assert.equal(settings.get('Environment'), 'MALLOC_ARENA_MAX=2');
   });
 
   it('gives the shutdown flush time enough before killing the forwarder', () => {
