@@ -23,6 +23,13 @@ import { packageVersion } from './version.js';
 
 /** How long shutdown waits for Kafka to acknowledge what was produced before the signal. */
 export const SHUTDOWN_FLUSH_MS = 15_000;
+
+/**
+ * The queue each PVA monitor asks the server for (record._options.queueSize; pvxs keeps 4 by default). When it
+ * fills, the server squashes the newest updates into one: a record processed several times in one scan, or a
+ * moment of TCP back-pressure, would lose values. The server holds the queue only while updates wait.
+ */
+export const PVA_SERVER_QUEUE_SIZE = 16;
 /** How long a group member waits for its last messages of revoked streams before handing them over. */
 const REVOKE_FLUSH_MS = 5_000;
 
@@ -121,7 +128,11 @@ async function startForwarding(
           return client;
         }
         case 'pva': {
-          const client = new PvaClient({ env: environment.env, logger });
+          const client = new PvaClient({
+            env: environment.env,
+            logger,
+            monitor: { queueSize: PVA_SERVER_QUEUE_SIZE },
+          });
           observability.addEpicsClient(protocol, client);
           return client;
         }
