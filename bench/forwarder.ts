@@ -893,7 +893,9 @@ async function main(): Promise<void> {
       console.log(
         `      librdkafka with a delivery report per message:       ${thousands(reportEach.rate)} msg/s, ${fixed((reportEach.cpuS * 100_000) / reportEach.count, 2)} CPU s/100k (${thousands(reportEach.reports)} reports handled by the end of the flush)`,
       );
-      console.log(`      reproduce: ${COMMAND} --steps ${steps} --seconds ${WINDOW_S} --only-ceilings`);
+      console.log(
+        `      reproduce: ${COMMAND}${SOURCE === 'stream' ? ' --source stream' : ''} --steps ${steps} --seconds ${WINDOW_S} --only-ceilings`,
+      );
       for (const protocol of PROTOCOLS) {
         for (const biggest of biggestSteps) {
           progress(`${protocol} client ceiling ${biggest.pvs} PVs x ${biggest.hz} Hz`);
