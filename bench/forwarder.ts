@@ -318,6 +318,8 @@ async function createTopic(
 
 /** Where the load comes from: the IOC's counting records, or (--source stream) a paced PVA stream server. */
 interface LoadSource {
+  /** The process that serves the load, for its CPU time. */
+  readonly pid: number;
   readonly names: readonly string[];
   readonly clientEnv: Record<string, string>;
   setLoad(on: boolean): Promise<void>;
@@ -345,6 +347,7 @@ async function withIoc<T>(
   const names = Array.from({ length: step.pvs }, (_, i) => ioc.pv(counterName(i)));
   try {
     return await body({
+      pid: ioc.pid as number,
       names,
       clientEnv: ioc.clientEnv,
       setLoad: (on) => caPut(ioc.clientEnv, [[ioc.pv(GATE), on ? 1 : 0]], 0),
@@ -380,6 +383,7 @@ async function withStreamServer<T>(
   try {
     if (!server.ready.startsWith('READY')) throw new Error(`stream server: ${server.ready}`);
     return await body({
+      pid: server.child.pid as number,
       names: Array.from({ length: step.pvs }, (_, i) => `${prefix}${i}`),
       clientEnv: { EPICS_PVA_AUTO_ADDR_LIST: 'NO', EPICS_PVA_ADDR_LIST: `127.0.0.1:${searchPort}` },
       setLoad: async (on) => {
@@ -439,6 +443,8 @@ interface StepResult {
   /** From the first served update's EPICS time to the last append time (s): includes any backlog drained. */
   forwardS: number;
   cpuS: number;
+  /** CPU the load's server (IOC or stream server) used during the window, in cores. */
+  sourceCores: number;
   rssIdleMb: number;
   rssLoadMb: number;
   peakMb: number;
@@ -544,8 +550,12 @@ async function forwarderStep(
       }
 
       const cpu0 = processCpuSeconds(pid);
+      const sourceCpu0 = processCpuSeconds(source.pid);
+      const window0 = performance.now();
       await source.setLoad(true);
       await sleep(WINDOW_S * 1000);
+      const sourceCores =
+        (processCpuSeconds(source.pid) - sourceCpu0) / ((performance.now() - window0) / 1000);
       const rssLoadMb = processMemoryMb(pid).rss;
       const memoryLoad = httpPort === undefined ? undefined : await memoryDetail(pid, httpPort);
       await source.setLoad(false);
@@ -622,6 +632,7 @@ async function forwarderStep(
         loadS,
         forwardS: Math.max(loadS, (lastAppendMs - firstEpicsMs) / 1000),
         cpuS,
+        sourceCores,
         rssIdleMb,
         rssLoadMb,
         peakMb,
@@ -805,13 +816,13 @@ const stepCommand = (protocol: EpicsProtocolName, step: Step): string =>
 
 function printSteps(results: readonly StepResult[]): void {
   console.log(
-    '  PVs     Hz   offered/s    served/s  forwarded/s      lost  dup   CPU s/100k  RSS idle/load/peak MB  connect s  p50/p99/max ms  after 1st s  al00/ep01    load avg',
+    '  PVs     Hz   offered/s    served/s  forwarded/s      lost  dup   CPU s/100k  RSS idle/load/peak MB  connect s  p50/p99/max ms  after 1st s  al00/ep01  server CPU    load avg',
   );
   for (const r of results) {
     const lat = r.latencyMs;
     const steady = r.steadyLatencyMs;
     console.log(
-      `  ${String(r.step.pvs).padStart(5)} ${String(r.step.hz).padStart(4)} ${thousands(r.step.pvs * r.step.hz).padStart(11)} ${thousands(r.served / r.loadS).padStart(11)} ${thousands(r.forwarded / r.forwardS).padStart(12)} ${thousands(r.lost).padStart(9)} ${thousands(r.duplicated).padStart(4)} ${fixed((r.cpuS * 100_000) / Math.max(r.forwarded, 1), 2).padStart(12)}  ${`${fixed(r.rssIdleMb, 0)}/${fixed(r.rssLoadMb, 0)}/${fixed(r.peakMb, 0)}`.padStart(21)}  ${fixed(r.connectS, 2).padStart(9)}  ${`${fixed(percentile(lat, 0.5))}/${fixed(percentile(lat, 0.99))}/${fixed(lat.at(-1) ?? NaN)}`.padStart(15)}  ${`${fixed(percentile(steady, 0.99))}/${fixed(steady.at(-1) ?? NaN)}`.padStart(11)}  ${`${r.al00}/${r.ep01}`.padStart(10)}  ${r.load}`,
+      `  ${String(r.step.pvs).padStart(5)} ${String(r.step.hz).padStart(4)} ${thousands(r.step.pvs * r.step.hz).padStart(11)} ${thousands(r.served / r.loadS).padStart(11)} ${thousands(r.forwarded / r.forwardS).padStart(12)} ${thousands(r.lost).padStart(9)} ${thousands(r.duplicated).padStart(4)} ${fixed((r.cpuS * 100_000) / Math.max(r.forwarded, 1), 2).padStart(12)}  ${`${fixed(r.rssIdleMb, 0)}/${fixed(r.rssLoadMb, 0)}/${fixed(r.peakMb, 0)}`.padStart(21)}  ${fixed(r.connectS, 2).padStart(9)}  ${`${fixed(percentile(lat, 0.5))}/${fixed(percentile(lat, 0.99))}/${fixed(lat.at(-1) ?? NaN)}`.padStart(15)}  ${`${fixed(percentile(steady, 0.99))}/${fixed(steady.at(-1) ?? NaN)}`.padStart(11)}  ${`${r.al00}/${r.ep01}`.padStart(10)}  ${`${fixed(r.sourceCores, 2)} cores`.padStart(10)}  ${r.load}`,
     );
   }
   for (const r of results) {

@@ -112,6 +112,11 @@ export class TestIoc {
     return this.process !== undefined;
   }
 
+  /** The IOC process's id while it runs. */
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
   /** Starts the IOC process (again); resolves once it serves its records. */
   async start(): Promise<void> {
     if (this.process) return;
