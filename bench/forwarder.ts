@@ -251,7 +251,8 @@ function startCompiledForwarder(args: readonly string[], env: Record<string, str
   ];
   const child = spawn(process.execPath, [...profile, join(repoRoot, 'bin', 'forwarder-launch'), ...args], {
     cwd: repoRoot,
-    env: { ...process.env, MALLOC_ARENA_MAX: '2', ...env },
+    // MALLOC_ARENA_MAX from the caller's environment wins (MALLOC_ARENA_MAX=16 is glibc's default on two cores).
+    env: { MALLOC_ARENA_MAX: '2', ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -733,6 +734,59 @@ async function producerCeiling(
   };
 }
 
+/**
+ * (c) Kafka's share of the latency: our KafkaProducer alone sending f144 messages at a steady `rate`, paced every
+ * 5 ms as a smooth load arrives, into a fresh LogAppendTime topic. Latency = append time − the message's
+ * timestamp (the send time), over the window and from its second second on, sorted.
+ */
+async function producerLatency(
+  kafkaConfig: Record<string, string>,
+  rate: number,
+): Promise<{ all: Float64Array; steady: Float64Array }> {
+  const topic = uniqueTopic('bench-latency');
+  await createTopic(kafkaConfig, topic, { 'message.timestamp.type': 'LogAppendTime' });
+  const producer = await KafkaProducer.create(kafkaConfig, 'bench', silentLogger);
+  const names = Array.from({ length: 1000 }, (_, i) => `BENCH:LATENCY:${i}`);
+  const keys = names.map((name) => Buffer.from(name));
+  const started = performance.now();
+  const startedMs = Date.now();
+  let sent = 0;
+  await new Promise<void>((resolveWindow) => {
+    const timer = setInterval(() => {
+      const elapsed = performance.now() - started;
+      const due = Math.floor((elapsed * rate) / 1000);
+      const nowMs = Date.now();
+      for (; sent < due; sent++) {
+        const index = sent % names.length;
+        const payload = serialiseF144({
+          sourceName: names[index] as string,
+          timestampNs: BigInt(nowMs) * 1_000_000n,
+          value: { kind: 'scalar', type: 'float64', value: sent },
+        });
+        producer.send(topic, keys[index] as Buffer, payload, nowMs);
+      }
+      if (elapsed >= WINDOW_S * 1000) {
+        clearInterval(timer);
+        resolveWindow();
+      }
+    }, 5);
+  });
+  await producer.flush(60_000);
+  await producer.close(5_000);
+  const all: number[] = [];
+  const steady: number[] = [];
+  const scan = await TopicScan.open(kafkaConfig, topic);
+  await scan.readAll((message) => {
+    if (!message.value) return;
+    const sentMs = Number(deserialiseF144(message.value).timestampNs / 1_000_000n);
+    const latency = (message.timestamp ?? NaN) - sentMs;
+    all.push(latency);
+    if (sentMs >= startedMs + 1000) steady.push(latency);
+  });
+  await scan.close();
+  return { all: Float64Array.from(all).sort(), steady: Float64Array.from(steady).sort() };
+}
+
 /** A librdkafka producer with the forwarder's settings and a delivery report for every message. */
 async function rawProducer(
   kafkaConfig: Record<string, string>,
@@ -903,6 +957,12 @@ async function main(): Promise<void> {
       );
       console.log(
         `      librdkafka with a delivery report per message:       ${thousands(reportEach.rate)} msg/s, ${fixed((reportEach.cpuS * 100_000) / reportEach.count, 2)} CPU s/100k (${thousands(reportEach.reports)} reports handled by the end of the flush)`,
+      );
+      const latencyRate = Math.round(highest / 2);
+      progress(`producer latency at ${thousands(latencyRate)} msg/s`);
+      const kafkaLatency = await producerLatency(kafkaConfig, latencyRate);
+      console.log(
+        `  (c) KafkaProducer alone, paced at ${thousands(latencyRate)} msg/s (half the highest offered rate): append - send p50/p99/max ${fixed(percentile(kafkaLatency.all, 0.5))}/${fixed(percentile(kafkaLatency.all, 0.99))}/${fixed(kafkaLatency.all.at(-1) ?? NaN)} ms, after its 1st s p99/max ${fixed(percentile(kafkaLatency.steady, 0.99))}/${fixed(kafkaLatency.steady.at(-1) ?? NaN)} ms`,
       );
       console.log(
         `      reproduce: ${COMMAND}${SOURCE === 'stream' ? ' --source stream' : ''} --steps ${steps} --seconds ${WINDOW_S} --only-ceilings`,
