@@ -146,3 +146,19 @@ export interface PvProvider {
 export function wallClockNs(): bigint {
   return BigInt(Date.now()) * 1_000_000n;
 }
+
+/** How many distinct alarms or displays a client keeps for sharing; beyond that, new ones are not shared. */
+const MAX_SHARED_VALUES = 4096;
+
+/**
+ * The value `cache` holds for `key`, or a new one from `make`, remembered while the cache has room. Alarms and
+ * displays are immutable and few, so thousands of channels can share one object each instead of holding their own.
+ */
+export function sharedValue<K, V>(cache: Map<K, V>, key: K, make: () => V): V {
+  let value = cache.get(key);
+  if (value === undefined) {
+    value = make();
+    if (cache.size < MAX_SHARED_VALUES) cache.set(key, value);
+  }
+  return value;
+}

@@ -1,7 +1,14 @@
 /**
  * Translation of DBR_TIME payloads and DBR_CTRL metadata into the protocol-neutral update model.
  */
-import type { Alarm, Display, NumericType, PvUpdate, PvValue } from '../update.js';
+import {
+  type Alarm,
+  type Display,
+  type NumericType,
+  type PvUpdate,
+  type PvValue,
+  sharedValue,
+} from '../update.js';
 import { alarmStatusName, DbrClass, NativeType } from './constants.js';
 import {
   dbrType,
@@ -33,7 +40,6 @@ export interface ChannelMetadata {
 
 export const NO_METADATA: ChannelMetadata = {};
 
-const MAX_SHARED = 4096;
 const sharedDisplays = new Map<string, ChannelMetadata>();
 
 /** Channels with the same units and precision share one (immutable) metadata object: there are few distinct ones. */
@@ -41,27 +47,20 @@ export function channelMetadata(metadata: DbrMetadata): ChannelMetadata {
   if (metadata.enumStrings) return { choices: metadata.enumStrings };
   const { units, precision } = metadata;
   if (units === undefined) return NO_METADATA;
-  const key = `${precision ?? ''}:${units}`;
-  let shared = sharedDisplays.get(key);
-  if (shared === undefined) {
-    const display: Display = precision === undefined ? { units } : { units, precision };
-    shared = { display };
-    if (sharedDisplays.size < MAX_SHARED) sharedDisplays.set(key, shared);
-  }
-  return shared;
+  return sharedValue(sharedDisplays, `${precision ?? ''}:${units}`, () => ({
+    display: precision === undefined ? { units } : { units, precision },
+  }));
 }
 
 const alarmCache = new Map<number, Alarm>();
 
 /** Alarm objects are immutable and few, so they are shared rather than allocated per update. */
 function alarmOf(severity: number, status: number): Alarm {
-  const key = severity * 0x10000 + (status & 0xffff);
-  let alarm = alarmCache.get(key);
-  if (!alarm) {
-    alarm = { severity, status, message: alarmStatusName(status) };
-    if (alarmCache.size < MAX_SHARED) alarmCache.set(key, alarm);
-  }
-  return alarm;
+  return sharedValue(alarmCache, severity * 0x10000 + (status & 0xffff), () => ({
+    severity,
+    status,
+    message: alarmStatusName(status),
+  }));
 }
 
 function decodeValue(

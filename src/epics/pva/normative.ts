@@ -3,13 +3,23 @@
  * NTScalarArray of every scalar type, NTEnum, NTTable, and a `value` held in a union or variant union.
  * Fields are found by name, so field order and extra or missing optional fields do not matter.
  *
- * A mapper is compiled once per monitored type. Per update it rebuilds only the parts whose fields changed in
- * the last delta (value, alarm, timestamp, display) and reuses the previous objects for the rest.
+ * What a type maps to is compiled once per layout (NormativeType) and shared by every monitor of that type; a
+ * NormativeMapper holds one monitor's state. Per update it rebuilds only the parts whose fields changed in the
+ * last delta (value, alarm, timestamp, display) and reuses the previous objects for the rest.
  */
 import type { FieldDesc } from './introspection.js';
 import type { ScalarType } from './protocol.js';
 import { PvUnion, PvVariant, type PvData, type StructureLayout, type StructureStore } from './values.js';
-import type { Alarm, Display, NumericType, PvUpdate, PvValue, TableColumn, TableValue } from '../update.js';
+import {
+  type Alarm,
+  type Display,
+  type NumericType,
+  type PvUpdate,
+  type PvValue,
+  sharedValue,
+  type TableColumn,
+  type TableValue,
+} from '../update.js';
 
 const NO_ALARM: Alarm = { severity: 0, status: 0, message: '' };
 const NS_PER_SECOND = 1_000_000_000n;
@@ -42,31 +52,40 @@ export function plainValue(type: FieldDesc | null, data: PvData | null): PvValue
   return undefined;
 }
 
-export class NormativeMapper {
+/** Alarms and displays are immutable and few: channels share them (sharedValue). */
+const sharedAlarms = new Map<string, Alarm>();
+const sharedDisplays = new Map<string, Display>();
+
+/** Compiled types, one per layout: thousands of monitors of one record type share it. */
+const compiledTypes = new WeakMap<StructureLayout, NormativeType>();
+
+/** Where a type keeps what the update model needs, and how its value is built. */
+class NormativeType {
   /** Why this type cannot be mapped (undefined when it can). */
   readonly unsupported: string | undefined;
-  private readonly buildValue: ValueBuilder | undefined;
-  private readonly valueRange: NodeRange;
-  private readonly alarmRange: NodeRange;
+  readonly buildValue: ValueBuilder | undefined;
+  readonly valueRange: NodeRange;
+  readonly alarmRange: NodeRange;
   private readonly severity: number;
   private readonly status: number;
   private readonly message: number;
-  private readonly timeRange: NodeRange;
-  private readonly seconds: number;
-  private readonly nanoseconds: number;
-  private readonly displayRange: NodeRange;
+  readonly timeRange: NodeRange;
+  readonly seconds: number;
+  readonly nanoseconds: number;
+  readonly displayRange: NodeRange;
   private readonly units: number;
   private readonly precision: number;
 
-  private lastSequence = -1;
-  private value: PvValue | undefined;
-  private alarm: Alarm = NO_ALARM;
-  private timestampNs = 0n;
-  private lastSeconds: PvData | undefined;
-  private lastSecondsNs = 0n;
-  private display: Display | undefined;
+  static of(layout: StructureLayout): NormativeType {
+    let type = compiledTypes.get(layout);
+    if (!type) {
+      type = new NormativeType(layout);
+      compiledTypes.set(layout, type);
+    }
+    return type;
+  }
 
-  constructor(private readonly layout: StructureLayout) {
+  private constructor(private readonly layout: StructureLayout) {
     this.valueRange = this.range('value');
     this.alarmRange = this.range('alarm');
     this.severity = layout.indexOf('alarm.severity');
@@ -92,30 +111,6 @@ export class NormativeMapper {
         };
       }
     }
-  }
-
-  /**
-   * The update for the store's current merged value, or undefined when the value cannot be expressed in the
-   * update model (see `unsupported`).
-   */
-  map(store: StructureStore): PvUpdate | undefined {
-    const build = this.buildValue;
-    if (!build) return undefined;
-    // After a skipped delta the per-field change marks no longer cover everything: rebuild it all.
-    const all = store.sequence !== this.lastSequence + 1 || this.value === undefined;
-    this.lastSequence = store.sequence;
-    if (all || changed(store, this.valueRange)) {
-      // Undefined (an empty union) forces a full rebuild next time, so no stale value is reused.
-      this.value = build(store);
-      if (!this.value) return undefined;
-    }
-    if (all || changed(store, this.alarmRange)) this.alarm = this.readAlarm(store);
-    if (all || changed(store, this.timeRange)) this.timestampNs = this.readTimestamp(store);
-    if (all || changed(store, this.displayRange)) this.display = this.readDisplay(store);
-    const value = this.value as PvValue;
-    return this.display
-      ? { value, timestampNs: this.timestampNs, alarm: this.alarm, display: this.display }
-      : { value, timestampNs: this.timestampNs, alarm: this.alarm };
   }
 
   private range(path: string): NodeRange {
@@ -194,34 +189,88 @@ export class NormativeMapper {
     };
   }
 
-  private readAlarm(store: StructureStore): Alarm {
+  readAlarm(store: StructureStore): Alarm {
     if (this.alarmRange.to === 0) return NO_ALARM;
-    return {
-      severity: this.severity < 0 ? 0 : Number(store.values[this.severity]),
-      status: this.status < 0 ? 0 : Number(store.values[this.status]),
-      message: this.message < 0 ? '' : String(store.values[this.message]),
-    };
+    const severity = this.severity < 0 ? 0 : Number(store.values[this.severity]);
+    const status = this.status < 0 ? 0 : Number(store.values[this.status]);
+    const message = this.message < 0 ? '' : String(store.values[this.message]);
+    return sharedValue(sharedAlarms, `${severity}:${status}:${message}`, () => ({
+      severity,
+      status,
+      message,
+    }));
+  }
+
+  readDisplay(store: StructureStore): Display | undefined {
+    if (this.displayRange.to === 0) return undefined;
+    if (this.units < 0 && this.precision < 0) return undefined;
+    const units = this.units < 0 ? undefined : String(store.values[this.units]);
+    const precision = this.precision < 0 ? undefined : Number(store.values[this.precision]);
+    return sharedValue(sharedDisplays, `${precision ?? ''}:${units ?? ''}:${units === undefined}`, () => {
+      const display: { units?: string; precision?: number } = {};
+      if (units !== undefined) display.units = units;
+      if (precision !== undefined) display.precision = precision;
+      return display;
+    });
+  }
+}
+
+/** One monitor's mapping: its type's compiled form and the parts of the last update it can reuse. */
+export class NormativeMapper {
+  private readonly type: NormativeType;
+  private lastSequence = -1;
+  private value: PvValue | undefined;
+  private alarm: Alarm = NO_ALARM;
+  private timestampNs = 0n;
+  private lastSeconds: PvData | undefined;
+  private lastSecondsNs = 0n;
+  private display: Display | undefined;
+
+  constructor(layout: StructureLayout) {
+    this.type = NormativeType.of(layout);
+  }
+
+  /** Why this type cannot be mapped (undefined when it can). */
+  get unsupported(): string | undefined {
+    return this.type.unsupported;
+  }
+
+  /**
+   * The update for the store's current merged value, or undefined when the value cannot be expressed in the
+   * update model (see `unsupported`).
+   */
+  map(store: StructureStore): PvUpdate | undefined {
+    const type = this.type;
+    const build = type.buildValue;
+    if (!build) return undefined;
+    // After a skipped delta the per-field change marks no longer cover everything: rebuild it all.
+    const all = store.sequence !== this.lastSequence + 1 || this.value === undefined;
+    this.lastSequence = store.sequence;
+    if (all || changed(store, type.valueRange)) {
+      // Undefined (an empty union) forces a full rebuild next time, so no stale value is reused.
+      this.value = build(store);
+      if (!this.value) return undefined;
+    }
+    if (all || changed(store, type.alarmRange)) this.alarm = type.readAlarm(store);
+    if (all || changed(store, type.timeRange)) this.timestampNs = this.readTimestamp(store);
+    if (all || changed(store, type.displayRange)) this.display = type.readDisplay(store);
+    const value = this.value as PvValue;
+    return this.display
+      ? { value, timestampNs: this.timestampNs, alarm: this.alarm, display: this.display }
+      : { value, timestampNs: this.timestampNs, alarm: this.alarm };
   }
 
   private readTimestamp(store: StructureStore): bigint {
-    if (this.seconds < 0) return 0n;
-    const seconds = store.values[this.seconds];
+    const { seconds: secondsIndex, nanoseconds } = this.type;
+    if (secondsIndex < 0) return 0n;
+    const seconds = store.values[secondsIndex];
     if (seconds !== this.lastSeconds) {
       this.lastSeconds = seconds;
       this.lastSecondsNs = BigInt(seconds as bigint | number) * NS_PER_SECOND;
     }
-    return this.nanoseconds < 0
+    return nanoseconds < 0
       ? this.lastSecondsNs
-      : this.lastSecondsNs + BigInt(store.values[this.nanoseconds] as number);
-  }
-
-  private readDisplay(store: StructureStore): Display | undefined {
-    if (this.displayRange.to === 0) return undefined;
-    if (this.units < 0 && this.precision < 0) return undefined;
-    const display: { units?: string; precision?: number } = {};
-    if (this.units >= 0) display.units = String(store.values[this.units]);
-    if (this.precision >= 0) display.precision = Number(store.values[this.precision]);
-    return display;
+      : this.lastSecondsNs + BigInt(store.values[nanoseconds] as number);
   }
 }
 
