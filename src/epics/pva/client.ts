@@ -137,7 +137,8 @@ class Channel {
   serverGuid = '';
   monitor: Monitor | undefined;
   readonly updateSubscriptions = new Set<UpdateSubscription>();
-  readonly structureSubscriptions = new Set<StructureSubscription>();
+  /** Only structure consumers subscribe this way, so the set is made on first use (one less per channel). */
+  private structures: Set<StructureSubscription> | undefined;
   published: ConnectionState | undefined;
   lastUpdate: PvUpdate | undefined;
   monitorRetries = 0;
@@ -150,10 +151,29 @@ class Channel {
     readonly cid: number,
   ) {}
 
+  get structureSubscriptions(): ReadonlySet<StructureSubscription> {
+    return this.structures ?? NO_STRUCTURE_SUBSCRIPTIONS;
+  }
+
+  addStructureSubscription(subscription: StructureSubscription): void {
+    (this.structures ??= new Set()).add(subscription);
+  }
+
+  deleteStructureSubscription(subscription: StructureSubscription): void {
+    this.structures?.delete(subscription);
+  }
+
+  clearSubscriptions(): void {
+    this.updateSubscriptions.clear();
+    this.structures = undefined;
+  }
+
   get subscriberCount(): number {
     return this.updateSubscriptions.size + this.structureSubscriptions.size;
   }
 }
+
+const NO_STRUCTURE_SUBSCRIPTIONS: ReadonlySet<StructureSubscription> = new Set();
 
 class UpdateSubscription implements Subscription {
   cancelled = false;
@@ -318,7 +338,7 @@ export class PvaClient implements PvProvider {
   subscribeStructure(pvName: string, listener: StructureListener): Subscription {
     const channel = this.channelFor(pvName);
     const subscription = new StructureSubscription(this, channel, listener);
-    channel.structureSubscriptions.add(subscription);
+    channel.addStructureSubscription(subscription);
     const store = channel.monitor?.store;
     if (channel.published === 'connected' && store) {
       queueMicrotask(() => {
@@ -336,7 +356,7 @@ export class PvaClient implements PvProvider {
     subscription.cancelled = true;
     const channel = subscription.channel;
     if (subscription instanceof UpdateSubscription) channel.updateSubscriptions.delete(subscription);
-    else channel.structureSubscriptions.delete(subscription);
+    else channel.deleteStructureSubscription(subscription);
     if (channel.subscriberCount === 0) this.dropChannel(channel);
   }
 
@@ -349,8 +369,7 @@ export class PvaClient implements PvProvider {
       for (const subscription of [...channel.updateSubscriptions, ...channel.structureSubscriptions]) {
         subscription.cancelled = true;
       }
-      channel.updateSubscriptions.clear();
-      channel.structureSubscriptions.clear();
+      channel.clearSubscriptions();
       this.dropChannel(channel);
     }
     const connections = [...this.connections.values()];
