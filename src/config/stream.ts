@@ -26,9 +26,13 @@ export interface StreamSpec {
   readonly periodic: boolean;
 }
 
-/** Identity of a stream: (PV name, protocol, topic, schema), decision h. */
+/**
+ * Identity of a stream: (PV name, protocol, topic, schema), decision h. Built by join, which makes one flat
+ * string: a template literal makes a chain of six concatenation nodes, which the maps keyed by it keep alive
+ * (~190 bytes per stream).
+ */
 export function streamKey(stream: Omit<StreamSpec, 'periodic'>): string {
-  return `${stream.protocol}\u0000${stream.pvName}\u0000${stream.topic}\u0000${stream.schema}`;
+  return [stream.protocol, stream.pvName, stream.topic, stream.schema].join('\u0000');
 }
 
 export function describeStream(stream: Omit<StreamSpec, 'periodic'>): string {
