@@ -30,6 +30,7 @@ export const SHUTDOWN_FLUSH_MS = 15_000;
  * moment of TCP back-pressure, would lose values. The server holds the queue only while updates wait.
  */
 export const PVA_SERVER_QUEUE_SIZE = 16;
+
 /** How long a group member waits for its last messages of revoked streams before handing them over. */
 const REVOKE_FLUSH_MS = 5_000;
 
