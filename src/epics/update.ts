@@ -151,14 +151,11 @@ export function wallClockNs(): bigint {
 const MAX_SHARED_VALUES = 4096;
 
 /**
- * The value `cache` holds for `key`, or a new one from `make`, remembered while the cache has room. Alarms and
- * displays are immutable and few, so thousands of channels can share one object each instead of holding their own.
+ * Keeps `value` in `cache` under `key` while the cache has room, and returns it. Alarms and displays are
+ * immutable and few, so thousands of channels can share one object each instead of holding their own: callers
+ * look the key up first (`cache.get(key) ?? shareValue(cache, key, made)`), so a hit allocates nothing.
  */
-export function sharedValue<K, V>(cache: Map<K, V>, key: K, make: () => V): V {
-  let value = cache.get(key);
-  if (value === undefined) {
-    value = make();
-    if (cache.size < MAX_SHARED_VALUES) cache.set(key, value);
-  }
+export function shareValue<K, V>(cache: Map<K, V>, key: K, value: V): V {
+  if (cache.size < MAX_SHARED_VALUES) cache.set(key, value);
   return value;
 }

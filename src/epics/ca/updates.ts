@@ -7,7 +7,7 @@ import {
   type NumericType,
   type PvUpdate,
   type PvValue,
-  sharedValue,
+  shareValue,
 } from '../update.js';
 import { alarmStatusName, DbrClass, NativeType } from './constants.js';
 import {
@@ -47,20 +47,21 @@ export function channelMetadata(metadata: DbrMetadata): ChannelMetadata {
   if (metadata.enumStrings) return { choices: metadata.enumStrings };
   const { units, precision } = metadata;
   if (units === undefined) return NO_METADATA;
-  return sharedValue(sharedDisplays, `${precision ?? ''}:${units}`, () => ({
-    display: precision === undefined ? { units } : { units, precision },
-  }));
+  const key = `${precision ?? ''}:${units}`;
+  return (
+    sharedDisplays.get(key) ??
+    shareValue(sharedDisplays, key, { display: precision === undefined ? { units } : { units, precision } })
+  );
 }
 
 const alarmCache = new Map<number, Alarm>();
 
 /** Alarm objects are immutable and few, so they are shared rather than allocated per update. */
 function alarmOf(severity: number, status: number): Alarm {
-  return sharedValue(alarmCache, severity * 0x10000 + (status & 0xffff), () => ({
-    severity,
-    status,
-    message: alarmStatusName(status),
-  }));
+  const key = severity * 0x10000 + (status & 0xffff);
+  return (
+    alarmCache.get(key) ?? shareValue(alarmCache, key, { severity, status, message: alarmStatusName(status) })
+  );
 }
 
 function decodeValue(

@@ -16,7 +16,7 @@ import {
   type NumericType,
   type PvUpdate,
   type PvValue,
-  sharedValue,
+  shareValue,
   type TableColumn,
   type TableValue,
 } from '../update.js';
@@ -52,7 +52,7 @@ export function plainValue(type: FieldDesc | null, data: PvData | null): PvValue
   return undefined;
 }
 
-/** Alarms and displays are immutable and few: channels share them (sharedValue). */
+/** Alarms and displays are immutable and few: channels share them (shareValue). */
 const sharedAlarms = new Map<string, Alarm>();
 const sharedDisplays = new Map<string, Display>();
 
@@ -194,11 +194,8 @@ class NormativeType {
     const severity = this.severity < 0 ? 0 : Number(store.values[this.severity]);
     const status = this.status < 0 ? 0 : Number(store.values[this.status]);
     const message = this.message < 0 ? '' : String(store.values[this.message]);
-    return sharedValue(sharedAlarms, `${severity}:${status}:${message}`, () => ({
-      severity,
-      status,
-      message,
-    }));
+    const key = `${severity}:${status}:${message}`;
+    return sharedAlarms.get(key) ?? shareValue(sharedAlarms, key, { severity, status, message });
   }
 
   readDisplay(store: StructureStore): Display | undefined {
@@ -206,12 +203,14 @@ class NormativeType {
     if (this.units < 0 && this.precision < 0) return undefined;
     const units = this.units < 0 ? undefined : String(store.values[this.units]);
     const precision = this.precision < 0 ? undefined : Number(store.values[this.precision]);
-    return sharedValue(sharedDisplays, `${precision ?? ''}:${units ?? ''}:${units === undefined}`, () => {
-      const display: { units?: string; precision?: number } = {};
-      if (units !== undefined) display.units = units;
-      if (precision !== undefined) display.precision = precision;
-      return display;
-    });
+    // "=" marks units present, so absent units and empty units are different displays.
+    const key = `${precision ?? ''}:${units === undefined ? '' : `=${units}`}`;
+    const shared = sharedDisplays.get(key);
+    if (shared !== undefined) return shared;
+    const display: { units?: string; precision?: number } = {};
+    if (units !== undefined) display.units = units;
+    if (precision !== undefined) display.precision = precision;
+    return shareValue(sharedDisplays, key, display);
   }
 }
 
