@@ -135,7 +135,8 @@ export class Forwarder {
     let started = 0;
     let stopped = 0;
     for (const spec of this.registry.list()) {
-      const [wanted, running] = [forwards(spec), this.running.has(streamKey(spec))];
+      const wanted = forwards(spec);
+      const running = this.running.has(streamKey(spec));
       if (wanted && !running && this.startStream(spec)) started++;
       else if (!wanted && running && this.stopStream(spec)) stopped++;
     }

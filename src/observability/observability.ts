@@ -179,17 +179,18 @@ export class Observability {
     };
   }
 
+  /** The status page's view of the group, with this member's counts for the metrics. */
   private groupMetrics(): GroupMetricsView | undefined {
-    const group = this.group;
-    if (group === undefined) return undefined;
+    const status = this.groupStatus();
+    if (status === undefined || this.group === undefined) return undefined;
     return {
-      groupId: group.settings.groupId,
-      inGroup: group.inGroup,
-      partitionCount: group.partitionCount,
-      partitionsOwned: group.assignedPartitions().length,
-      desiredStreams: this.forwarder?.streams().length ?? 0,
+      groupId: status.id,
+      inGroup: status.member,
+      partitionCount: status.partitionCount,
+      partitionsOwned: status.partitions.length,
+      desiredStreams: status.desiredStreams,
       ownedStreams: this.forwarder?.streamStatuses().length ?? 0,
-      counters: group.counters,
+      counters: this.group.counters,
     };
   }
 
