@@ -198,14 +198,7 @@ export class FakePvaServer {
    * running monitor, over and over, as fast as each client reads: a load generator for benchmarks. Monitors
    * started later join in.
    */
-  flood(
-    bitsByPath: readonly string[] = [
-      'value',
-      'timeStamp.secondsPastEpoch',
-      'timeStamp.nanoseconds',
-      'timeStamp.userTag',
-    ],
-  ): void {
+  flood(bitsByPath: readonly string[] = STEADY_UPDATE_PATHS): void {
     this.floodPaths = bitsByPath;
     for (const connection of this.connections) connection.pumpFlood();
   }
@@ -360,6 +353,14 @@ export class FakePvaServer {
   }
 }
 
+/** The leaves a steady QSRV update of an NTScalar changes: the value and the timestamp. */
+const STEADY_UPDATE_PATHS = [
+  'value',
+  'timeStamp.secondsPastEpoch',
+  'timeStamp.nanoseconds',
+  'timeStamp.userTag',
+] as const;
+
 const STREAM_TICK_MS = 5;
 /**
  * The tail of a value + timestamp delta of an NTScalar double, from the end of the message: the double value,
@@ -428,13 +429,10 @@ class FakeConnection {
   pumpFlood(): void {
     const paths = this.server.floodPaths;
     if (!paths || this.pumping || this.socket.destroyed) return;
-    const running = [...this.monitors.values()].filter((monitor) => monitor.running);
+    const running = this.runningMonitors();
     if (running.length === 0) return;
     if (this.floodBatch?.monitors !== running.length) {
-      const messages = running.map((monitor) => {
-        const bits = paths.map((path) => monitor.pv.layout.indexOf(path)).filter((bit) => bit >= 0);
-        return this.encodeUpdate(monitor, new BitSet().assign(bits), new BitSet());
-      });
+      const messages = running.map((monitor) => this.encodeLeaves(monitor, paths));
       // About 64 KiB per write.
       const one = Buffer.concat(messages);
       const repeat = Math.max(1, Math.floor(65536 / one.length));
@@ -499,15 +497,8 @@ class FakeConnection {
     const plan = this.streamPlan;
     const starts = this.server.log.monitorStarts;
     if (plan?.monitorCount === this.monitors.size && plan.starts === starts) return plan;
-    const running = [...this.monitors.values()].filter((monitor) => monitor.running);
-    const bits = ['value', 'timeStamp.secondsPastEpoch', 'timeStamp.nanoseconds', 'timeStamp.userTag'];
-    const templates = running.map((monitor) =>
-      this.encodeUpdate(
-        monitor,
-        new BitSet().assign(bits.map((path) => monitor.pv.layout.indexOf(path))),
-        new BitSet(),
-      ),
-    );
+    const running = this.runningMonitors();
+    const templates = running.map((monitor) => this.encodeLeaves(monitor, STEADY_UPDATE_PATHS));
     const initial = Float64Array.from(running, (monitor, index) => {
       const value = monitor.pv.value['value'];
       const template = templates[index] as Buffer;
@@ -602,6 +593,16 @@ class FakeConnection {
       monitor.window--;
     }
     this.sendApplication(message);
+  }
+
+  private runningMonitors(): MonitorState[] {
+    return [...this.monitors.values()].filter((monitor) => monitor.running);
+  }
+
+  /** An update with the bits of the leaves at these paths (those the PV has). */
+  private encodeLeaves(monitor: MonitorState, paths: readonly string[]): Buffer {
+    const bits = paths.map((path) => monitor.pv.layout.indexOf(path)).filter((bit) => bit >= 0);
+    return this.encodeUpdate(monitor, new BitSet().assign(bits), new BitSet());
   }
 
   private encodeUpdate(monitor: MonitorState, changed: BitSet, overrun: BitSet): Buffer {
