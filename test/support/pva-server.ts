@@ -19,6 +19,8 @@ import {
 } from '../../src/epics/pva/header.js';
 import {
   type FieldDesc,
+  scalarDesc,
+  structure,
   type StructureDesc,
   TypeRegistry,
   writeFieldDesc,
@@ -56,6 +58,7 @@ import {
   writeDelta,
 } from '../../src/epics/pva/values.js';
 import { OK_STATUS, type PvaStatus, WireReader, WireWriter } from '../../src/epics/pva/wire.js';
+import { ntType } from './pva-types.js';
 
 export interface FakePvaServerOptions {
   /** Byte order of everything the server sends over TCP (announced by SET_BYTE_ORDER). */
@@ -802,4 +805,30 @@ function merge(base: PvData, changes: PvData): PvData {
     out[key] = key in out ? merge(out[key] as PvData, value) : value;
   }
   return out;
+}
+
+/**
+ * The benchmarks' load servers (pva-flood-server.ts, pva-stream-server.ts): a server answering searches on
+ * `searchPort` with `count` NTScalar doubles with units, named `prefix` + index, each with the value `valueOf(i)`.
+ */
+export async function startDoublePvServer(
+  searchPort: number,
+  count: number,
+  prefix: string,
+  valueOf: (index: number) => number,
+): Promise<{ server: FakePvaServer; pvs: FakePv[] }> {
+  const type = ntType(scalarDesc.float64, {
+    display: structure('display_t', { units: scalarDesc.string, precision: scalarDesc.int32 }),
+  });
+  const server = await FakePvaServer.start({ searchPort });
+  const secondsPastEpoch = BigInt(Math.floor(Date.now() / 1000));
+  const pvs = Array.from({ length: count }, (_, i) =>
+    server.addPv(`${prefix}${i}`, type, {
+      value: valueOf(i),
+      alarm: { severity: 0, status: 0, message: 'NO_ALARM' },
+      timeStamp: { secondsPastEpoch, nanoseconds: 0, userTag: 0 },
+      display: { units: 'mA', precision: 3 },
+    }),
+  );
+  return { server, pvs };
 }

@@ -11,24 +11,10 @@
  * and exits when stdin closes.
  */
 import { createInterface } from 'node:readline';
-import { scalarDesc, structure } from '../../src/epics/pva/introspection.js';
-import { FakePvaServer } from './pva-server.js';
-import { ntType } from './pva-types.js';
+import { startDoublePvServer } from './pva-server.js';
 
 const [searchPort, pvCount, prefix] = process.argv.slice(2);
-const type = ntType(scalarDesc.float64, {
-  display: structure('display_t', { units: scalarDesc.string, precision: scalarDesc.int32 }),
-});
-
-const server = await FakePvaServer.start({ searchPort: Number(searchPort) });
-const pvs = Array.from({ length: Number(pvCount) }, (_, i) =>
-  server.addPv(`${prefix}${i}`, type, {
-    value: 1,
-    alarm: { severity: 0, status: 0, message: 'NO_ALARM' },
-    timeStamp: { secondsPastEpoch: BigInt(Math.floor(Date.now() / 1000)), nanoseconds: 0, userTag: 0 },
-    display: { units: 'mA', precision: 3 },
-  }),
-);
+const { server, pvs } = await startDoublePvServer(Number(searchPort), Number(pvCount), prefix ?? '', () => 1);
 let stop: (() => void) | undefined;
 console.log(`READY ${server.port}`);
 const input = createInterface({ input: process.stdin });
