@@ -270,6 +270,22 @@ describe('PVA client against a real IOC (QSRV)', { timeout: 60_000 }, () => {
     assert.deepEqual(late.sequence.slice(0, 2), ['connected', 'update']);
   });
 
+  it('delivers nothing more to a subscription cancelled by another listener during a delivery', async () => {
+    const cancelled = new UpdateRecorder();
+    let other: { cancel(): void } | undefined;
+    const canceller = new UpdateRecorder();
+    client.subscribe(ioc.pv('tick'), {
+      onConnection: (event) => canceller.onConnection(event),
+      onUpdate: (update) => {
+        other?.cancel();
+        canceller.onUpdate(update);
+      },
+    });
+    other = client.subscribe(ioc.pv('tick'), cancelled);
+    await canceller.waitFor(() => canceller.updates.length >= 3, 'the canceller keeps receiving');
+    assert.equal(cancelled.updates.length, 0);
+  });
+
   it('keeps delivering with pipelining (ACKs re-open the server’s window)', async () => {
     const pipelined = new PvaClient({ env: ioc.clientEnv, monitor: { pipeline: true, queueSize: 4 } });
     try {
