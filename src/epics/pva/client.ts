@@ -358,8 +358,7 @@ export class PvaClient implements PvProvider {
     const channel = subscription.channel;
     if (subscription instanceof UpdateSubscription) {
       channel.updateSubscriptions = channel.updateSubscriptions.filter((other) => other !== subscription);
-    }
-    else channel.deleteStructureSubscription(subscription);
+    } else channel.deleteStructureSubscription(subscription);
     if (channel.subscriberCount === 0) this.dropChannel(channel);
   }
 
