@@ -11,7 +11,7 @@ import {
   toF144Value,
 } from './log-value.js';
 import { bytesOf, sizeOf } from './numeric.js';
-import { isNonZero, type MessageTemplate, patchInt64, patchScalar } from './patch.js';
+import { isNonZero, keptTemplateBytes, type MessageTemplate, patchInt64, patchScalar } from './patch.js';
 import { readRootTable } from './reader.js';
 
 export const F144_IDENTIFIER = 'f144';
@@ -140,8 +140,8 @@ function arrayTemplate(bytes: Uint8Array, value: NumericArrayValue): ArrayTempla
     tag: logValueTag(value),
     length: value.value.length,
     hasTimestamp: root.has(TIMESTAMP),
-    head: bytes.slice(0, vector.start),
-    tail: bytes.slice(vector.start + value.value.byteLength),
+    head: keptTemplateBytes(bytes.subarray(0, vector.start)),
+    tail: keptTemplateBytes(bytes.subarray(vector.start + value.value.byteLength)),
     timestampAt: root.fieldPosition(TIMESTAMP, 8),
   };
 }
@@ -149,7 +149,7 @@ function arrayTemplate(bytes: Uint8Array, value: NumericArrayValue): ArrayTempla
 function scalarTemplate(bytes: Uint8Array, type: NumericType): MessageTemplate {
   const root = readRootTable(bytes, F144_IDENTIFIER);
   return {
-    bytes,
+    bytes: keptTemplateBytes(bytes),
     timestampAt: root.fieldPosition(TIMESTAMP, 8),
     valueAt: root.table(VALUE)?.fieldPosition(0, sizeOf(type)) ?? 0,
   };

@@ -13,6 +13,29 @@ export interface MessageTemplate {
   readonly valueAt: number;
 }
 
+/**
+ * Templates live as long as their stream. In an ArrayBuffer of its own, a ~90-byte template would carry an
+ * ArrayBuffer object and a separately allocated backing store (~250 bytes more), so small ones are copied into
+ * shared slabs (as Node pools small Buffers). A slab is freed once none of its templates is left.
+ */
+const SLAB_BYTES = 8192;
+const LARGEST_SLAB_TEMPLATE = 1024;
+let slab = new ArrayBuffer(SLAB_BYTES);
+let slabUsed = 0;
+
+/** `bytes` as a template to keep: small ones copied into a shared slab, larger ones as they are. */
+export function keptTemplateBytes(bytes: Uint8Array): Uint8Array {
+  if (bytes.length > LARGEST_SLAB_TEMPLATE) return bytes.slice();
+  if (slabUsed + bytes.length > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const kept = new Uint8Array(slab, slabUsed, bytes.length);
+  kept.set(bytes);
+  slabUsed += bytes.length;
+  return kept;
+}
+
 const scratch = new ArrayBuffer(8);
 const scratchBytes = new Uint8Array(scratch);
 const asInt8 = new Int8Array(scratch);

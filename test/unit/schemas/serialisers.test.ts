@@ -90,6 +90,23 @@ describe('F144Serialiser', () => {
     assert.deepEqual(deserialiseF144(second).value, { kind: 'scalar', type: 'float64', value: 2.5 });
   });
 
+  it('keeps the templates of many serialisers intact side by side (they share slabs)', () => {
+    const names = Array.from({ length: 400 }, (_, i) => `PV:${i}:`.padEnd(1 + ((i * 37) % 1500), 'x'));
+    const serialisers = names.map((name) => new F144Serialiser(name, 'pva'));
+    const value = (i: number): PvValue => ({ kind: 'scalar', type: 'float64', value: i + 0.5 });
+    serialisers.forEach((serialiser, i) => serialiser.serialise(value(i), T));
+    for (let i = serialisers.length - 1; i >= 0; i--) {
+      const out = (serialisers[i] as F144Serialiser).serialise(value(i), T + BigInt(i));
+      const expected = serialiseF144({
+        sourceName: names[i] as string,
+        timestampNs: T + BigInt(i),
+        value: toF144Value(value(i), 'pva'),
+      });
+      assert.equal(hex(out), hex(expected));
+      assert.equal(out.buffer.byteLength, out.length, 'a message has a buffer of its own');
+    }
+  });
+
   it('sends 1-element arrays as scalars and enums as UShort over CA, Long over pvAccess', () => {
     const decode = (value: PvValue, proto: EpicsProtocol) =>
       deserialiseF144(new F144Serialiser('pv', proto).serialise(value, T)).value;
