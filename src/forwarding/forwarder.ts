@@ -9,7 +9,13 @@ import { describeStream, type EpicsProtocol, type StreamSpec, streamKey } from '
 import type { PvProvider, Subscription } from '../epics/update.js';
 import type { Logger } from '../observability/logger.js';
 import { PeriodicResender } from './periodic.js';
-import { type LatencyObserver, newStreamCounters, StreamPipeline, type StreamCounters } from './pipeline.js';
+import {
+  type LatencyObserver,
+  newStreamCounters,
+  type PipelineContext,
+  StreamPipeline,
+  type StreamCounters,
+} from './pipeline.js';
 import type { MessageSink } from './sink.js';
 
 export interface ForwarderOptions {
@@ -55,6 +61,8 @@ export class Forwarder {
   private readonly providers = new Map<EpicsProtocol, PvProvider>();
   private readonly resender: PeriodicResender | undefined;
   private readonly now: () => number;
+  /** One for all pipelines: it is the same for every stream. */
+  private readonly pipelineContext: PipelineContext;
   /** Which of the desired streams this forwarder forwards: all, unless a forwarding group shares them out. */
   private forwards: (spec: StreamSpec) => boolean = () => true;
 
@@ -63,6 +71,13 @@ export class Forwarder {
     if (options.pvUpdatePeriodMs !== undefined) {
       this.resender = new PeriodicResender(options.pvUpdatePeriodMs, this.now);
     }
+    this.pipelineContext = {
+      sink: options.sink,
+      logger: options.logger,
+      now: this.now,
+      produceLatency: options.produceLatency,
+      retainLatest: this.resender !== undefined,
+    };
   }
 
   /** Decodes, validates and applies a config-topic message; false when it was rejected (and logged). */
@@ -155,13 +170,7 @@ export class Forwarder {
     let pipeline: StreamPipeline;
     let subscription: Subscription;
     try {
-      pipeline = new StreamPipeline(spec, {
-        sink: this.options.sink,
-        logger: this.options.logger,
-        now: this.now,
-        produceLatency: this.options.produceLatency,
-        retainLatest: this.resender !== undefined,
-      });
+      pipeline = new StreamPipeline(spec, this.pipelineContext);
       subscription = this.provider(spec.protocol).subscribe(spec.pvName, pipeline);
     } catch (error) {
       // The registry keeps the stream, so status shows what was asked for; it just has no pipeline.
