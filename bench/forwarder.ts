@@ -236,9 +236,16 @@ function launcherNodeOptions(): string[] {
   return /^#!\/usr\/bin\/env -S node (.+)$/.exec(shebang)?.[1]?.split(' ') ?? [];
 }
 
+/** The variables deploy/forwarder.service sets on its Environment= line (malloc settings). */
+function unitEnvironment(): Record<string, string> {
+  const unit = readFileSync(join(repoRoot, 'deploy', 'forwarder.service'), 'utf8');
+  const line = /^Environment=(.+)$/m.exec(unit)?.[1] ?? '';
+  return Object.fromEntries(line.split(' ').map((assignment) => assignment.split('=', 2)));
+}
+
 /**
- * bin/forwarder-launch (the compiled dist/) as deploy/forwarder.service runs it (its Node options and
- * MALLOC_ARENA_MAX=2), output kept for error messages. --node-option comes after, so it can override them.
+ * bin/forwarder-launch (the compiled dist/) as deploy/forwarder.service runs it (its Node options and its
+ * Environment=), output kept for error messages. --node-option comes after, so it can override them.
  */
 function startCompiledForwarder(args: readonly string[], env: Record<string, string>): RunningForwarder {
   const profile = [
@@ -251,8 +258,8 @@ function startCompiledForwarder(args: readonly string[], env: Record<string, str
   ];
   const child = spawn(process.execPath, [...profile, join(repoRoot, 'bin', 'forwarder-launch'), ...args], {
     cwd: repoRoot,
-    // MALLOC_ARENA_MAX from the caller's environment wins (MALLOC_ARENA_MAX=16 is glibc's default on two cores).
-    env: { MALLOC_ARENA_MAX: '2', ...process.env, ...env },
+    // The caller's environment wins (MALLOC_ARENA_MAX=16 is glibc's default on two cores).
+    env: { ...unitEnvironment(), ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -110,13 +110,13 @@ describe('deploy/forwarder.service', () => {
     assert.equal(settings.get('KillSignal'), 'SIGTERM');
   });
 
-  it("gives node the options of forwarder-launch's #! line, and two malloc arenas", () => {
+  it("gives node the options of forwarder-launch's #! line, and malloc settings", () => {
     const shebang = readFileSync(join(repoRoot, 'bin', 'forwarder-launch'), 'utf8').split('\n')[0] ?? '';
     const nodeOptions = /^#!\/usr\/bin\/env -S node (.+)$/.exec(shebang)?.[1];
     assert.ok(nodeOptions, `no Node options on the #! line: ${shebang}`);
     const execStart = settings.get('ExecStart') ?? '';
     assert.ok(execStart.includes(`/node ${nodeOptions} /`), execStart);
-    assert.equal(settings.get('Environment'), 'MALLOC_ARENA_MAX=2');
+    assert.equal(settings.get('Environment'), 'MALLOC_ARENA_MAX=2 MALLOC_TRIM_THRESHOLD_=131072');
   });
 
   it('gives the shutdown flush time enough before killing the forwarder', () => {
