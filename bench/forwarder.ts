@@ -43,6 +43,7 @@ import { KafkaProducer, PRODUCER_DEFAULTS } from '../src/kafka/producer.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { deserialiseF144, Protocol, serialiseF144, serialiseFc00, UpdateType } from '../src/schemas/index.js';
 import { caPut } from '../test/support/ca-recorder.js';
+import { launcherNodeOptions, unitEnvironment } from '../test/support/deployment.js';
 import { ForwarderProcess } from '../test/support/forwarder.js';
 import { repoRoot } from '../test/support/paths.js';
 import { startLineChild } from '../test/support/line-child.js';
@@ -230,26 +231,13 @@ interface RunningForwarder {
   stop(signal: NodeJS.Signals, timeoutMs: number): Promise<unknown>;
 }
 
-/** The Node options on bin/forwarder-launch's #! line, which deploy/forwarder.service gives node too. */
-function launcherNodeOptions(): string[] {
-  const shebang = readFileSync(join(repoRoot, 'bin', 'forwarder-launch'), 'utf8').split('\n')[0] ?? '';
-  return /^#!\/usr\/bin\/env -S node (.+)$/.exec(shebang)?.[1]?.split(' ') ?? [];
-}
-
-/** The variables deploy/forwarder.service sets on its Environment= line (malloc settings). */
-function unitEnvironment(): Record<string, string> {
-  const unit = readFileSync(join(repoRoot, 'deploy', 'forwarder.service'), 'utf8');
-  const line = /^Environment=(.+)$/m.exec(unit)?.[1] ?? '';
-  return Object.fromEntries(line.split(' ').map((assignment) => assignment.split('=', 2)));
-}
-
 /**
  * bin/forwarder-launch (the compiled dist/) as deploy/forwarder.service runs it (its Node options and its
  * Environment=), output kept for error messages. --node-option comes after, so it can override them.
  */
 function startCompiledForwarder(args: readonly string[], env: Record<string, string>): RunningForwarder {
   const profile = [
-    ...launcherNodeOptions(),
+    ...(launcherNodeOptions()?.split(' ') ?? []),
     ...(cli['node-option'] ?? []),
     ...(cli['cpu-prof'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', cli['cpu-prof']]),
     ...(cli['heap-snapshot'] === undefined

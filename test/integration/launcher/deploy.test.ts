@@ -12,10 +12,10 @@ import { after, describe, it } from 'node:test';
 import { SHUTDOWN_FLUSH_MS } from '../../../src/cli/daemon.js';
 import type { LauncherOptions } from '../../../src/cli/launcher-options.js';
 import { launcherOptionTable, parseLauncherArguments } from '../../../src/cli/options.js';
+import { launcherNodeOptions, UNIT_FILE, unitSettings } from '../../support/deployment.js';
 import { repoRoot } from '../../support/paths.js';
 
 const exampleConfig = join(repoRoot, 'deploy', 'forwarder.conf.example');
-const unitFile = join(repoRoot, 'deploy', 'forwarder.service');
 const dir = mkdtempSync(join(tmpdir(), 'ekf-deploy-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -81,18 +81,8 @@ describe('deploy/forwarder.conf.example', () => {
   });
 });
 
-/** What the unit sets, key by key (the last value of a key that occurs more than once). */
-function unitSettings(text: string): Map<string, string> {
-  const settings = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const match = /^([A-Za-z]+)=(.*)$/.exec(line);
-    if (match?.[1] !== undefined && match[2] !== undefined) settings.set(match[1], match[2]);
-  }
-  return settings;
-}
-
 describe('deploy/forwarder.service', () => {
-  const text = readFileSync(unitFile, 'utf8');
+  const text = readFileSync(UNIT_FILE, 'utf8');
   const settings = unitSettings(text);
 
   it('runs forwarder-launch with the config file, as a dedicated user, restarting on failure', () => {
@@ -111,9 +101,8 @@ describe('deploy/forwarder.service', () => {
   });
 
   it("gives node the options of forwarder-launch's #! line, and malloc settings", () => {
-    const shebang = readFileSync(join(repoRoot, 'bin', 'forwarder-launch'), 'utf8').split('\n')[0] ?? '';
-    const nodeOptions = /^#!\/usr\/bin\/env -S node (.+)$/.exec(shebang)?.[1];
-    assert.ok(nodeOptions, `no Node options on the #! line: ${shebang}`);
+    const nodeOptions = launcherNodeOptions();
+    assert.ok(nodeOptions, 'no Node options on the #! line of bin/forwarder-launch');
     const execStart = settings.get('ExecStart') ?? '';
     assert.ok(execStart.includes(`/node ${nodeOptions} /`), execStart);
     assert.equal(settings.get('Environment'), 'MALLOC_ARENA_MAX=2 MALLOC_TRIM_THRESHOLD_=131072');
