@@ -19,7 +19,7 @@ import {
   pauseBeforeRetry,
   CANCELLED,
 } from '../kafka/connect.js';
-
+import { logPollErrors, PollLoop } from '../kafka/poll-loop.js';
 import { pvPartition } from './partition.js';
 
 const { KafkaConsumer, AdminClient } = rdkafka;
@@ -80,6 +80,7 @@ export class GroupMembership {
   /** Rebalance events are handled one at a time, in order. */
   private rebalanceChain: Promise<void> = Promise.resolve();
   private closed = false;
+  private loop: PollLoop | undefined;
   private holdsAssignment = false;
 
   private readonly consumer: CooperativeConsumer;
@@ -133,8 +134,9 @@ export class GroupMembership {
     }
     membership.partitions = partitionCount;
     consumer.subscribe([settings.topic]);
-    // Nothing is ever produced to the coordination topic: consuming only keeps the member polled and alive.
-    consumer.consume();
+    // Nothing is ever produced to the coordination topic: polling only keeps the member alive and serves rebalances.
+    membership.loop = new PollLoop(consumer, () => undefined, logPollErrors(role, logger));
+    membership.loop.start();
     logger.info(
       `Joining forwarding group ${settings.groupId} on ${settings.topic} (${partitionCount} partitions)`,
     );
@@ -174,6 +176,7 @@ export class GroupMembership {
     this.lingering.clear();
     this.notifyOwnership();
     await this.listener.flush();
+    await this.loop?.stop();
     await new Promise<void>((resolveDisconnect) => this.consumer.disconnect(() => resolveDisconnect()));
     await this.rebalanceChain;
   }

@@ -9,12 +9,16 @@ import rdkafka, { type RdKafka } from '@confluentinc/kafka-javascript';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../observability/logger.js';
 import { type ConnectRetry, connectWithRetry, DEFAULT_CONNECT_RETRY, logClientErrors } from './connect.js';
+import { logPollErrors, PollLoop } from './poll-loop.js';
 import { topicOffsets } from './topic-offsets.js';
 
 const { KafkaConsumer } = rdkafka;
 
 export class ConfigConsumer {
-  private constructor(private readonly consumer: RdKafka.KafkaConsumer) {}
+  private constructor(
+    private readonly consumer: RdKafka.KafkaConsumer,
+    private readonly loop: PollLoop,
+  ) {}
 
   /** Connects (retrying), starts at the end of every partition and hands every message's payload over, in order. */
   static async create(
@@ -34,15 +38,20 @@ export class ConfigConsumer {
     const assignments = (await topicOffsets(consumer, topic, 'Config topic', logger, retry)).map(
       ({ partition, high }) => ({ topic, partition, offset: high }),
     );
-    consumer.on('data', (message) => {
-      if (message.value) onMessage(message.value);
-    });
+    const loop = new PollLoop(
+      consumer,
+      (message) => {
+        if (message.value) onMessage(message.value);
+      },
+      logPollErrors(role, logger),
+    );
     consumer.assign(assignments);
-    consumer.consume();
-    return new ConfigConsumer(consumer);
+    loop.start();
+    return new ConfigConsumer(consumer, loop);
   }
 
   async close(): Promise<void> {
+    await this.loop.stop();
     await new Promise<void>((resolveDisconnect) => this.consumer.disconnect(() => resolveDisconnect()));
   }
 }

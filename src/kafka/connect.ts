@@ -35,6 +35,9 @@ interface LibrdkafkaLogEntry {
 
 /** syslog's LOG_ERR: librdkafka's log lines at this level or worse are problems the operator must see. */
 const LOG_ERR = 3;
+/** syslog's LOG_WARNING, and the facility of a consumer's offset reset: a consumer skipping or re-reading messages. */
+const LOG_WARNING = 4;
+const OFFSET_RESET_FACILITY = 'OFFSET';
 
 /** How long one connection attempt may take, the pause before the next, and when to give up. */
 export interface ConnectRetry {
@@ -51,15 +54,20 @@ export const DEFAULT_CONNECT_RETRY: ConnectRetry = { attemptTimeoutMs: 10_000, r
 /**
  * Logs the client's own error events and error-level log lines (authentication failures, brokers down, TLS
  * trouble), rate-limited per client; these say why a connection attempt failed, which the attempt's own error
- * ("broker transport failure") does not. A failed SASL authentication, for one, is only ever a log line.
+ * ("broker transport failure") does not. A failed SASL authentication, for one, is only ever a log line. A
+ * consumer's offset reset (its position was lost: it skips to the end, so messages may be missed) is only a
+ * warning line in librdkafka's log, and is logged as a warning.
  */
 export function logClientErrors(client: Client, role: string, logger: Logger): void {
-  const log = new RateLimitedLog(logger, 'error', 30_000);
-  client.on('event.error', (error) => log.log(`Kafka ${role}: ${error.message}`));
+  const errors = new RateLimitedLog(logger, 'error', 30_000);
+  const offsetResets = new RateLimitedLog(logger, 'warn', 30_000);
+  client.on('event.error', (error) => errors.log(`Kafka ${role}: ${error.message}`));
   client.on('event.log', (entry) => {
     // The thread prefix ("[thrd:sasl_ssl://host:port/bootstrap]: ") repeats the broker the message names.
-    if (entry.severity <= LOG_ERR)
-      log.log(`Kafka ${role}: ${entry.message.replace(/^\[thrd:[^\]]*\]: /, '')}`);
+    const message = () => `Kafka ${role}: ${entry.message.replace(/^\[thrd:[^\]]*\]: /, '')}`;
+    if (entry.severity <= LOG_ERR) errors.log(message());
+    else if (entry.severity === LOG_WARNING && entry.fac === OFFSET_RESET_FACILITY)
+      offsetResets.log(message());
   });
 }
 

@@ -1,4 +1,5 @@
 import rdkafka, { type RdKafka } from '@confluentinc/kafka-javascript';
+import { PollLoop } from '../../src/kafka/poll-loop.js';
 import { type DecodedMessage, deserialiseAny } from '../../src/schemas/index.js';
 
 export interface ReadMessage {
@@ -24,6 +25,8 @@ function decode(payload: Buffer): DecodedMessage | undefined {
 export class TopicReader {
   readonly messages = new Map<string, ReadMessage[]>();
 
+  private loop: PollLoop | undefined;
+
   private constructor(private readonly consumer: RdKafka.KafkaConsumer) {}
 
   static async start(config: Record<string, string>, topics: readonly string[]): Promise<TopicReader> {
@@ -41,17 +44,23 @@ export class TopicReader {
     await new Promise<void>((resolveConnect, rejectConnect) =>
       consumer.connect({ timeout: 20_000 }, (error) => (error ? rejectConnect(error) : resolveConnect())),
     );
-    consumer.on('data', (message) => {
-      const payload = message.value ?? Buffer.alloc(0);
-      reader.messages.get(message.topic)?.push({
-        key: message.key === undefined || message.key === null ? null : message.key.toString(),
-        timestampMs: message.timestamp ?? 0,
-        payload,
-        decoded: decode(payload),
-      });
-    });
+    // Polled by the forwarder's own loop: the binding's flowing mode would stop for good at the first error a
+    // poll hands back, as after a broker restart.
+    reader.loop = new PollLoop(
+      consumer,
+      (message) => {
+        const payload = message.value ?? Buffer.alloc(0);
+        reader.messages.get(message.topic)?.push({
+          key: message.key === undefined || message.key === null ? null : message.key.toString(),
+          timestampMs: message.timestamp ?? 0,
+          payload,
+          decoded: decode(payload),
+        });
+      },
+      (error) => console.log(`# topic reader: ${error.message}`),
+    );
     consumer.subscribe([...topics]);
-    consumer.consume();
+    reader.loop.start();
     return reader;
   }
 
@@ -80,6 +89,7 @@ export class TopicReader {
   }
 
   async close(): Promise<void> {
+    await this.loop?.stop();
     await new Promise<void>((resolveDisconnect) => this.consumer.disconnect(() => resolveDisconnect()));
   }
 }

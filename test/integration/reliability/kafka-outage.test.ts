@@ -161,12 +161,16 @@ describe('forwarder: Kafka outage of 30 s during steady forwarding', { timeout: 
     // Let the buffered messages go out and fresh ones follow, then stop: shutdown flushes the rest. The added
     // stream's values (1 Hz) follow once the config consumer is back, which takes longer on a busy machine.
     await sleep(10_000);
-    await live.waitFor(
-      topics.lossless,
-      (messages) => tickValues(messages, counter).length >= 3,
-      30_000,
-      'values of the stream added after the outage',
-    );
+    await live
+      .waitFor(
+        topics.lossless,
+        (messages) => tickValues(messages, counter).length >= 3,
+        30_000,
+        'values of the stream added after the outage',
+      )
+      .catch((error: unknown) => {
+        throw new Error(`${(error as Error).message}; the forwarder said:\n${lossless.output}`);
+      });
     const results = await Promise.all(forwarders.map((forwarder) => forwarder.stop('SIGTERM')));
     for (const [i, result] of results.entries())
       assert.deepEqual(result, { code: 0, signal: null }, `${setups[i]!.name} ends cleanly`);

@@ -127,4 +127,26 @@ describe('logClientErrors', () => {
         'Authentication failed due to invalid credentials with SASL mechanism SCRAM-SHA-512',
     ]);
   });
+
+  it("logs a consumer's offset reset as a warning, and no other warning", () => {
+    const client = new ScriptedClient([]);
+    const logger = recordingLogger();
+    logClientErrors(client, 'config consumer', logger);
+    client.emit('event.log', {
+      severity: 4,
+      fac: 'CONFWARN',
+      message: '[thrd:app]: a configuration warning',
+    });
+    client.emit('event.log', {
+      severity: 4,
+      fac: 'OFFSET',
+      message:
+        '[thrd:main]: config [0]: offset reset (at offset 12 (leader epoch 0), broker 1) to END: fetch failed due ' +
+        'to requested offset not available on the broker: Broker: Offset out of range',
+    });
+    assert.deepEqual(logger.lines, [
+      'warn Kafka config consumer: config [0]: offset reset (at offset 12 (leader epoch 0), broker 1) to END: ' +
+        'fetch failed due to requested offset not available on the broker: Broker: Offset out of range',
+    ]);
+  });
 });
