@@ -25,7 +25,8 @@
  * forwarder's resident memory is, once connected and at the end of the window (V8 heap from its /metrics, the rest
  * from /proc/<pid>/smaps). --node-option OPTION (repeatable): a Node or V8 option for the compiled forwarder's node
  * (--node-option=--max-semi-space-size=8). --forwarder-output FILE: the forwarder's stdout and stderr of the last
- * step (with --node-option=--trace-gc, its garbage collections). --source stream: the load comes from the PVA
+ * step (with --node-option=--trace-gc, its garbage collections). --latency-trace FILE: the last step's latency over
+ * time, per 5 ms of EPICS time from the load's first update (CSV: ms, updates, p50, p99, max). --source stream: the load comes from the PVA
  * stream server (test/support/pva-stream-server.ts, PVA only) instead of the IOC: N PVs, N × R updates/s in
  * total, round-robin and paced every 5 ms, each PV's value counting its updates; it needs far less CPU than QSRV.
  */
@@ -78,6 +79,7 @@ const { values: cli } = parseArgs({
     'memory-detail': { type: 'boolean', default: false },
     'node-option': { type: 'string', multiple: true },
     'forwarder-output': { type: 'string' },
+    'latency-trace': { type: 'string' },
     spread: { type: 'boolean', default: false },
     source: { type: 'string', default: 'ioc' },
   },
@@ -164,6 +166,29 @@ async function memoryDetail(pid: number, httpPort: number): Promise<string> {
     `external ${fixed(external, 0)}, files ${fixed(files, 0)}, stacks ${fixed(mapped.stacks / 1024, 1)}, ` +
     `other anonymous ${fixed(rss - heapTotal - files - mapped.stacks / 1024, 0)} (malloc: librdkafka, Node, external)`
   );
+}
+
+const TRACE_BUCKET_MS = 5;
+
+/** Latency per TRACE_BUCKET_MS of EPICS time from `firstEpicsMs`, as CSV lines: where in the load it was late. */
+function latencyTrace(
+  latencies: readonly number[],
+  epicsMs: readonly number[],
+  firstEpicsMs: number,
+): string {
+  const buckets: number[][] = [];
+  latencies.forEach((latency, i) => {
+    const bucket = Math.floor(((epicsMs[i] as number) - firstEpicsMs) / TRACE_BUCKET_MS);
+    (buckets[bucket] ??= []).push(latency);
+  });
+  const lines = ['ms,updates,p50_ms,p99_ms,max_ms'];
+  buckets.forEach((bucket, i) => {
+    const sorted = Float64Array.from(bucket).sort();
+    lines.push(
+      `${i * TRACE_BUCKET_MS},${sorted.length},${percentile(sorted, 0.5)},${percentile(sorted, 0.99)},${sorted.at(-1)}`,
+    );
+  });
+  return lines.join('\n') + '\n';
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -611,6 +636,8 @@ async function forwarderStep(
         lost += Math.max(0, servedHere - forwardedHere);
         duplicated += Math.max(0, forwardedHere - servedHere);
       }
+      if (cli['latency-trace'] !== undefined)
+        writeFileSync(cli['latency-trace'], latencyTrace(latencies, latencyEpicsMs, firstEpicsMs));
       const latencyMs = Float64Array.from(latencies).sort();
       const steadyLatencyMs = Float64Array.from(
         latencies.filter((_, i) => (latencyEpicsMs[i] as number) >= firstEpicsMs + 1000),
