@@ -5,6 +5,7 @@
  * the result byte-identical to building the message from scratch.
  */
 import type { NumericScalarValue } from '../epics/update.js';
+import { LARGEST_SLAB_SHARE, Slabs } from '../util/slabs.js';
 
 /** A built message and where its timestamp and value fields are (0: omitted as default, nothing to patch). */
 export interface MessageTemplate {
@@ -13,26 +14,15 @@ export interface MessageTemplate {
   readonly valueAt: number;
 }
 
-/**
- * Templates live as long as their stream. In an ArrayBuffer of its own, a ~90-byte template would carry an
- * ArrayBuffer object and a separately allocated backing store (~250 bytes more), so small ones are copied into
- * shared slabs (as Node pools small Buffers). A slab is freed once none of its templates is left.
- */
-const SLAB_BYTES = 8192;
-const LARGEST_SLAB_TEMPLATE = 1024;
-let slab = new ArrayBuffer(SLAB_BYTES);
-let slabUsed = 0;
+/** Templates live as long as their stream: small ones are copied into shared slabs. */
+const templateSlabs = new Slabs();
 
 /** `bytes` as a template to keep: small ones copied into a shared slab, larger ones as they are. */
 export function keptTemplateBytes(bytes: Uint8Array): Uint8Array {
-  if (bytes.length > LARGEST_SLAB_TEMPLATE) return bytes.slice();
-  if (slabUsed + bytes.length > SLAB_BYTES) {
-    slab = new ArrayBuffer(SLAB_BYTES);
-    slabUsed = 0;
-  }
-  const kept = new Uint8Array(slab, slabUsed, bytes.length);
+  if (bytes.length > LARGEST_SLAB_SHARE) return bytes.slice();
+  const { buffer, byteOffset } = templateSlabs.share(bytes.length);
+  const kept = new Uint8Array(buffer, byteOffset, bytes.length);
   kept.set(bytes);
-  slabUsed += bytes.length;
   return kept;
 }
 
