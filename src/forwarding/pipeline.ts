@@ -10,7 +10,7 @@ import { RateLimitedLog } from '../observability/rate-limited.js';
 import { Al00Serialiser, Ep01Serialiser, UnsupportedValueError } from '../schemas/index.js';
 import { describeStream, type StreamSpec } from '../config/stream.js';
 import type { MessageSink } from './sink.js';
-import { TimestampFilter, VERDICT_EXPLANATION } from './timestamp-filter.js';
+import { timestampVerdict, VERDICT_EXPLANATION } from './timestamp-filter.js';
 import { createValueSerialiser, type ValueSerialiser } from './value-serialisers.js';
 
 const NS_PER_MS = 1_000_000n;
@@ -58,21 +58,24 @@ export interface PipelineContext {
   readonly retainLatest?: boolean;
 }
 
-/** Sends one kind of message for a stream: timestamp filter, Kafka record, cache for periodic re-sends. */
-class MessageTracker {
-  private readonly filter = new TimestampFilter();
+/**
+ * One kind of message of a stream: timestamp filter, Kafka record, cache for periodic re-sends. The filter's state
+ * is a field here rather than an object of its own: a stream has up to three kinds, and 10,000 streams many more.
+ */
+abstract class MessageKind {
+  private lastAcceptedNs = -1n;
   private cached: Uint8Array | undefined;
 
   constructor(
-    private readonly pipeline: StreamPipeline,
-    readonly kind: string,
+    protected readonly pipeline: StreamPipeline,
+    private readonly kind: string,
     private readonly latency?: LatencyObserver,
   ) {}
 
-  publish(payload: Uint8Array, timestampNs: bigint): void {
+  protected publish(payload: Uint8Array, timestampNs: bigint): void {
     const pipeline = this.pipeline;
     const nowMs = pipeline.context.now();
-    const verdict = this.filter.check(timestampNs, nowMs);
+    const verdict = timestampVerdict(timestampNs, this.lastAcceptedNs, nowMs);
     if (verdict !== 'accepted') {
       pipeline.counters.rejected.timestamp++;
       pipeline.logProblem(
@@ -82,6 +85,7 @@ class MessageTracker {
       );
       return;
     }
+    this.lastAcceptedNs = timestampNs;
     const timestampMs = Number(timestampNs / NS_PER_MS);
     pipeline.emit(payload, timestampMs);
     // The clock was read for the filter just now; a clock behind the IOC's counts as no delay.
@@ -102,15 +106,14 @@ class MessageTracker {
 }
 
 /** al00: sent when severity or message differs from the last one sent; the first update always sends one. */
-class AlarmMessages {
+class AlarmMessages extends MessageKind {
   private readonly serialiser: Al00Serialiser;
-  readonly tracker: MessageTracker;
   private lastSeverity = -1;
   private lastMessage = '';
 
   constructor(pipeline: StreamPipeline) {
+    super(pipeline, 'al00');
     this.serialiser = new Al00Serialiser(pipeline.spec.pvName);
-    this.tracker = new MessageTracker(pipeline, 'al00');
   }
 
   onUpdate(update: PvUpdate): void {
@@ -118,7 +121,7 @@ class AlarmMessages {
     if (severity === this.lastSeverity && message === this.lastMessage) return;
     this.lastSeverity = severity;
     this.lastMessage = message;
-    this.tracker.publish(this.serialiser.serialise(update.timestampNs, update.alarm), update.timestampNs);
+    this.publish(this.serialiser.serialise(update.timestampNs, update.alarm), update.timestampNs);
   }
 }
 
@@ -127,38 +130,35 @@ class AlarmMessages {
  * local time of the event, so a reconnect is never ordered before the disconnect it follows (the reference
  * stamps a PVA reconnect with the value's EPICS time and its filter can then drop it, §7.3).
  */
-class ConnectionMessages {
+class ConnectionMessages extends MessageKind {
   private readonly serialiser: Ep01Serialiser;
-  readonly tracker: MessageTracker;
   private state: ConnectionState | undefined;
 
   constructor(pipeline: StreamPipeline) {
+    super(pipeline, 'ep01');
     this.serialiser = new Ep01Serialiser(pipeline.spec.pvName);
-    this.tracker = new MessageTracker(pipeline, 'ep01');
   }
 
   onConnection(event: ConnectionEvent): void {
     if (event.state === this.state) return;
     if (this.state === undefined && event.state !== 'connected') return;
     this.state = event.state;
-    this.tracker.publish(this.serialiser.serialise(event.timestampNs, event.state), event.timestampNs);
+    this.publish(this.serialiser.serialise(event.timestampNs, event.state), event.timestampNs);
   }
 }
 
 /** The main schema's value messages. */
-class ValueMessages {
-  readonly tracker: MessageTracker;
-
+class ValueMessages extends MessageKind {
   constructor(
     pipeline: StreamPipeline,
     private readonly serialiser: ValueSerialiser,
   ) {
-    this.tracker = new MessageTracker(pipeline, pipeline.spec.schema, pipeline.context.produceLatency);
+    super(pipeline, pipeline.spec.schema, pipeline.context.produceLatency);
   }
 
   onUpdate(update: PvUpdate): void {
     const message = this.serialiser(update);
-    if (message !== null) this.tracker.publish(message.payload, message.timestampNs);
+    if (message !== null) this.publish(message.payload, message.timestampNs);
   }
 }
 
@@ -218,8 +218,8 @@ export class StreamPipeline implements SubscriptionListener {
   set periodic(periodic: boolean) {
     this.periodicFlag = periodic;
     if (periodic || this.context.retainLatest) return;
-    for (const kind of this.updateKinds) kind.tracker.forget();
-    for (const kind of this.connectionKinds) kind.tracker.forget();
+    for (const kind of this.updateKinds) kind.forget();
+    for (const kind of this.connectionKinds) kind.forget();
   }
 
   onUpdate(update: PvUpdate): void {
@@ -248,8 +248,8 @@ export class StreamPipeline implements SubscriptionListener {
   /** Re-sends every cached message, if the stream is periodic. */
   resend(nowMs: number): void {
     if (!this.periodicFlag) return;
-    for (const kind of this.updateKinds) kind.tracker.resend(nowMs);
-    for (const kind of this.connectionKinds) kind.tracker.resend(nowMs);
+    for (const kind of this.updateKinds) kind.resend(nowMs);
+    for (const kind of this.connectionKinds) kind.resend(nowMs);
   }
 
   emit(payload: Uint8Array, timestampMs: number): void {

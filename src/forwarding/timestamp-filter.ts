@@ -9,17 +9,17 @@ export const MAX_FUTURE_NS = 10n * 60n * 1_000_000_000n;
 
 export type TimestampVerdict = 'accepted' | 'older-than-previous' | 'too-old' | 'in-future';
 
-export class TimestampFilter {
-  private lastAcceptedNs = -1n;
-
-  check(timestampNs: bigint, nowMs: number): TimestampVerdict {
-    const nowNs = BigInt(nowMs) * NS_PER_MS;
-    if (timestampNs < this.lastAcceptedNs) return 'older-than-previous';
-    if (timestampNs < nowNs - MAX_AGE_NS) return 'too-old';
-    if (timestampNs > nowNs + MAX_FUTURE_NS) return 'in-future';
-    this.lastAcceptedNs = timestampNs;
-    return 'accepted';
-  }
+/** The verdict on a message with `timestampNs`, given the last accepted one's (-1n before the first). */
+export function timestampVerdict(
+  timestampNs: bigint,
+  lastAcceptedNs: bigint,
+  nowMs: number,
+): TimestampVerdict {
+  const nowNs = BigInt(nowMs) * NS_PER_MS;
+  if (timestampNs < lastAcceptedNs) return 'older-than-previous';
+  if (timestampNs < nowNs - MAX_AGE_NS) return 'too-old';
+  if (timestampNs > nowNs + MAX_FUTURE_NS) return 'in-future';
+  return 'accepted';
 }
 
 export const VERDICT_EXPLANATION: { readonly [V in Exclude<TimestampVerdict, 'accepted'>]: string } = {
