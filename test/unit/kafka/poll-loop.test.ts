@@ -53,6 +53,21 @@ async function until(condition: () => boolean, timeoutMs = 2_000): Promise<void>
   }
 }
 
+/** A loop over `consumer` that records the offsets handed over and ignores errors. */
+function recordingLoop(
+  consumer: ScriptedConsumer,
+  options: { intervalMs: number; batch?: number },
+): { loop: PollLoop; received: number[] } {
+  const received: number[] = [];
+  const loop = new PollLoop(
+    consumer,
+    (entry) => received.push(entry.offset),
+    () => undefined,
+    options,
+  );
+  return { loop, received };
+}
+
 describe('PollLoop', () => {
   it('polls without waiting, hands messages over in order, and goes on polling after errors', async () => {
     const consumer = new ScriptedConsumer([
@@ -81,16 +96,7 @@ describe('PollLoop', () => {
   it('polls again at once after a full batch, and waits the interval after a short one', async () => {
     const full = [message(0), message(1)];
     const consumer = new ScriptedConsumer([full, [message(2)], [message(3)]]);
-    const received: number[] = [];
-    const loop = new PollLoop(
-      consumer,
-      (entry) => received.push(entry.offset),
-      () => undefined,
-      {
-        intervalMs: 10_000,
-        batch: 2,
-      },
-    );
+    const { loop, received } = recordingLoop(consumer, { intervalMs: 10_000, batch: 2 });
     loop.start();
     await until(() => received.length === 3);
     await sleep(50);
@@ -102,15 +108,7 @@ describe('PollLoop', () => {
   it('stop() waits for the poll under way, and nothing is handed over or polled after it', async () => {
     const consumer = new ScriptedConsumer([[message(0)]]);
     consumer.holdNext = true;
-    const received: number[] = [];
-    const loop = new PollLoop(
-      consumer,
-      (entry) => received.push(entry.offset),
-      () => undefined,
-      {
-        intervalMs: 1,
-      },
-    );
+    const { loop, received } = recordingLoop(consumer, { intervalMs: 1 });
     loop.start();
     let stopped = false;
     const stopping = loop.stop().then(() => (stopped = true));
