@@ -1,5 +1,7 @@
 import rdkafka, { type RdKafka } from '@confluentinc/kafka-javascript';
 import { PollLoop } from '../../src/kafka/poll-loop.js';
+import { topicOffsets } from '../../src/kafka/topic-offsets.js';
+import type { Logger } from '../../src/observability/logger.js';
 import { type DecodedMessage, deserialiseAny } from '../../src/schemas/index.js';
 
 export interface ReadMessage {
@@ -18,6 +20,15 @@ function decode(payload: Buffer): DecodedMessage | undefined {
   }
 }
 
+/** What waiting for a topic's partitions says, in the test output. */
+const testLog: Logger = {
+  error: (message) => console.log(`# topic reader: ${message}`),
+  warn: (message) => console.log(`# topic reader: ${message}`),
+  info: () => undefined,
+  debug: () => undefined,
+};
+const QUICK_RETRY = { attemptTimeoutMs: 10_000, retryDelayMs: 250 };
+
 /**
  * Reads topics from their beginning for as long as a test runs, decoding every message; tests wait for what
  * they expect with `waitFor`.
@@ -33,9 +44,9 @@ export class TopicReader {
     const consumer = new rdkafka.KafkaConsumer(
       {
         ...config,
+        // Required by librdkafka; the reader assigns itself and never joins the group.
         'group.id': `test-reader-${Math.random().toString(36).slice(2)}`,
         'enable.auto.commit': false,
-        'topic.metadata.refresh.interval.ms': 1000,
       },
       { 'auto.offset.reset': 'earliest' },
     );
@@ -44,8 +55,15 @@ export class TopicReader {
     await new Promise<void>((resolveConnect, rejectConnect) =>
       consumer.connect({ timeout: 20_000 }, (error) => (error ? rejectConnect(error) : resolveConnect())),
     );
+    // Every partition from its first offset, by assignment: a group member would have to rejoin after a broker
+    // restart, and the group can wait out the old session (45 s) before it reads again.
+    const assignments = [];
+    for (const topic of topics) {
+      for (const { partition, low } of await topicOffsets(consumer, topic, 'Topic', testLog, QUICK_RETRY))
+        assignments.push({ topic, partition, offset: low });
+    }
     // Polled by the forwarder's own loop: the binding's flowing mode would stop for good at the first error a
-    // poll hands back, as after a broker restart.
+    // poll hands back.
     reader.loop = new PollLoop(
       consumer,
       (message) => {
@@ -59,7 +77,7 @@ export class TopicReader {
       },
       (error) => console.log(`# topic reader: ${error.message}`),
     );
-    consumer.subscribe([...topics]);
+    consumer.assign(assignments);
     reader.loop.start();
     return reader;
   }

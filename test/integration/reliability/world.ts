@@ -112,9 +112,7 @@ export class ReliabilityWorld {
 
   /**
    * Everything on `topic` now: a fresh reader from the beginning, waited on until it has read as many messages as
-   * the topic's end offset says were written (a reader kept across a broker restart may read messages twice
-   * after a rebalance, so counts are always taken fresh; waiting for quiet instead can stop early on a loaded
-   * machine).
+   * the topic's end offset says were written (waiting for quiet instead can stop early on a loaded machine).
    */
   async readAll(topic: string): Promise<ReadMessage[]> {
     const expected = await topicEndOffset(this.kafkaConfig, topic);
