@@ -101,7 +101,16 @@ describe('forwarding group: Kafka down for longer than the session timeout', { t
     await Promise.all(
       members.map((member) => member.waitForOutput(/lost partitions[\s\S]*assigned partitions/, 60_000)),
     );
-    await until(shared(restartedAt), 60_000, 'sharing the PVs again after the outage');
+    await until(shared(restartedAt), 60_000, 'sharing the PVs again after the outage').catch(
+      (error: unknown) => {
+        const counts = JSON.stringify([...forwardedBy(statusReader, topics.status, restartedAt)]);
+        const logs = members.map((member) => member.output.split('\n').slice(-30).join('\n'));
+        throw new Error(
+          `${(error as Error).message}; streams per member in statuses since the restart: ${counts}; ` +
+            `status messages read: ${statusReader.of(topics.status).length}; the members said:\n${logs.join('\n---\n')}`,
+        );
+      },
+    );
     await sleep(3_000);
     await caPut(world.ioc.clientEnv, [[world.ioc.pv(GATE), 0]]);
     await sleep(2_000);
