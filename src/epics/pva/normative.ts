@@ -265,12 +265,19 @@ export class NormativeMapper {
     const seconds = store.values[secondsIndex];
     if (seconds !== this.lastSeconds) {
       this.lastSeconds = seconds;
-      this.lastSecondsNs = BigInt(seconds as bigint | number) * NS_PER_SECOND;
+      this.lastSecondsNs = wholeNumber(seconds) * NS_PER_SECOND;
     }
-    return nanoseconds < 0
-      ? this.lastSecondsNs
-      : this.lastSecondsNs + BigInt(store.values[nanoseconds] as number);
+    return nanoseconds < 0 ? this.lastSecondsNs : this.lastSecondsNs + wholeNumber(store.values[nanoseconds]);
   }
+}
+
+/**
+ * A timestamp field as a whole number, whatever type the server gave it: a fraction is cut off, and a value that
+ * is no finite number (NaN, a string, an array) counts as 0, which the timestamp filter then refuses as too old.
+ */
+function wholeNumber(value: PvData | undefined): bigint {
+  if (typeof value === 'bigint') return value;
+  return typeof value === 'number' && Number.isFinite(value) ? BigInt(Math.trunc(value)) : 0n;
 }
 
 function changed(store: StructureStore, range: NodeRange): boolean {

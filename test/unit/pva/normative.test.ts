@@ -121,6 +121,24 @@ describe('metadata', () => {
     assert.deepEqual(second?.display, { units: 'A', precision: 3 });
   });
 
+  it('takes timestamp fields of other types than the standard ones without failing', () => {
+    const timeOf = (secondsPastEpoch: FieldDesc, nanoseconds: FieldDesc) =>
+      structure('epics:nt/NTScalar:1.0', {
+        value: scalarDesc.int32,
+        timeStamp: structure('time_t', { secondsPastEpoch, nanoseconds }),
+      });
+    const fractional = monitor(timeOf(scalarDesc.float64, scalarDesc.float64)).apply({
+      value: 1,
+      timeStamp: { secondsPastEpoch: 1_700_000_000.75, nanoseconds: 5.5 },
+    });
+    assert.equal(fractional?.timestampNs, 1_700_000_000_000_000_005n, 'fractions cut off');
+    const nonsense = monitor(timeOf(scalarDesc.float64, scalarDesc.string)).apply({
+      value: 1,
+      timeStamp: { secondsPastEpoch: NaN, nanoseconds: 'soon' },
+    });
+    assert.equal(nonsense?.timestampNs, 0n, 'no finite number: 0');
+  });
+
   it('uses NO_ALARM and timestamp 0 when the structure has no alarm or timeStamp, and no display', () => {
     const update = monitor(structure('', { value: scalarDesc.int32 })).apply({ value: 7 });
     assert.deepEqual(update, {
