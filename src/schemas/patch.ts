@@ -5,7 +5,7 @@
  * the result byte-identical to building the message from scratch.
  */
 import type { NumericScalarValue } from '../epics/update.js';
-import { LARGEST_SLAB_SHARE, Slabs } from '../util/slabs.js';
+import { Slabs } from '../util/slabs.js';
 
 /** A built message and where its timestamp and value fields are (0: omitted as default, nothing to patch). */
 export interface MessageTemplate {
@@ -17,11 +17,9 @@ export interface MessageTemplate {
 /** Templates live as long as their stream: small ones are copied into shared slabs. */
 const templateSlabs = new Slabs();
 
-/** `bytes` as a template to keep: small ones copied into a shared slab, larger ones as they are. */
+/** `bytes` as a template to keep: a copy, in a shared slab when small. */
 export function keptTemplateBytes(bytes: Uint8Array): Uint8Array {
-  if (bytes.length > LARGEST_SLAB_SHARE) return bytes.slice();
-  const { buffer, byteOffset } = templateSlabs.share(bytes.length);
-  const kept = new Uint8Array(buffer, byteOffset, bytes.length);
+  const kept = templateSlabs.uint8Array(bytes.length);
   kept.set(bytes);
   return kept;
 }

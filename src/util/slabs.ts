@@ -9,29 +9,37 @@ const SLAB_BYTES = 8192;
 /** Larger arrays get a buffer of their own: the overhead is small against them, and a slab is not wasted. */
 export const LARGEST_SLAB_SHARE = 1024;
 
-export interface SlabShare {
-  readonly buffer: ArrayBuffer;
-  readonly byteOffset: number;
-}
-
 export class Slabs {
   private slab = new ArrayBuffer(SLAB_BYTES);
   private used = 0;
 
-  /** @param alignment of every share's byteOffset: the element size of the typed arrays laid over the shares. */
-  constructor(private readonly alignment = 1) {}
+  /** A zeroed Uint8Array of `length` bytes. */
+  uint8Array(length: number): Uint8Array {
+    if (length > LARGEST_SLAB_SHARE) return new Uint8Array(length);
+    const offset = this.share(length, 1);
+    return new Uint8Array(this.slab, offset, length);
+  }
 
-  /** Zeroed room for `byteLength` (at most LARGEST_SLAB_SHARE) bytes. */
-  share(byteLength: number): SlabShare {
-    if (byteLength > LARGEST_SLAB_SHARE)
-      throw new RangeError(`${byteLength} bytes is too large for a slab share`);
-    const start = Math.ceil(this.used / this.alignment) * this.alignment;
+  /** A zeroed Uint32Array of `length` elements. */
+  uint32Array(length: number): Uint32Array {
+    const byteLength = length * Uint32Array.BYTES_PER_ELEMENT;
+    if (byteLength > LARGEST_SLAB_SHARE) return new Uint32Array(length);
+    const offset = this.share(byteLength, Uint32Array.BYTES_PER_ELEMENT);
+    return new Uint32Array(this.slab, offset, length);
+  }
+
+  /**
+   * The offset of `byteLength` bytes, so aligned, in the current slab: a new one when this one is full, so read
+   * `this.slab` after calling.
+   */
+  private share(byteLength: number, alignment: number): number {
+    const start = Math.ceil(this.used / alignment) * alignment;
     if (start + byteLength > SLAB_BYTES) {
       this.slab = new ArrayBuffer(SLAB_BYTES);
       this.used = byteLength;
-      return { buffer: this.slab, byteOffset: 0 };
+      return 0;
     }
     this.used = start + byteLength;
-    return { buffer: this.slab, byteOffset: start };
+    return start;
   }
 }

@@ -20,7 +20,7 @@ import {
 import { MAX_NESTING_DEPTH, type ScalarType, SizeMarker, scalarByteSize } from './protocol.js';
 import { PvaDecodeError, type WireReader, type WireWriter } from './wire.js';
 import type { NumericArray } from '../update.js';
-import { LARGEST_SLAB_SHARE, Slabs } from '../../util/slabs.js';
+import { Slabs } from '../../util/slabs.js';
 
 /** The selected member of a union (field null when the union is empty). */
 export class PvUnion {
@@ -419,14 +419,7 @@ function leafReader(type: FieldDesc): ScalarReader | undefined {
 }
 
 /** A store lives as long as its monitor: its change marks take little room, so they share slabs. */
-const changeMarkSlabs = new Slabs(Uint32Array.BYTES_PER_ELEMENT);
-
-function changedAtArray(nodes: number): Uint32Array {
-  const byteLength = nodes * Uint32Array.BYTES_PER_ELEMENT;
-  if (byteLength > LARGEST_SLAB_SHARE) return new Uint32Array(nodes);
-  const { buffer, byteOffset } = changeMarkSlabs.share(byteLength);
-  return new Uint32Array(buffer, byteOffset, nodes);
-}
+const changeMarkSlabs = new Slabs();
 
 /**
  * The merged value of a monitored structure: one slot per layout node (structure nodes stay undefined), plus the
@@ -444,7 +437,7 @@ export class StructureStore {
     this.values = layout.nodes.map((node) =>
       node.type.kind === 'structure' ? undefined : defaultData(node.type),
     );
-    this.changedAt = changedAtArray(layout.size);
+    this.changedAt = changeMarkSlabs.uint32Array(layout.size);
   }
 
   get(index: number): PvData | undefined {

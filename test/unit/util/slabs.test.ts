@@ -3,29 +3,31 @@ import { describe, it } from 'node:test';
 import { LARGEST_SLAB_SHARE, Slabs } from '../../../src/util/slabs.js';
 
 describe('Slabs', () => {
-  it('hands out zeroed, non-overlapping shares of one buffer, aligned, until it is full', () => {
-    const slabs = new Slabs(4);
-    const first = slabs.share(6);
-    const second = slabs.share(8);
-    assert.equal(first.buffer, second.buffer);
+  it('hands out zeroed, non-overlapping arrays of one buffer, aligned to their element size', () => {
+    const slabs = new Slabs();
+    const bytes = slabs.uint8Array(6);
+    const words = slabs.uint32Array(2);
+    assert.equal(bytes.buffer, words.buffer);
     assert.deepEqual(
-      [first.byteOffset, second.byteOffset],
+      [bytes.byteOffset, words.byteOffset],
       [0, 8],
-      'the second starts at the next multiple of 4',
+      'the words start at the next multiple of 4',
     );
-    const view = new Uint32Array(second.buffer, second.byteOffset, 2);
-    assert.deepEqual([...view], [0, 0]);
-    view.fill(7);
-    assert.deepEqual([...new Uint8Array(first.buffer, first.byteOffset, 6)], [0, 0, 0, 0, 0, 0]);
+    assert.deepEqual([...words], [0, 0]);
+    words.fill(7);
+    assert.deepEqual([...bytes], [0, 0, 0, 0, 0, 0]);
   });
 
-  it('starts a new buffer when a share does not fit, and refuses shares larger than LARGEST_SLAB_SHARE', () => {
+  it('starts a new buffer when an array does not fit, and gives larger arrays a buffer of their own', () => {
     const slabs = new Slabs();
-    const first = slabs.share(LARGEST_SLAB_SHARE);
+    const first = slabs.uint8Array(LARGEST_SLAB_SHARE);
     let last = first;
-    while (last.buffer === first.buffer) last = slabs.share(LARGEST_SLAB_SHARE);
+    while (last.buffer === first.buffer) last = slabs.uint8Array(LARGEST_SLAB_SHARE);
     assert.equal(last.byteOffset, 0);
     assert.equal(first.buffer.byteLength % LARGEST_SLAB_SHARE, 0);
-    assert.throws(() => slabs.share(LARGEST_SLAB_SHARE + 1), RangeError);
+    const large = slabs.uint8Array(LARGEST_SLAB_SHARE + 1);
+    assert.deepEqual([large.byteOffset, large.buffer.byteLength], [0, LARGEST_SLAB_SHARE + 1]);
+    const largeWords = slabs.uint32Array(LARGEST_SLAB_SHARE / 4 + 1);
+    assert.equal(largeWords.buffer.byteLength, LARGEST_SLAB_SHARE + 4);
   });
 });
