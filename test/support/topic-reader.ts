@@ -1,5 +1,5 @@
 import rdkafka, { type RdKafka } from '@confluentinc/kafka-javascript';
-import { PollLoop } from '../../src/kafka/poll-loop.js';
+import { logPollErrors, PollLoop } from '../../src/kafka/poll-loop.js';
 import { topicOffsets } from '../../src/kafka/topic-offsets.js';
 import type { Logger } from '../../src/observability/logger.js';
 import { type DecodedMessage, deserialiseAny } from '../../src/schemas/index.js';
@@ -22,8 +22,8 @@ function decode(payload: Buffer): DecodedMessage | undefined {
 
 /** What waiting for a topic's partitions says, in the test output. */
 const testLog: Logger = {
-  error: (message) => console.log(`# topic reader: ${message}`),
-  warn: (message) => console.log(`# topic reader: ${message}`),
+  error: (message) => console.log(`# ${message}`),
+  warn: (message) => console.log(`# ${message}`),
   info: () => undefined,
   debug: () => undefined,
 };
@@ -75,7 +75,7 @@ export class TopicReader {
           decoded: decode(payload),
         });
       },
-      (error) => console.log(`# topic reader: ${error.message}`),
+      logPollErrors('topic reader', testLog),
     );
     consumer.assign(assignments);
     reader.loop.start();
