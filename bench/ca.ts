@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { CaClient } from '../src/epics/ca/client.js';
-import type { PvUpdate } from '../src/epics/update.js';
+import type { PvUpdate } from '../src/model/update.js';
 import { TestIoc } from '../test/support/ioc.js';
 import { repoRoot } from '../test/support/paths.js';
 import { runPython, runPythonCode } from '../test/support/python.js';

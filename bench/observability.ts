@@ -7,11 +7,11 @@
  * Run: npx tsx bench/observability.ts
  */
 import rdkafka from '@confluentinc/kafka-javascript';
-import type { PvUpdate } from '../src/epics/update.js';
+import type { PvUpdate } from '../src/model/update.js';
 import { type LatencyObserver, StreamPipeline } from '../src/forwarding/pipeline.js';
 import type { MessageSink } from '../src/forwarding/sink.js';
 import { STATISTICS_INTERVAL_MS } from '../src/kafka/producer.js';
-import { silentLogger } from '../src/observability/logger.js';
+import { silentLogger } from '../src/logging/logger.js';
 import { exponentialBuckets, Histogram } from '../src/observability/metrics.js';
 import { clientConfig, createTopics, testBroker, uniqueTopic } from '../test/support/kafka.js';
 

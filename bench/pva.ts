@@ -18,7 +18,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { PvaClient } from '../src/epics/pva/client.js';
-import type { PvUpdate } from '../src/epics/update.js';
+import type { PvUpdate } from '../src/model/update.js';
 import { TestIoc, randomPrefix } from '../test/support/ioc.js';
 import { repoRoot, venvPython } from '../test/support/paths.js';
 import { freePort } from '../test/support/ports.js';

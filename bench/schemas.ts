@@ -3,7 +3,7 @@
  * the Python reference library measured in the same run (ess-streaming-data-types in the test venv), with the
  * ratio. Each figure is the best of several timed rounds, for both sides. Run: npm run bench:schemas
  */
-import type { PvValue } from '../src/epics/update.js';
+import type { PvValue } from '../src/model/update.js';
 import { Al00Serialiser } from '../src/schemas/al00.js';
 import { Ep01Serialiser } from '../src/schemas/ep01.js';
 import { F144Serialiser, serialiseF144 } from '../src/schemas/f144.js';

@@ -3,22 +3,23 @@
  * together. Start-up order follows the reference: producers, then the stored stream set, then the config topic.
  */
 import { hostname } from 'node:os';
-import type { EpicsProtocol } from '../config/stream.js';
+import type { EpicsProtocol } from '../model/protocol.js';
 import { CaClient } from '../epics/ca/client.js';
 import { FakeProvider } from '../epics/fake/provider.js';
 import { PvaClient } from '../epics/pva/client.js';
-import type { PvProvider } from '../epics/update.js';
+import type { PvProvider } from '../model/update.js';
 import { Forwarder } from '../forwarding/forwarder.js';
 import { kafkaClientConfig } from '../kafka/client-config.js';
 import { ConfigConsumer } from '../kafka/config-consumer.js';
 import { type ConnectRetry, DEFAULT_CONNECT_RETRY } from '../kafka/connect.js';
 import { KafkaProducer } from '../kafka/producer.js';
 import { GroupMembership, type GroupSettings } from '../group/membership.js';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../logging/logger.js';
 import { Observability } from '../observability/observability.js';
 import { StatusReporter } from '../status/reporter.js';
 import { StreamStore } from '../storage/store.js';
-import type { KafkaEndpoint, LauncherOptions } from './launcher-options.js';
+import type { KafkaEndpoint } from '../kafka/endpoint.js';
+import type { LauncherOptions } from './launcher-options.js';
 import { packageVersion } from './version.js';
 
 /** How long shutdown waits for Kafka to acknowledge what was produced before the signal. */

@@ -16,7 +16,8 @@
  * Error messages quote the offending fragment (never the user name), so they can go to a log.
  */
 import { isIPv6 } from 'node:net';
-import type { HostPort, KafkaUri, SaslMechanism, SecurityProtocol } from './launcher-options.js';
+import type { HostPort } from '../util/host-port.js';
+import type { KafkaUri, SaslMechanism, SecurityProtocol } from '../kafka/endpoint.js';
 
 export class KafkaUriError extends Error {
   override readonly name = 'KafkaUriError';

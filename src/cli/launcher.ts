@@ -5,7 +5,7 @@
  * settings that librdkafka refuses when the client is created).
  */
 import { KafkaClientCreationError } from '../kafka/connect.js';
-import { createLogger } from '../observability/logging.js';
+import { createLogger } from '../logging/logging.js';
 import { type Daemon, startDaemon } from './daemon.js';
 import { parseLauncherArguments } from './options.js';
 

@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import rdkafka from '@confluentinc/kafka-javascript';
 import { Command, CommanderError, Option } from 'commander';
 import { KafkaClientConfigError, kafkaClientConfig } from '../kafka/client-config.js';
-import { type GraylogAddress, parseGraylogAddress } from '../observability/gelf-transport.js';
+import { type GraylogAddress, parseGraylogAddress } from '../logging/gelf-transport.js';
 import { ConfigFileError, fileErrorReason, readConfigFile, type ConfigFileEntry } from './config-file.js';
 import {
   AddressError,
@@ -20,7 +20,10 @@ import {
   parseKafkaUri,
 } from './kafka-uri.js';
 import type { GroupSettings } from '../group/membership.js';
-import type { HostPort, KafkaEndpoint, KafkaUri, LauncherOptions, Verbosity } from './launcher-options.js';
+import type { HostPort } from '../util/host-port.js';
+import type { KafkaEndpoint, KafkaUri } from '../kafka/endpoint.js';
+import type { LauncherOptions } from './launcher-options.js';
+import type { Verbosity } from '../logging/logging.js';
 import { packageVersion } from './version.js';
 
 export type ParseOutcome =

@@ -5,7 +5,7 @@
  */
 import { launcherOptionTable } from '../cli/options.js';
 import { KafkaUriError, parseKafkaUri } from '../cli/kafka-uri.js';
-import type { KafkaUri, TlsOptions } from '../cli/launcher-options.js';
+import type { KafkaUri, TlsOptions } from '../kafka/endpoint.js';
 import { KafkaClientConfigError, kafkaClientConfig } from '../kafka/client-config.js';
 import { UsageError } from './errors.js';
 import { positiveSeconds } from './values.js';

@@ -13,7 +13,7 @@ import {
   logClientErrors,
 } from '../kafka/connect.js';
 import { KafkaProducer } from '../kafka/producer.js';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../logging/logger.js';
 import { StreamStore } from '../storage/store.js';
 import { CtlError, UsageError } from './errors.js';
 import type { KafkaAccess } from './kafka-access.js';

@@ -7,9 +7,10 @@
 import { Command, CommanderError, Option } from 'commander';
 import { kafkaUriSyntax } from '../cli/kafka-uri.js';
 import { packageVersion } from '../cli/version.js';
-import { parseConfigMessage } from '../config/commands.js';
-import { PROTOCOL_LABEL, type StreamSpec } from '../config/stream.js';
-import { fieldMatcher } from '../config/wildcard.js';
+import { parseConfigMessage } from '../streams/commands.js';
+import { PROTOCOL_LABEL } from '../model/protocol.js';
+import type { StreamSpec } from '../model/stream.js';
+import { fieldMatcher } from '../streams/wildcard.js';
 import {
   type DecodedMessage,
   deserialiseAny,

@@ -2,8 +2,9 @@
  * fc00 commands from stream entries. Each stream is checked by the daemon's own parser (config/commands.ts) on
  * the message it would receive, so the tool refuses exactly what a forwarder would skip, before anything is sent.
  */
-import { parseConfigMessage } from '../config/commands.js';
-import { type EpicsProtocol, PROTOCOL_LABEL, SCHEMAS_OF_PROTOCOL } from '../config/stream.js';
+import { parseConfigMessage } from '../streams/commands.js';
+import { type EpicsProtocol, PROTOCOL_LABEL } from '../model/protocol.js';
+import { SCHEMAS_OF_PROTOCOL } from '../model/stream.js';
 import { type Fc00Stream, Protocol, serialiseFc00, UpdateType } from '../schemas/index.js';
 import { UsageError } from './errors.js';
 import type { StreamEntry } from './stream-file.js';

@@ -3,11 +3,12 @@
  * subscription per stream. Streams are isolated: removing one never disturbs another, including other streams of
  * the same PV (decision d).
  */
-import { type CommandParseResult, type ConfigCommand, parseConfigMessage } from '../config/commands.js';
-import { type RegistryChange, StreamRegistry } from '../config/registry.js';
-import { describeStream, type EpicsProtocol, type StreamSpec, streamKey } from '../config/stream.js';
-import type { PvProvider, Subscription } from '../epics/update.js';
-import type { Logger } from '../observability/logger.js';
+import { type CommandParseResult, type ConfigCommand, parseConfigMessage } from '../streams/commands.js';
+import { type RegistryChange, StreamRegistry } from '../streams/registry.js';
+import type { EpicsProtocol } from '../model/protocol.js';
+import { describeStream, type StreamSpec, streamKey } from '../model/stream.js';
+import type { PvProvider, Subscription } from '../model/update.js';
+import type { Logger } from '../logging/logger.js';
 import { PeriodicResender } from './periodic.js';
 import {
   type LatencyObserver,

@@ -4,11 +4,11 @@
  * timestamp filter and, for periodic streams, their own cached copy for re-sending (reference-forwarder.md §6-7).
  * Unlike the reference, a failing serialiser never suppresses the others.
  */
-import type { ConnectionEvent, ConnectionState, PvUpdate, SubscriptionListener } from '../epics/update.js';
-import type { Logger } from '../observability/logger.js';
-import { RateLimitedLog } from '../observability/rate-limited.js';
+import type { ConnectionEvent, ConnectionState, PvUpdate, SubscriptionListener } from '../model/update.js';
+import type { Logger } from '../logging/logger.js';
+import { RateLimitedLog } from '../logging/rate-limited.js';
 import { Al00Serialiser, Ep01Serialiser, UnsupportedValueError } from '../schemas/index.js';
-import { describeStream, type StreamSpec } from '../config/stream.js';
+import { describeStream, type StreamSpec } from '../model/stream.js';
 import type { MessageSink } from './sink.js';
 import { timestampVerdict, VERDICT_EXPLANATION } from './timestamp-filter.js';
 import { createValueSerialiser, type ValueSerialiser } from './value-serialisers.js';

@@ -1,5 +1,5 @@
 /** The main schema of a stream: from an update to the message bytes and the timestamp they carry. */
-import type { PvUpdate } from '../epics/update.js';
+import type { PvUpdate } from '../model/update.js';
 import {
   F142Serialiser,
   F144Serialiser,
@@ -8,7 +8,7 @@ import {
   TdctSerialiser,
   UnsupportedValueError,
 } from '../schemas/index.js';
-import type { StreamSpec } from '../config/stream.js';
+import type { StreamSpec } from '../model/stream.js';
 
 export interface ValueMessage {
   readonly payload: Uint8Array;

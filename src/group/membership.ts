@@ -11,7 +11,7 @@
  */
 import rdkafka, { type RdKafka } from '@confluentinc/kafka-javascript';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../logging/logger.js';
 import {
   type ConnectRetry,
   connectWithRetry,

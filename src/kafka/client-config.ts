@@ -2,7 +2,7 @@
  * librdkafka properties for one Kafka endpoint: where (bootstrap.servers), how (security.protocol, SASL, TLS),
  * then the user's extra properties, which override everything else.
  */
-import type { KafkaEndpoint, TlsOptions } from '../cli/launcher-options.js';
+import type { KafkaEndpoint, TlsOptions } from './endpoint.js';
 
 export class KafkaClientConfigError extends Error {
   override readonly name = 'KafkaClientConfigError';

@@ -7,7 +7,7 @@
  */
 import rdkafka, { type RdKafka } from '@confluentinc/kafka-javascript';
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../logging/logger.js';
 import { type ConnectRetry, connectWithRetry, DEFAULT_CONNECT_RETRY, logClientErrors } from './connect.js';
 import { logPollErrors, PollLoop } from './poll-loop.js';
 import { topicOffsets } from './topic-offsets.js';

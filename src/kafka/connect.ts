@@ -1,8 +1,8 @@
 /** Connecting librdkafka clients, and reading their errors, in one place. */
 import rdkafka, { type RdKafka } from '@confluentinc/kafka-javascript';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '../observability/logger.js';
-import { RateLimitedLog } from '../observability/rate-limited.js';
+import type { Logger } from '../logging/logger.js';
+import { RateLimitedLog } from '../logging/rate-limited.js';
 
 /**
  * librdkafka refused to create the client: its configuration is wrong (a CA file that holds no certificate,

@@ -10,8 +10,8 @@
  * empty polls the loop sleeps on a timer, which bounds how late a message is handed over.
  */
 import type { RdKafka } from '@confluentinc/kafka-javascript';
-import type { Logger } from '../observability/logger.js';
-import { RateLimitedLog } from '../observability/rate-limited.js';
+import type { Logger } from '../logging/logger.js';
+import { RateLimitedLog } from '../logging/rate-limited.js';
 
 /** The part of a KafkaConsumer the loop uses. */
 export interface PolledConsumer {

@@ -10,8 +10,8 @@
  */
 import rdkafka, { type RdKafka } from '@confluentinc/kafka-javascript';
 import type { MessageSink } from '../forwarding/sink.js';
-import type { Logger } from '../observability/logger.js';
-import { RateLimitedLog } from '../observability/rate-limited.js';
+import type { Logger } from '../logging/logger.js';
+import { RateLimitedLog } from '../logging/rate-limited.js';
 import { type ConnectRetry, connectWithRetry, logClientErrors } from './connect.js';
 import {
   DeliveredFromStatistics,

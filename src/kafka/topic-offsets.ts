@@ -1,6 +1,6 @@
 /** Where a topic's partitions begin and end, for consumers that assign themselves instead of joining a group. */
 import type { RdKafka } from '@confluentinc/kafka-javascript';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../logging/logger.js';
 import { CANCELLED, type ConnectRetry, pauseBeforeRetry, unlessAborted } from './connect.js';
 
 const METADATA_TIMEOUT_MS = 10_000;

@@ -8,10 +8,10 @@
  * crashed forwarder: a batch that cannot go out is dropped.
  */
 import { connect, type Socket } from 'node:net';
-import type { HostPort } from '../cli/launcher-options.js';
-import type { Logger } from './logger.js';
+import type { HostPort } from '../util/host-port.js';
+import type { Logger } from '../logging/logger.js';
 import type { Labels, MetricSnapshot } from './metrics.js';
-import { RateLimitedLog } from './rate-limited.js';
+import { RateLimitedLog } from '../logging/rate-limited.js';
 
 export function carbonPrefix(hostName: string, serviceId: string): string {
   return `forwarder.${hostName.replace(/\./g, '_')}.${serviceId}`.toLowerCase().replace(/\s/g, '');

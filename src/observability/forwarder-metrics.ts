@@ -6,8 +6,8 @@
  * Prometheus server.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { EpicsProtocol } from '../config/stream.js';
-import type { ConnectionState } from '../epics/update.js';
+import type { EpicsProtocol } from '../model/protocol.js';
+import type { ConnectionState } from '../model/update.js';
 import type { CommandCounts, StreamStatus } from '../forwarding/forwarder.js';
 import type { StreamCounters } from '../forwarding/pipeline.js';
 import type { GroupCounters } from '../group/membership.js';

@@ -5,11 +5,11 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { HostPort } from '../cli/launcher-options.js';
+import type { HostPort } from '../util/host-port.js';
 import type { HealthReport } from './health.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logging/logger.js';
 import { EXPOSITION_CONTENT_TYPE } from './metrics.js';
-import { RateLimitedLog } from './rate-limited.js';
+import { RateLimitedLog } from '../logging/rate-limited.js';
 import { type StatusDocument, statusPageHtml } from './status-page.js';
 
 export interface HttpHandlers {

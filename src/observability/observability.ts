@@ -3,8 +3,8 @@
  * hooks, no timers) unless `--http-address` or `--grafana-carbon-address` is given. The daemon tells it about
  * each part as it comes up; until start-up has finished, health says "starting".
  */
-import type { HostPort } from '../cli/launcher-options.js';
-import type { EpicsProtocol } from '../config/stream.js';
+import type { HostPort } from '../util/host-port.js';
+import type { EpicsProtocol } from '../model/protocol.js';
 import type { Forwarder } from '../forwarding/forwarder.js';
 import type { GroupMembership } from '../group/membership.js';
 import type { LatencyObserver } from '../forwarding/pipeline.js';
@@ -13,7 +13,7 @@ import { CarbonReporter, carbonPrefix } from './carbon.js';
 import { type EpicsClientView, ForwarderMetrics, type GroupMetricsView } from './forwarder-metrics.js';
 import { HealthCheck } from './health.js';
 import { ObservabilityServer } from './http.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logging/logger.js';
 import { renderExposition } from './metrics.js';
 import {
   type GroupStatus,

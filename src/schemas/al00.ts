@@ -1,5 +1,5 @@
 /** al00 Alarm: the EPICS alarm severity and message of a source, sent when either changes. */
-import type { Alarm } from '../epics/update.js';
+import type { Alarm } from '../model/update.js';
 import { finishMessage, startMessage } from './builder.js';
 import { UnsupportedValueError } from './errors.js';
 import { Alarm as AlarmTable } from './generated/al00/alarm.js';

@@ -4,7 +4,7 @@
  * Python reference serialisers, so our bytes are identical to theirs.
  */
 import { Builder, type Offset } from 'flatbuffers';
-import type { NumericArray, NumericScalarValue } from '../epics/update.js';
+import type { NumericArray, NumericScalarValue } from '../model/update.js';
 import { bytesOf } from './numeric.js';
 
 const SIZEOF_UOFFSET = 4;

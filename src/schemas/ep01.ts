@@ -1,5 +1,5 @@
 /** ep01 EpicsPVConnectionInfo: connection state changes of a PV. */
-import type { ConnectionState } from '../epics/update.js';
+import type { ConnectionState } from '../model/update.js';
 import { finishMessage, startMessage } from './builder.js';
 import { ConnectionInfo } from './generated/ep01/connection-info.js';
 import { EpicsPVConnectionInfo } from './generated/ep01/epics-pvconnection-info.js';

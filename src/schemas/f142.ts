@@ -1,10 +1,10 @@
 /** f142 LogData (deprecated): a PV value, including strings, with its timestamp and EPICS alarm. */
-import type { PvUpdate } from '../epics/update.js';
+import type { PvUpdate } from '../model/update.js';
+import type { EpicsProtocol } from '../model/protocol.js';
 import { finishMessage, startMessage } from './builder.js';
 import { LogData } from './generated/f142/log-data.js';
 import {
   createLogValue,
-  type EpicsProtocol,
   f142AlarmSeverity,
   F142AlarmSeverity,
   f142AlarmStatus,

@@ -1,15 +1,9 @@
 /** f144 LogData: a PV value (number or 1-D array of numbers) with its timestamp. */
-import type { NumericArrayValue, NumericType, PvValue } from '../epics/update.js';
+import type { NumericArrayValue, NumericType, PvValue } from '../model/update.js';
+import type { EpicsProtocol } from '../model/protocol.js';
 import { finishMessage, startMessage } from './builder.js';
 import { f144_LogData as LogData } from './generated/f144/f144-log-data.js';
-import {
-  createLogValue,
-  type EpicsProtocol,
-  type F144Value,
-  logValueTag,
-  readLogValue,
-  toF144Value,
-} from './log-value.js';
+import { createLogValue, type F144Value, logValueTag, readLogValue, toF144Value } from './log-value.js';
 import { bytesOf, sizeOf } from './numeric.js';
 import { isNonZero, keptTemplateBytes, type MessageTemplate, patchInt64, patchScalar } from './patch.js';
 import { readRootTable } from './reader.js';

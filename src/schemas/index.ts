@@ -5,7 +5,6 @@
  */
 export { SchemaDecodeError, type SchemaDecodeFailure, UnsupportedValueError } from './errors.js';
 export {
-  type EpicsProtocol,
   type F142Value,
   type F144Value,
   F142AlarmSeverity,

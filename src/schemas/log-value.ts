@@ -2,6 +2,7 @@
  * How a protocol-neutral PV value becomes an f144/f142 value union member, and an EPICS alarm an f142 status and
  * severity. The rules are the reference forwarder's (spec reference-forwarder.md §8, decisions e and k).
  */
+import type { EpicsProtocol } from '../model/protocol.js';
 import type {
   Alarm,
   NumericArrayValue,
@@ -10,7 +11,7 @@ import type {
   PvValue,
   StringArrayValue,
   StringValue,
-} from '../epics/update.js';
+} from '../model/update.js';
 import type { Builder, Offset } from 'flatbuffers';
 import { createNumericVector, createOffsetTable, createScalarTable, createStringVector } from './builder.js';
 import { UnsupportedValueError } from './errors.js';
@@ -22,9 +23,6 @@ import { Value as F142ValueTag } from './generated/f142/value.js';
 import { Value as LogValueTag } from './generated/f144/value.js';
 
 export { F142AlarmSeverity, F142AlarmStatus, LogValueTag };
-
-/** The EPICS protocol a stream uses (fc00 Protocol PVA / CA / FAKE). */
-export type EpicsProtocol = 'ca' | 'pva' | 'fake';
 
 /** What f144 can carry: one number or a 1-D array of numbers. */
 export type F144Value = NumericScalarValue | NumericArrayValue;

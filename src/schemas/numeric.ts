@@ -9,7 +9,7 @@ import type {
   NumericArrayValue,
   NumericScalarValue,
   NumericType,
-} from '../epics/update.js';
+} from '../model/update.js';
 
 if (endianness() !== 'LE') {
   throw new Error('The FlatBuffers serialisers need a little-endian host');

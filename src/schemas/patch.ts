@@ -4,7 +4,7 @@
  * message only copy it and overwrite the timestamp and value bytes: one allocation, no builder work. Tests prove
  * the result byte-identical to building the message from scratch.
  */
-import type { NumericScalarValue } from '../epics/update.js';
+import type { NumericScalarValue } from '../model/update.js';
 import { Slabs } from '../util/slabs.js';
 
 /** A built message and where its timestamp and value fields are (0: omitted as default, nothing to patch). */

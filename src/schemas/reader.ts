@@ -5,7 +5,7 @@
  * through a DataView, so buffers at any byteOffset (slices of a Kafka batch) work; vectors are copied out, so
  * decoded values never alias the input.
  */
-import type { NumericArrayOf, NumericType } from '../epics/update.js';
+import type { NumericArrayOf, NumericType } from '../model/update.js';
 import { SchemaDecodeError } from './errors.js';
 import { copyNumericArray, sizeOf } from './numeric.js';
 

@@ -3,7 +3,7 @@
  * `value` and `timestamp` columns of an NTTable (schema "nttable_se00"). Its deprecated predecessor senv has the
  * same slots, so the builder and reader here serve both (see senv.ts).
  */
-import type { NumericArray, NumericType, TableColumn, TableValue } from '../epics/update.js';
+import type { NumericArray, NumericType, TableColumn, TableValue } from '../model/update.js';
 import { createNumericVector, createOffsetTable, finishMessage, startMessage } from './builder.js';
 import { UnsupportedValueError } from './errors.js';
 import { Location } from './generated/se00/location.js';

@@ -3,7 +3,7 @@
  * 64-bit timestamps and counter and integer values only. Built and read by se00.ts's code under its own
  * identifier.
  */
-import type { NumericArray, NumericType, TableValue } from '../epics/update.js';
+import type { NumericArray, NumericType, TableValue } from '../model/update.js';
 import { UnsupportedValueError } from './errors.js';
 import {
   buildSampleEnvironment,

@@ -1,9 +1,9 @@
 /** tdct timestamps: chopper top-dead-centre times, sent as offsets from the PV's update timestamp. */
-import type { PvValue } from '../epics/update.js';
+import type { PvValue } from '../model/update.js';
 import { createNumericVector, finishMessage, startMessage } from './builder.js';
 import { UnsupportedValueError } from './errors.js';
 import { timestamp as TimestampTable } from './generated/tdct/timestamp.js';
-import type { EpicsProtocol } from './log-value.js';
+import type { EpicsProtocol } from '../model/protocol.js';
 import { readRootTable } from './reader.js';
 
 export const TDCT_IDENTIFIER = 'tdct';

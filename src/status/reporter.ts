@@ -4,7 +4,7 @@
  * periodic flag and connection state.
  */
 import type { StreamStatus } from '../forwarding/forwarder.js';
-import { PROTOCOL_LABEL } from '../config/stream.js';
+import { PROTOCOL_LABEL } from '../model/protocol.js';
 import type { MessageSink } from '../forwarding/sink.js';
 import { serialiseX5f2 } from '../schemas/index.js';
 

@@ -6,8 +6,8 @@
  */
 import rdkafka from '@confluentinc/kafka-javascript';
 import { randomUUID } from 'node:crypto';
-import { parseConfigMessage } from '../config/commands.js';
-import type { StreamSpec } from '../config/stream.js';
+import { parseConfigMessage } from '../streams/commands.js';
+import type { StreamSpec } from '../model/stream.js';
 import {
   type ConnectRetry,
   connectWithRetry,
@@ -16,7 +16,7 @@ import {
 } from '../kafka/connect.js';
 import { topicOffsets } from '../kafka/topic-offsets.js';
 import type { KafkaProducer } from '../kafka/producer.js';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../logging/logger.js';
 import { Protocol, serialiseFc00, UpdateType } from '../schemas/index.js';
 
 const { KafkaConsumer } = rdkafka;

@@ -1,5 +1,5 @@
-import type { Logger } from '../../src/observability/logger.js';
-import type { PvUpdate } from '../../src/epics/update.js';
+import type { Logger } from '../../src/logging/logger.js';
+import type { PvUpdate } from '../../src/model/update.js';
 import { ListenerRecorder } from './listener-recorder.js';
 import { runPythonCode } from './python.js';
 

@@ -1,4 +1,4 @@
-import type { ConnectionEvent, PvUpdate, SubscriptionListener } from '../../src/epics/update.js';
+import type { ConnectionEvent, PvUpdate, SubscriptionListener } from '../../src/model/update.js';
 
 /**
  * A subscription listener that records what it receives, in arrival order, and lets a test wait until a condition

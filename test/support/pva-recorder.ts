@@ -3,7 +3,7 @@
  * condition, and puts through p4p (the independent Python client).
  */
 import { runPythonCode } from './python.js';
-import type { PvUpdate } from '../../src/epics/update.js';
+import type { PvUpdate } from '../../src/model/update.js';
 import { ListenerRecorder } from './listener-recorder.js';
 
 /** The PVA tests' listener: waits name what is waited for before the time-out. */

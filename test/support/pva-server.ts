@@ -15,7 +15,7 @@ import {
   endMessage,
   isLittleEndian,
   readHeader,
-  writeControl,
+  encodeControl,
 } from '../../src/epics/pva/header.js';
 import {
   type FieldDesc,
@@ -23,22 +23,22 @@ import {
   structure,
   type StructureDesc,
   TypeRegistry,
-  writeFieldDesc,
+  encodeFieldDesc,
 } from '../../src/epics/pva/introspection.js';
 import {
   type ClientValidation,
   beginMonitorResponse,
-  readClientValidation,
-  readCreateChannel,
-  readDestroyChannel,
-  readMonitorRequest,
-  readSearch,
-  writeCreateChannelResponse,
-  writeDestroyChannel,
-  writeEcho,
-  writeSearchResponse,
-  writeServerValidation,
-  writeStatusMessage,
+  decodeClientValidation,
+  decodeCreateChannel,
+  decodeDestroyChannel,
+  decodeMonitorRequest,
+  decodeSearch,
+  encodeCreateChannelResponse,
+  encodeDestroyChannel,
+  encodeEcho,
+  encodeSearchResponse,
+  encodeServerValidation,
+  encodeStatusMessage,
 } from '../../src/epics/pva/messages.js';
 import {
   Command,
@@ -55,7 +55,7 @@ import {
   type PvData,
   type PvStructureData,
   StructureLayout,
-  writeDelta,
+  encodeDelta,
 } from '../../src/epics/pva/values.js';
 import { OK_STATUS, type PvaStatus, WireReader, WireWriter } from '../../src/epics/pva/wire.js';
 import { ntType } from './pva-types.js';
@@ -331,14 +331,14 @@ export class FakePvaServer {
 
   /** @internal Builds a SEARCH_RESPONSE for a SEARCH (UDP, or TCP when acting as a name server). */
   answerSearch(reader: WireReader, littleEndian: boolean): { bytes: Buffer; port: number } | undefined {
-    const request = readSearch(reader);
+    const request = decodeSearch(reader);
     this.log.searches++;
     const found = request.channels
       .filter((channel) => this.pvs.has(channel.name))
       .map((channel) => channel.id);
     if (found.length === 0) return undefined;
     const writer = new WireWriter(littleEndian);
-    writeSearchResponse(writer, {
+    encodeSearchResponse(writer, {
       guid: this.guid,
       sequenceId: request.sequenceId,
       serverAddress: this.searchResponseAddress(),
@@ -416,8 +416,8 @@ class FakeConnection {
       }
     });
     const writer = this.writer();
-    writeControl(writer, ControlCommand.setByteOrder, 0, true);
-    writeServerValidation(writer, {
+    encodeControl(writer, ControlCommand.setByteOrder, 0, true);
+    encodeServerValidation(writer, {
       receiveBufferSize: 0x10000,
       registryMaxSize: 0x7fff,
       authMethods: ['anonymous', 'ca'],
@@ -546,7 +546,7 @@ class FakeConnection {
     for (const channel of [...this.channels.values()]) {
       if (channel.pv !== pv) continue;
       const writer = this.writer();
-      writeDestroyChannel(writer, { sid: channel.sid, cid: channel.cid }, true);
+      encodeDestroyChannel(writer, { sid: channel.sid, cid: channel.cid }, true);
       this.send(writer.take());
       this.channels.delete(channel.sid);
       for (const [ioid, monitor] of this.monitors) if (monitor.pv === pv) this.monitors.delete(ioid);
@@ -581,7 +581,7 @@ class FakeConnection {
       );
       endMessage(writer, start);
       if (this.server.options.interleaveControl && offset > 0) {
-        writeControl(writer, ControlCommand.markTotalBytesSent, offset, true);
+        encodeControl(writer, ControlCommand.markTotalBytesSent, offset, true);
       }
       this.send(writer.take());
     }
@@ -611,7 +611,7 @@ class FakeConnection {
   private encodeUpdate(monitor: MonitorState, changed: BitSet, overrun: BitSet): Buffer {
     const writer = this.writer();
     const start = beginMonitorResponse(writer, monitor.ioid, MonitorSubcommand.update);
-    writeDelta(writer, monitor.pv.layout, monitor.pv.value, changed, overrun);
+    encodeDelta(writer, monitor.pv.layout, monitor.pv.value, changed, overrun);
     endMessage(writer, start);
     return writer.take();
   }
@@ -619,16 +619,16 @@ class FakeConnection {
   private onMessage(command: number, reader: WireReader): void {
     switch (command) {
       case Command.connectionValidation: {
-        this.server.log.validations.push(readClientValidation(reader, this.rxTypes));
+        this.server.log.validations.push(decodeClientValidation(reader, this.rxTypes));
         const writer = this.writer();
-        writeStatusMessage(writer, Command.connectionValidated, OK_STATUS);
+        encodeStatusMessage(writer, Command.connectionValidated, OK_STATUS);
         this.send(writer.take());
         return;
       }
       case Command.echo: {
         this.server.log.echoes++;
         const writer = this.writer();
-        writeEcho(writer, reader.slice(reader.remaining), true);
+        encodeEcho(writer, reader.slice(reader.remaining), true);
         this.send(writer.take());
         return;
       }
@@ -651,10 +651,10 @@ class FakeConnection {
       }
       case Command.destroyChannel: {
         this.server.log.destroyChannels++;
-        const ids = readDestroyChannel(reader);
+        const ids = decodeDestroyChannel(reader);
         this.channels.delete(ids.sid);
         const writer = this.writer();
-        writeDestroyChannel(writer, ids, true);
+        encodeDestroyChannel(writer, ids, true);
         this.send(writer.take());
         return;
       }
@@ -664,12 +664,12 @@ class FakeConnection {
   }
 
   private onCreateChannel(reader: WireReader): void {
-    for (const { id: cid, name } of readCreateChannel(reader)) {
+    for (const { id: cid, name } of decodeCreateChannel(reader)) {
       this.server.log.createChannels.push(name);
       const pv = this.server.findPv(name);
       const writer = this.writer();
       if (!pv) {
-        writeCreateChannelResponse(writer, {
+        encodeCreateChannelResponse(writer, {
           cid,
           sid: 0,
           status: { type: 2, message: `no PV ${name}`, callTree: '' },
@@ -677,14 +677,14 @@ class FakeConnection {
       } else {
         const sid = this.nextSid++;
         this.channels.set(sid, { cid, sid, pv });
-        writeCreateChannelResponse(writer, { cid, sid, status: OK_STATUS });
+        encodeCreateChannelResponse(writer, { cid, sid, status: OK_STATUS });
       }
       this.send(writer.take());
     }
   }
 
   private onMonitor(reader: WireReader): void {
-    const request = readMonitorRequest(reader, this.rxTypes);
+    const request = decodeMonitorRequest(reader, this.rxTypes);
     const channel = this.channels.get(request.sid);
     if (request.subcommand & MonitorSubcommand.init) {
       this.server.log.monitorInits++;
@@ -732,7 +732,7 @@ class FakeConnection {
   /** A type description, using 0xFD/0xFE for structures and unions when the server caches types. */
   private writeType(writer: WireWriter, type: FieldDesc): void {
     if (!this.server.options.typeCache) {
-      writeFieldDesc(writer, type);
+      encodeFieldDesc(writer, type);
       return;
     }
     switch (type.kind) {
@@ -760,7 +760,7 @@ class FakeConnection {
         this.writeType(writer, type.element);
         return;
       default:
-        writeFieldDesc(writer, type);
+        encodeFieldDesc(writer, type);
     }
   }
 }

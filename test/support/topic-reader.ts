@@ -1,7 +1,7 @@
 import rdkafka, { type RdKafka } from '@confluentinc/kafka-javascript';
 import { logPollErrors, PollLoop } from '../../src/kafka/poll-loop.js';
 import { topicOffsets } from '../../src/kafka/topic-offsets.js';
-import type { Logger } from '../../src/observability/logger.js';
+import type { Logger } from '../../src/logging/logger.js';
 import { type DecodedMessage, deserialiseAny } from '../../src/schemas/index.js';
 
 export interface ReadMessage {

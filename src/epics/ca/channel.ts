@@ -10,14 +10,14 @@
  * "connected" is published together with the first value once the metadata is known, so a listener always
  * sees connected → value, never a value without its units or enum strings.
  */
-import type { Logger } from '../../observability/logger.js';
+import type { Logger } from '../../logging/logger.js';
 import {
   wallClockNs,
   type ConnectionState,
   type PvUpdate,
   type Subscription,
   type SubscriptionListener,
-} from '../update.js';
+} from '../../model/update.js';
 import type { Circuit, CircuitChannel } from './circuit.js';
 import { AccessRight, DbrClass, EcaStatus, ecaStatusName, EventMask, NativeType } from './constants.js';
 import { checkDbrPayload, dbrType, readMetadata } from './dbr.js';

@@ -5,9 +5,9 @@
  */
 import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram';
 import { hostname, userInfo } from 'node:os';
-import { silentLogger, type Logger } from '../../observability/logger.js';
-import { RateLimitedLog } from '../../observability/rate-limited.js';
-import type { PvProvider, Subscription, SubscriptionListener } from '../update.js';
+import { silentLogger, type Logger } from '../../logging/logger.js';
+import { RateLimitedLog } from '../../logging/rate-limited.js';
+import type { PvProvider, Subscription, SubscriptionListener } from '../../model/update.js';
 import { CaChannel, newCounters, type CaCounters, type ChannelHost } from './channel.js';
 import { Circuit, type CircuitIdentity, type LivenessTimes } from './circuit.js';
 import {

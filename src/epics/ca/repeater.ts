@@ -7,7 +7,7 @@
  */
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
-import type { Logger } from '../../observability/logger.js';
+import type { Logger } from '../../logging/logger.js';
 import { Command, HEADER_SIZE } from './constants.js';
 import { encodeMessage, ipv4FromString } from './messages.js';
 

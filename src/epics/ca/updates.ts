@@ -8,7 +8,7 @@ import {
   type PvUpdate,
   type PvValue,
   shareValue,
-} from '../update.js';
+} from '../../model/update.js';
 import { alarmStatusName, DbrClass, NativeType } from './constants.js';
 import {
   dbrType,

@@ -11,7 +11,7 @@ import {
   type Subscription,
   type SubscriptionListener,
   wallClockNs,
-} from '../update.js';
+} from '../../model/update.js';
 
 const NO_ALARM = { severity: 0, status: 0, message: '' } as const;
 

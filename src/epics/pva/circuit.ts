@@ -16,20 +16,20 @@ import {
   type SearchRequest,
   type SearchResponse,
   type ServerMessage,
-  readCreateChannelResponse,
-  readDestroyChannel,
-  readSearchResponse,
-  readServerMessage,
-  readServerValidation,
-  writeClientValidation,
-  writeCreateChannel,
-  writeDestroyChannel,
-  writeEcho,
-  writeMonitorAck,
-  writeMonitorCommand,
-  writeMonitorInit,
-  writeRequestIds,
-  writeSearch,
+  decodeCreateChannelResponse,
+  decodeDestroyChannel,
+  decodeSearchResponse,
+  decodeServerMessage,
+  decodeServerValidation,
+  encodeClientValidation,
+  encodeCreateChannel,
+  encodeDestroyChannel,
+  encodeEcho,
+  encodeMonitorAck,
+  encodeMonitorCommand,
+  encodeMonitorInit,
+  encodeRequestIds,
+  encodeSearch,
 } from './messages.js';
 import {
   AuthMethod,
@@ -40,8 +40,8 @@ import {
   MonitorSubcommand,
   commandName,
 } from './protocol.js';
-import { PvaDecodeError, WireReader, WireWriter, describeStatus, isSuccess } from './wire.js';
-import type { Logger } from '../../observability/logger.js';
+import { PvaProtocolError, WireReader, WireWriter, describeStatus, isSuccess } from './wire.js';
+import type { Logger } from '../../logging/logger.js';
 
 export type CircuitState = 'connecting' | 'validating' | 'ready' | 'closed';
 
@@ -141,7 +141,7 @@ export class Circuit implements FrameHandler {
     if (nowMs - this.lastReceiveMs > idleTimeoutMs) return false;
     if (this.state === 'ready' && nowMs - this.lastEchoMs >= echoIntervalMs) {
       this.lastEchoMs = nowMs;
-      writeEcho(this.out, EMPTY_ECHO);
+      encodeEcho(this.out, EMPTY_ECHO);
     }
     return true;
   }
@@ -149,31 +149,31 @@ export class Circuit implements FrameHandler {
   // ---- requests ------------------------------------------------------------------------------------------
 
   createChannel(cid: number, name: string): void {
-    writeCreateChannel(this.out, cid, name);
+    encodeCreateChannel(this.out, cid, name);
   }
 
   destroyChannel(sid: number, cid: number): void {
-    writeDestroyChannel(this.out, { sid, cid });
+    encodeDestroyChannel(this.out, { sid, cid });
   }
 
   monitorInit(sid: number, ioid: number, options: MonitorOptions): void {
-    writeMonitorInit(this.out, sid, ioid, options);
+    encodeMonitorInit(this.out, sid, ioid, options);
   }
 
   monitorStart(sid: number, ioid: number): void {
-    writeMonitorCommand(this.out, sid, ioid, MonitorSubcommand.start);
+    encodeMonitorCommand(this.out, sid, ioid, MonitorSubcommand.start);
   }
 
   monitorAck(sid: number, ioid: number, count: number): void {
-    writeMonitorAck(this.out, sid, ioid, count);
+    encodeMonitorAck(this.out, sid, ioid, count);
   }
 
   destroyRequest(sid: number, ioid: number): void {
-    writeRequestIds(this.out, Command.destroyRequest, sid, ioid);
+    encodeRequestIds(this.out, Command.destroyRequest, sid, ioid);
   }
 
   search(request: SearchRequest): void {
-    writeSearch(this.out, request);
+    encodeSearch(this.out, request);
   }
 
   // ---- FrameHandler --------------------------------------------------------------------------------------
@@ -212,17 +212,17 @@ export class Circuit implements FrameHandler {
         return;
       case Command.createChannel:
         this.requireReady(command);
-        this.listener.onCreateChannel(this, readCreateChannelResponse(reader));
+        this.listener.onCreateChannel(this, decodeCreateChannelResponse(reader));
         return;
       case Command.destroyChannel:
         this.requireReady(command);
-        this.listener.onDestroyChannel(this, readDestroyChannel(reader));
+        this.listener.onDestroyChannel(this, decodeDestroyChannel(reader));
         return;
       case Command.searchResponse:
-        this.listener.onSearchResponse(this, readSearchResponse(reader));
+        this.listener.onSearchResponse(this, decodeSearchResponse(reader));
         return;
       case Command.message:
-        this.listener.onServerMessage(this, readServerMessage(reader));
+        this.listener.onServerMessage(this, decodeServerMessage(reader));
         return;
       default:
         // ECHO replies, beacons and commands of operations we never start: nothing to do.
@@ -237,13 +237,13 @@ export class Circuit implements FrameHandler {
 
   private answerValidation(reader: WireReader): void {
     if (this.state !== 'validating')
-      throw new PvaDecodeError(`unexpected CONNECTION_VALIDATION in state ${this.state}`);
-    const validation = readServerValidation(reader);
+      throw new PvaProtocolError(`unexpected CONNECTION_VALIDATION in state ${this.state}`);
+    const validation = decodeServerValidation(reader);
     // Without SET_BYTE_ORDER (non-conforming server) answer in the order the server used.
     if (!this.byteOrderAnnounced) this.out.littleEndian = reader.littleEndian;
     const useCa = validation.authMethods.includes(AuthMethod.ca);
     this.authMethod = useCa ? AuthMethod.ca : AuthMethod.anonymous;
-    writeClientValidation(this.out, {
+    encodeClientValidation(this.out, {
       receiveBufferSize: CLIENT_RECEIVE_BUFFER_SIZE,
       registryMaxSize: CLIENT_REGISTRY_MAX_SIZE,
       qos: 0,
@@ -254,7 +254,7 @@ export class Circuit implements FrameHandler {
 
   private validated(reader: WireReader): void {
     if (this.state !== 'validating')
-      throw new PvaDecodeError(`unexpected CONNECTION_VALIDATED in state ${this.state}`);
+      throw new PvaProtocolError(`unexpected CONNECTION_VALIDATED in state ${this.state}`);
     const status = reader.status();
     if (!isSuccess(status)) {
       // pvxs servers then carry on with anonymous rights.
@@ -266,7 +266,9 @@ export class Circuit implements FrameHandler {
 
   private requireReady(command: number): void {
     if (this.state !== 'ready') {
-      throw new PvaDecodeError(`${commandName.get(command) ?? command} before the connection was validated`);
+      throw new PvaProtocolError(
+        `${commandName.get(command) ?? command} before the connection was validated`,
+      );
     }
   }
 

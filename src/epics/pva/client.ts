@@ -22,7 +22,7 @@ import {
   readPvaConfig,
 } from './config.js';
 import { readHeader, isControl, isLittleEndian } from './header.js';
-import { type FieldDesc, type StructureDesc, describeType, readFieldDesc } from './introspection.js';
+import { type FieldDesc, type StructureDesc, describeType, decodeFieldDesc } from './introspection.js';
 import { LogLimiter } from './log-limit.js';
 import {
   type CaCredentials,
@@ -32,8 +32,8 @@ import {
   type SearchRequest,
   type SearchResponse,
   type ServerMessage,
-  readSearchResponse,
-  writeSearch,
+  decodeSearchResponse,
+  encodeSearch,
 } from './messages.js';
 import { NormativeMapper } from './normative.js';
 import {
@@ -46,10 +46,17 @@ import {
 } from './protocol.js';
 import { INITIAL_SEARCH_DELAY_MS, SEARCH_TICK_MS, SearchScheduler, packSearchChannels } from './search.js';
 import { TcpTransport, UdpSearchSocket } from './transport.js';
-import { type PvStructureData, StructureLayout, StructureStore, readDelta } from './values.js';
-import { PvaDecodeError, type PvaStatus, WireReader, WireWriter, describeStatus, isSuccess } from './wire.js';
-import { type Logger, silentLogger } from '../../observability/logger.js';
-import { RateLimitedLog } from '../../observability/rate-limited.js';
+import { type PvStructureData, StructureLayout, StructureStore, decodeDelta } from './values.js';
+import {
+  PvaProtocolError,
+  type PvaStatus,
+  WireReader,
+  WireWriter,
+  describeStatus,
+  isSuccess,
+} from './wire.js';
+import { type Logger, silentLogger } from '../../logging/logger.js';
+import { RateLimitedLog } from '../../logging/rate-limited.js';
 import {
   type ConnectionEvent,
   type ConnectionState,
@@ -58,7 +65,7 @@ import {
   type Subscription,
   type SubscriptionListener,
   wallClockNs,
-} from '../update.js';
+} from '../../model/update.js';
 
 export interface PvaClientOptions {
   /** EPICS environment (EPICS_PVA_*); default process.env. */
@@ -521,7 +528,7 @@ export class PvaClient implements PvProvider {
     const datagramFor = (unicast: boolean): Buffer => {
       let datagram = encoded.get(unicast);
       if (!datagram) {
-        writeSearch(
+        encodeSearch(
           this.searchWriter,
           unicast ? { ...request, flags: request.flags | SearchFlag.unicast } : request,
         );
@@ -548,7 +555,7 @@ export class PvaClient implements PvProvider {
           continue;
         }
         const end = offset + HEADER_SIZE + header.size;
-        if (end > datagram.length) throw new PvaDecodeError('datagram shorter than its message');
+        if (end > datagram.length) throw new PvaProtocolError('datagram shorter than its message');
         if (header.command === Command.searchResponse) {
           const reader = this.datagramReader.reset(
             datagram,
@@ -556,7 +563,7 @@ export class PvaClient implements PvProvider {
             end,
             isLittleEndian(header.flags),
           );
-          this.onSearchResponse(readSearchResponse(reader), source);
+          this.onSearchResponse(decodeSearchResponse(reader), source);
         }
         offset = end;
       }
@@ -801,7 +808,7 @@ export class PvaClient implements PvProvider {
       this.onMonitorEnd(channel, status);
     } else {
       if (!monitor.store)
-        throw new PvaDecodeError(`monitor update before its INIT reply (ioid ${monitor.ioid})`);
+        throw new PvaProtocolError(`monitor update before its INIT reply (ioid ${monitor.ioid})`);
       this.onUpdate(channel, monitor, circuit, reader);
       if (this.monitorOptions.pipeline && ++monitor.unacknowledged >= this.ackThreshold) {
         circuit.monitorAck(channel.sid, monitor.ioid, monitor.unacknowledged);
@@ -842,7 +849,7 @@ export class PvaClient implements PvProvider {
       return cached;
     }
     circuit.rxTypes.used = false;
-    const type: FieldDesc | null = readFieldDesc(reader, circuit.rxTypes);
+    const type: FieldDesc | null = decodeFieldDesc(reader, circuit.rxTypes);
     if (type?.kind !== 'structure') {
       if (type) this.logger.warn(`PVA monitor type is not a structure: ${describeType(type)}`);
       return undefined;
@@ -856,7 +863,7 @@ export class PvaClient implements PvProvider {
 
   private onUpdate(channel: Channel, monitor: Monitor, circuit: Circuit, reader: WireReader): void {
     const store = monitor.store as StructureStore;
-    readDelta(reader, store, circuit.rxTypes, this.changedBits, this.overrunBits);
+    decodeDelta(reader, store, circuit.rxTypes, this.changedBits, this.overrunBits);
     const counters = this.liveCounters;
     counters.updatesReceived++;
     counters.coalescedUpdates += store.lastOverrunCount;

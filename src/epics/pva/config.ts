@@ -5,7 +5,7 @@
 import { isIPv4 } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { DEFAULT_BROADCAST_PORT, DEFAULT_SERVER_PORT } from './protocol.js';
-import type { Logger } from '../../observability/logger.js';
+import type { Logger } from '../../logging/logger.js';
 
 export interface Endpoint {
   /** IPv4 address or host name. */

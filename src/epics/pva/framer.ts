@@ -9,7 +9,7 @@
  */
 import { type MessageHeader, isControl, isLittleEndian, readHeader } from './header.js';
 import { HEADER_SIZE, HeaderFlag } from './protocol.js';
-import { PvaDecodeError } from './wire.js';
+import { PvaProtocolError } from './wire.js';
 
 export interface FrameHandler {
   onControl(command: number, value: number, littleEndian: boolean): void;
@@ -56,7 +56,7 @@ export class MessageFramer {
     return this.pendingBytes + this.segmentBytes;
   }
 
-  /** Feeds received bytes; throws PvaDecodeError on a protocol violation. */
+  /** Feeds received bytes; throws PvaProtocolError on a protocol violation. */
   push(chunk: Buffer): void {
     if (this.stopped || chunk.length === 0) return;
     if (this.pendingBytes === 0) {
@@ -100,7 +100,7 @@ export class MessageFramer {
   private messageLength(header: MessageHeader): number {
     if (isControl(header.flags)) return HEADER_SIZE;
     if (header.size > this.maxMessageBytes - this.segmentBytes) {
-      throw new PvaDecodeError(
+      throw new PvaProtocolError(
         `message of ${header.size} bytes exceeds the ${this.maxMessageBytes} byte limit`,
       );
     }
@@ -151,7 +151,7 @@ export class MessageFramer {
     const segment = header.flags & HeaderFlag.segmentMask;
     if (segment === 0) {
       if (this.segmentCommand >= 0) {
-        throw new PvaDecodeError(`command 0x${header.command.toString(16)} inside a segmented message`);
+        throw new PvaProtocolError(`command 0x${header.command.toString(16)} inside a segmented message`);
       }
       this.handler.onMessage(header.command, littleEndian, bytes, start, end, header.version);
       return;
@@ -172,7 +172,7 @@ export class MessageFramer {
       continuation !== this.segmentCommand >= 0 ||
       (continuation && header.command !== this.segmentCommand)
     ) {
-      throw new PvaDecodeError(
+      throw new PvaProtocolError(
         `segmentation violation: ${continuation ? 'continuation' : 'first segment'} of command 0x${header.command.toString(16)}`,
       );
     }

@@ -3,7 +3,7 @@
  * flags bit 7 — the payload size of an application message, or the value of a control message.
  */
 import { HEADER_SIZE, HeaderFlag, PVA_MAGIC, PVA_VERSION } from './protocol.js';
-import { PvaDecodeError, type WireWriter } from './wire.js';
+import { PvaProtocolError, type WireWriter } from './wire.js';
 
 export interface MessageHeader {
   readonly version: number;
@@ -26,16 +26,16 @@ export function isLittleEndian(flags: number): boolean {
  * drops peers that get it wrong, and a wrong direction bit is the cheapest sign of a stream out of step.
  */
 export function readHeader(bytes: Uint8Array, offset: number, fromServer: boolean): MessageHeader {
-  if (bytes.length - offset < HEADER_SIZE) throw new PvaDecodeError('truncated header');
+  if (bytes.length - offset < HEADER_SIZE) throw new PvaProtocolError('truncated header');
   const magic = bytes[offset] as number;
   const version = bytes[offset + 1] as number;
   const flags = bytes[offset + 2] as number;
   const command = bytes[offset + 3] as number;
   if (magic !== PVA_MAGIC)
-    throw new PvaDecodeError(`bad magic 0x${magic.toString(16)} (not a pvAccess stream)`);
-  if (version === 0) throw new PvaDecodeError('protocol version 0');
+    throw new PvaProtocolError(`bad magic 0x${magic.toString(16)} (not a pvAccess stream)`);
+  if (version === 0) throw new PvaProtocolError('protocol version 0');
   if (((flags & HeaderFlag.fromServer) !== 0) !== fromServer) {
-    throw new PvaDecodeError(`message direction flag wrong (flags 0x${flags.toString(16)})`);
+    throw new PvaProtocolError(`message direction flag wrong (flags 0x${flags.toString(16)})`);
   }
   const b4 = bytes[offset + 4] as number;
   const b5 = bytes[offset + 5] as number;
@@ -64,7 +64,7 @@ export function endMessage(writer: WireWriter, start: number): void {
 }
 
 /** A control message (no payload; `value` sits in the size field). */
-export function writeControl(writer: WireWriter, command: number, value: number, fromServer = false): void {
+export function encodeControl(writer: WireWriter, command: number, value: number, fromServer = false): void {
   const flags =
     HeaderFlag.control |
     (fromServer ? HeaderFlag.fromServer : 0) |

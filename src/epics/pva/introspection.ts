@@ -15,7 +15,7 @@ import {
   scalarTypeByCode,
   scalarTypeCode,
 } from './protocol.js';
-import { PvaDecodeError, type WireReader, type WireWriter } from './wire.js';
+import { PvaProtocolError, type WireReader, type WireWriter } from './wire.js';
 
 export interface ScalarDesc {
   readonly kind: 'scalar';
@@ -102,7 +102,7 @@ export class TypeRegistry {
 
   get(id: number): FieldDesc {
     const type = this.types.get(id);
-    if (!type) throw new PvaDecodeError(`reference to unknown cached type id ${id}`);
+    if (!type) throw new PvaProtocolError(`reference to unknown cached type id ${id}`);
     return type;
   }
 
@@ -120,8 +120,8 @@ export class TypeRegistry {
 }
 
 /** Decodes a FieldDesc; null for the NULL type (0xFF). */
-export function readFieldDesc(reader: WireReader, registry: TypeRegistry, depth = 0): FieldDesc | null {
-  if (depth > MAX_NESTING_DEPTH) throw new PvaDecodeError('type description nested too deeply');
+export function decodeFieldDesc(reader: WireReader, registry: TypeRegistry, depth = 0): FieldDesc | null {
+  if (depth > MAX_NESTING_DEPTH) throw new PvaProtocolError('type description nested too deeply');
   const lead = reader.u8();
   switch (lead) {
     case FieldDescTag.nullType:
@@ -134,8 +134,8 @@ export function readFieldDesc(reader: WireReader, registry: TypeRegistry, depth 
       registry.used = true;
       const id = reader.u16();
       if (lead === FieldDescTag.tagged) reader.skip(4);
-      const type = readFieldDesc(reader, registry, depth + 1);
-      if (!type) throw new PvaDecodeError(`cached type ${id} defined as NULL`);
+      const type = decodeFieldDesc(reader, registry, depth + 1);
+      if (!type) throw new PvaProtocolError(`cached type ${id} defined as NULL`);
       registry.set(id, type);
       return type;
     }
@@ -146,26 +146,26 @@ export function readFieldDesc(reader: WireReader, registry: TypeRegistry, depth 
 
 function readTypeCode(code: number, reader: WireReader, registry: TypeRegistry, depth: number): FieldDesc {
   if (code >= FieldDescTag.reservedFirst)
-    throw new PvaDecodeError(`reserved type code 0x${code.toString(16)}`);
+    throw new PvaProtocolError(`reserved type code 0x${code.toString(16)}`);
   const arrayFlag = (code >> 3) & 3;
   if (arrayFlag === ArrayFlag.bounded || arrayFlag === ArrayFlag.fixed) {
-    throw new PvaDecodeError(`fixed or bounded array type 0x${code.toString(16)} is not supported`);
+    throw new PvaProtocolError(`fixed or bounded array type 0x${code.toString(16)} is not supported`);
   }
   const isArray = arrayFlag === ArrayFlag.variable;
   const elementCode = code & ~TypeCode.arrayBit;
   if (code >> 5 !== TypeKind.compound) {
     const type = scalarTypeByCode.get(elementCode);
-    if (!type) throw new PvaDecodeError(`unknown type code 0x${code.toString(16)}`);
+    if (!type) throw new PvaProtocolError(`unknown type code 0x${code.toString(16)}`);
     return isArray ? scalarArrayDesc[type] : scalarDesc[type];
   }
   switch (elementCode) {
     case TypeCode.structure:
     case TypeCode.union: {
       if (isArray) {
-        const element = readFieldDesc(reader, registry, depth + 1);
+        const element = decodeFieldDesc(reader, registry, depth + 1);
         const expected = elementCode === TypeCode.structure ? 'structure' : 'union';
         if (element?.kind !== expected) {
-          throw new PvaDecodeError(`array of ${expected} has element type ${element?.kind ?? 'NULL'}`);
+          throw new PvaProtocolError(`array of ${expected} has element type ${element?.kind ?? 'NULL'}`);
         }
         return element.kind === 'structure'
           ? { kind: 'structureArray', element }
@@ -176,8 +176,8 @@ function readTypeCode(code: number, reader: WireReader, registry: TypeRegistry, 
       const fields: Member[] = [];
       for (let i = 0; i < n; i++) {
         const name = reader.string();
-        const type = readFieldDesc(reader, registry, depth + 1);
-        if (!type) throw new PvaDecodeError(`member "${name}" has the NULL type`);
+        const type = decodeFieldDesc(reader, registry, depth + 1);
+        if (!type) throw new PvaProtocolError(`member "${name}" has the NULL type`);
         fields.push({ name, type });
       }
       return { kind: elementCode === TypeCode.structure ? 'structure' : 'union', id, fields };
@@ -185,12 +185,12 @@ function readTypeCode(code: number, reader: WireReader, registry: TypeRegistry, 
     case TypeCode.any:
       return isArray ? anyArrayDesc : anyDesc;
     default:
-      throw new PvaDecodeError(`unknown type code 0x${code.toString(16)}`);
+      throw new PvaProtocolError(`unknown type code 0x${code.toString(16)}`);
   }
 }
 
 /** Encodes a FieldDesc in full (this client never uses the type cache when sending). */
-export function writeFieldDesc(writer: WireWriter, type: FieldDesc | null): void {
+export function encodeFieldDesc(writer: WireWriter, type: FieldDesc | null): void {
   if (!type) {
     writer.u8(FieldDescTag.nullType);
     return;
@@ -208,7 +208,7 @@ export function writeFieldDesc(writer: WireWriter, type: FieldDesc | null): void
       writer.string(type.id).size(type.fields.length);
       for (const member of type.fields) {
         writer.string(member.name);
-        writeFieldDesc(writer, member.type);
+        encodeFieldDesc(writer, member.type);
       }
       return;
     case 'any':
@@ -216,11 +216,11 @@ export function writeFieldDesc(writer: WireWriter, type: FieldDesc | null): void
       return;
     case 'structureArray':
       writer.u8(TypeCode.structure | TypeCode.arrayBit);
-      writeFieldDesc(writer, type.element);
+      encodeFieldDesc(writer, type.element);
       return;
     case 'unionArray':
       writer.u8(TypeCode.union | TypeCode.arrayBit);
-      writeFieldDesc(writer, type.element);
+      encodeFieldDesc(writer, type.element);
       return;
     case 'anyArray':
       writer.u8(TypeCode.any | TypeCode.arrayBit);

@@ -3,7 +3,7 @@
  * update): this lets the first few through per window and then reports how many it held back, so the log stays
  * readable and cheap while nothing goes unmentioned.
  */
-import type { Logger } from '../../observability/logger.js';
+import type { Logger } from '../../logging/logger.js';
 
 export type LogLevel = 'error' | 'warn' | 'info';
 

@@ -8,22 +8,22 @@ import { beginMessage, endMessage } from './header.js';
 import {
   type FieldDesc,
   type StructureDesc,
-  readFieldDesc,
+  decodeFieldDesc,
   structure,
   scalarDesc,
-  writeFieldDesc,
+  encodeFieldDesc,
 } from './introspection.js';
 import type { TypeRegistry } from './introspection.js';
 import { Command, MonitorSubcommand } from './protocol.js';
-import { type PvData, type PvStructureData, readData, writeData } from './values.js';
-import { PvaDecodeError, type PvaStatus, type WireReader, type WireWriter } from './wire.js';
+import { type PvData, type PvStructureData, decodeData, encodeData } from './values.js';
+import { PvaProtocolError, type PvaStatus, type WireReader, type WireWriter } from './wire.js';
 
 // ---- addresses -------------------------------------------------------------------------------------------
 
 const ADDRESS_BYTES = 16;
 
 /** Decodes a 16-byte address: IPv4 (from IPv4-mapped IPv6) or IPv6 text, null for "any" (either form). */
-export function readAddress(reader: WireReader): string | null {
+export function decodeAddress(reader: WireReader): string | null {
   const bytes = reader.slice(ADDRESS_BYTES);
   const mapped = bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
   if (mapped) {
@@ -41,7 +41,7 @@ export function readAddress(reader: WireReader): string | null {
  * Encodes an IPv4 address as IPv4-mapped IPv6. "Any" (null) is sixteen zeros, or ::ffff:0.0.0.0 with
  * `mappedAny` (what pvxs servers put in search replies).
  */
-export function writeAddress(writer: WireWriter, ipv4: string | null, mappedAny = false): void {
+export function encodeAddress(writer: WireWriter, ipv4: string | null, mappedAny = false): void {
   const out = Buffer.alloc(ADDRESS_BYTES);
   if (ipv4 === null) {
     if (mappedAny) out.fill(0xff, 10, 12);
@@ -76,10 +76,10 @@ export interface SearchRequest {
 /** Fixed bytes of a SEARCH payload before the channel list (with one protocol "tcp"). */
 export const SEARCH_FIXED_BYTES = 4 + 1 + 3 + ADDRESS_BYTES + 2 + 1 + 4 + 2;
 
-export function writeSearch(writer: WireWriter, request: SearchRequest): void {
+export function encodeSearch(writer: WireWriter, request: SearchRequest): void {
   const start = beginMessage(writer, Command.search);
   writer.u32(request.sequenceId).u8(request.flags).u8(0).u16(0);
-  writeAddress(writer, request.responseAddress);
+  encodeAddress(writer, request.responseAddress);
   writer.u16(request.responsePort);
   writer.size(request.protocols.length);
   for (const protocol of request.protocols) writer.string(protocol);
@@ -88,11 +88,11 @@ export function writeSearch(writer: WireWriter, request: SearchRequest): void {
   endMessage(writer, start);
 }
 
-export function readSearch(reader: WireReader): SearchRequest {
+export function decodeSearch(reader: WireReader): SearchRequest {
   const sequenceId = reader.u32();
   const flags = reader.u8();
   reader.skip(3);
-  const responseAddress = readAddress(reader);
+  const responseAddress = decodeAddress(reader);
   const responsePort = reader.u16();
   const protocols = readStrings(reader);
   const n = reader.u16();
@@ -115,21 +115,21 @@ export interface SearchResponse {
 
 const GUID_BYTES = 12;
 
-export function writeSearchResponse(writer: WireWriter, response: SearchResponse): void {
+export function encodeSearchResponse(writer: WireWriter, response: SearchResponse): void {
   const start = beginMessage(writer, Command.searchResponse, true);
   writer.bytes(Buffer.from(response.guid, 'hex').subarray(0, GUID_BYTES));
   writer.u32(response.sequenceId);
-  writeAddress(writer, response.serverAddress, true);
+  encodeAddress(writer, response.serverAddress, true);
   writer.u16(response.serverPort).string(response.protocol).boolean(response.found);
   writer.u16(response.channelIds.length);
   for (const id of response.channelIds) writer.u32(id);
   endMessage(writer, start);
 }
 
-export function readSearchResponse(reader: WireReader): SearchResponse {
+export function decodeSearchResponse(reader: WireReader): SearchResponse {
   const guid = reader.slice(GUID_BYTES).toString('hex');
   const sequenceId = reader.u32();
-  const serverAddress = readAddress(reader);
+  const serverAddress = decodeAddress(reader);
   const serverPort = reader.u16();
   const protocol = reader.string();
   const found = reader.boolean();
@@ -148,7 +148,7 @@ export interface ServerValidation {
   readonly authMethods: readonly string[];
 }
 
-export function writeServerValidation(writer: WireWriter, validation: ServerValidation): void {
+export function encodeServerValidation(writer: WireWriter, validation: ServerValidation): void {
   const start = beginMessage(writer, Command.connectionValidation, true);
   writer.i32(validation.receiveBufferSize).i16(validation.registryMaxSize);
   writer.size(validation.authMethods.length);
@@ -156,7 +156,7 @@ export function writeServerValidation(writer: WireWriter, validation: ServerVali
   endMessage(writer, start);
 }
 
-export function readServerValidation(reader: WireReader): ServerValidation {
+export function decodeServerValidation(reader: WireReader): ServerValidation {
   return { receiveBufferSize: reader.i32(), registryMaxSize: reader.i16(), authMethods: readStrings(reader) };
 }
 
@@ -176,31 +176,31 @@ export interface ClientValidation {
   readonly credentials: CaCredentials | null;
 }
 
-export function writeClientValidation(writer: WireWriter, validation: ClientValidation): void {
+export function encodeClientValidation(writer: WireWriter, validation: ClientValidation): void {
   const start = beginMessage(writer, Command.connectionValidation);
   writer.i32(validation.receiveBufferSize).i16(validation.registryMaxSize).i16(validation.qos);
   writer.string(validation.method);
   if (validation.credentials) {
-    writeFieldDesc(writer, caCredentialsType);
-    writeData(writer, caCredentialsType, { ...validation.credentials });
+    encodeFieldDesc(writer, caCredentialsType);
+    encodeData(writer, caCredentialsType, { ...validation.credentials });
   } else {
-    writeFieldDesc(writer, null);
+    encodeFieldDesc(writer, null);
   }
   endMessage(writer, start);
 }
 
-export function readClientValidation(reader: WireReader, registry: TypeRegistry): ClientValidation {
+export function decodeClientValidation(reader: WireReader, registry: TypeRegistry): ClientValidation {
   const receiveBufferSize = reader.i32();
   const registryMaxSize = reader.i16();
   const qos = reader.i16();
   const method = reader.string();
-  const type = readFieldDesc(reader, registry);
+  const type = decodeFieldDesc(reader, registry);
   let credentials: CaCredentials | null = null;
   if (type?.kind === 'structure') {
     const fields: Record<string, string> = {};
     for (const member of type.fields) {
       if (member.type.kind !== 'scalar' || member.type.type !== 'string') {
-        throw new PvaDecodeError('unexpected credentials type');
+        throw new PvaProtocolError('unexpected credentials type');
       }
       fields[member.name] = reader.string();
     }
@@ -209,7 +209,7 @@ export function readClientValidation(reader: WireReader, registry: TypeRegistry)
   return { receiveBufferSize, registryMaxSize, qos, method, credentials };
 }
 
-export function writeStatusMessage(
+export function encodeStatusMessage(
   writer: WireWriter,
   command: number,
   status: PvaStatus,
@@ -222,13 +222,13 @@ export function writeStatusMessage(
 
 // ---- channels --------------------------------------------------------------------------------------------
 
-export function writeCreateChannel(writer: WireWriter, cid: number, name: string): void {
+export function encodeCreateChannel(writer: WireWriter, cid: number, name: string): void {
   const start = beginMessage(writer, Command.createChannel);
   writer.u16(1).u32(cid).string(name);
   endMessage(writer, start);
 }
 
-export function readCreateChannel(reader: WireReader): SearchChannel[] {
+export function decodeCreateChannel(reader: WireReader): SearchChannel[] {
   const n = reader.u16();
   const out: SearchChannel[] = [];
   for (let i = 0; i < n; i++) out.push({ id: reader.u32(), name: reader.string() });
@@ -241,13 +241,13 @@ export interface CreateChannelResponse {
   readonly status: PvaStatus;
 }
 
-export function writeCreateChannelResponse(writer: WireWriter, response: CreateChannelResponse): void {
+export function encodeCreateChannelResponse(writer: WireWriter, response: CreateChannelResponse): void {
   const start = beginMessage(writer, Command.createChannel, true);
   writer.u32(response.cid).u32(response.sid).status(response.status);
   endMessage(writer, start);
 }
 
-export function readCreateChannelResponse(reader: WireReader): CreateChannelResponse {
+export function decodeCreateChannelResponse(reader: WireReader): CreateChannelResponse {
   return { cid: reader.u32(), sid: reader.u32(), status: reader.status() };
 }
 
@@ -256,24 +256,24 @@ export interface ChannelIds {
   readonly cid: number;
 }
 
-export function writeDestroyChannel(writer: WireWriter, ids: ChannelIds, fromServer = false): void {
+export function encodeDestroyChannel(writer: WireWriter, ids: ChannelIds, fromServer = false): void {
   const start = beginMessage(writer, Command.destroyChannel, fromServer);
   writer.u32(ids.sid).u32(ids.cid);
   endMessage(writer, start);
 }
 
-export function readDestroyChannel(reader: WireReader): ChannelIds {
+export function decodeDestroyChannel(reader: WireReader): ChannelIds {
   return { sid: reader.u32(), cid: reader.u32() };
 }
 
 /** DESTROY_REQUEST and CANCEL_REQUEST share this body. */
-export function writeRequestIds(writer: WireWriter, command: number, sid: number, ioid: number): void {
+export function encodeRequestIds(writer: WireWriter, command: number, sid: number, ioid: number): void {
   const start = beginMessage(writer, command);
   writer.u32(sid).u32(ioid);
   endMessage(writer, start);
 }
 
-export function writeEcho(writer: WireWriter, payload: Uint8Array, fromServer = false): void {
+export function encodeEcho(writer: WireWriter, payload: Uint8Array, fromServer = false): void {
   const start = beginMessage(writer, Command.echo, fromServer);
   writer.bytes(payload);
   endMessage(writer, start);
@@ -285,7 +285,7 @@ export interface ServerMessage {
   readonly text: string;
 }
 
-export function readServerMessage(reader: WireReader): ServerMessage {
+export function decodeServerMessage(reader: WireReader): ServerMessage {
   return { ioid: reader.u32(), type: reader.u8(), text: reader.string() };
 }
 
@@ -317,7 +317,7 @@ export function pvRequest(options: MonitorOptions = {}): { type: StructureDesc; 
   return { type: structure('', fields), value: { field: {}, record: { _options: recordOptions } } };
 }
 
-export function writeMonitorInit(
+export function encodeMonitorInit(
   writer: WireWriter,
   sid: number,
   ioid: number,
@@ -330,20 +330,25 @@ export function writeMonitorInit(
     .u32(ioid)
     .u8(MonitorSubcommand.init | (pipeline ? MonitorSubcommand.pipeline : 0));
   const request = pvRequest(options);
-  writeFieldDesc(writer, request.type);
-  writeData(writer, request.type, request.value);
+  encodeFieldDesc(writer, request.type);
+  encodeData(writer, request.type, request.value);
   if (pipeline) writer.u32(options.queueSize ?? 0);
   endMessage(writer, start);
 }
 
 /** START, STOP and DESTROY (no body). */
-export function writeMonitorCommand(writer: WireWriter, sid: number, ioid: number, subcommand: number): void {
+export function encodeMonitorCommand(
+  writer: WireWriter,
+  sid: number,
+  ioid: number,
+  subcommand: number,
+): void {
   const start = beginMessage(writer, Command.monitor);
   writer.u32(sid).u32(ioid).u8(subcommand);
   endMessage(writer, start);
 }
 
-export function writeMonitorAck(writer: WireWriter, sid: number, ioid: number, count: number): void {
+export function encodeMonitorAck(writer: WireWriter, sid: number, ioid: number, count: number): void {
   const start = beginMessage(writer, Command.monitor);
   writer.u32(sid).u32(ioid).u8(MonitorSubcommand.pipeline).u32(count);
   endMessage(writer, start);
@@ -360,14 +365,14 @@ export interface MonitorRequest {
 }
 
 /** Decodes a client's MONITOR request (for test servers). */
-export function readMonitorRequest(reader: WireReader, registry: TypeRegistry): MonitorRequest {
+export function decodeMonitorRequest(reader: WireReader, registry: TypeRegistry): MonitorRequest {
   const sid = reader.u32();
   const ioid = reader.u32();
   const subcommand = reader.u8();
   let options: MonitorOptions | undefined;
   if (subcommand & MonitorSubcommand.init) {
-    const type = readFieldDesc(reader, registry);
-    options = type ? requestOptions(readData(reader, type, registry)) : {};
+    const type = decodeFieldDesc(reader, registry);
+    options = type ? requestOptions(decodeData(reader, type, registry)) : {};
   }
   const count = subcommand & MonitorSubcommand.pipeline ? reader.u32() : undefined;
   return { sid, ioid, subcommand, ...(options && { options }), ...(count !== undefined && { count }) };

@@ -19,7 +19,7 @@ import {
   shareValue,
   type TableColumn,
   type TableValue,
-} from '../update.js';
+} from '../../model/update.js';
 
 const NO_ALARM: Alarm = { severity: 0, status: 0, message: '' };
 const NS_PER_SECOND = 1_000_000_000n;

@@ -14,12 +14,12 @@ import {
   type StructureDesc,
   type TypeRegistry,
   type UnionDesc,
-  readFieldDesc,
-  writeFieldDesc,
+  decodeFieldDesc,
+  encodeFieldDesc,
 } from './introspection.js';
 import { MAX_NESTING_DEPTH, type ScalarType, SizeMarker, scalarByteSize } from './protocol.js';
-import { PvaDecodeError, type WireReader, type WireWriter } from './wire.js';
-import type { NumericArray } from '../update.js';
+import { PvaProtocolError, type WireReader, type WireWriter } from './wire.js';
+import type { NumericArray } from '../../model/update.js';
 import { Slabs } from '../../util/slabs.js';
 
 /** The selected member of a union (field null when the union is empty). */
@@ -136,8 +136,8 @@ function readScalarArray(reader: WireReader, type: ScalarType): PvData {
 }
 
 /** Decodes one complete value of the given type. */
-export function readData(reader: WireReader, type: FieldDesc, registry: TypeRegistry, depth = 0): PvData {
-  if (depth > MAX_NESTING_DEPTH) throw new PvaDecodeError('value nested too deeply');
+export function decodeData(reader: WireReader, type: FieldDesc, registry: TypeRegistry, depth = 0): PvData {
+  if (depth > MAX_NESTING_DEPTH) throw new PvaProtocolError('value nested too deeply');
   switch (type.kind) {
     case 'scalar':
       return scalarReaders[type.type](reader);
@@ -145,7 +145,8 @@ export function readData(reader: WireReader, type: FieldDesc, registry: TypeRegi
       return readScalarArray(reader, type.type);
     case 'structure': {
       const out: Record<string, PvData> = {};
-      for (const member of type.fields) out[member.name] = readData(reader, member.type, registry, depth + 1);
+      for (const member of type.fields)
+        out[member.name] = decodeData(reader, member.type, registry, depth + 1);
       return out;
     }
     case 'union':
@@ -153,7 +154,7 @@ export function readData(reader: WireReader, type: FieldDesc, registry: TypeRegi
     case 'any':
       return readVariant(reader, registry, depth);
     case 'structureArray':
-      return readArrayOf(reader, (r) => readData(r, type.element, registry, depth + 1) as PvStructureData);
+      return readArrayOf(reader, (r) => decodeData(r, type.element, registry, depth + 1) as PvStructureData);
     case 'unionArray':
       return readArrayOf(reader, (r) => readUnion(r, type.element, registry, depth + 1));
     case 'anyArray':
@@ -166,14 +167,14 @@ function readUnion(reader: WireReader, type: UnionDesc, registry: TypeRegistry, 
   if (selector < 0) return EMPTY_UNION;
   const member = type.fields[selector];
   if (!member)
-    throw new PvaDecodeError(`union selector ${selector} out of range (${type.fields.length} members)`);
-  return new PvUnion(member.name, member.type, readData(reader, member.type, registry, depth + 1));
+    throw new PvaProtocolError(`union selector ${selector} out of range (${type.fields.length} members)`);
+  return new PvUnion(member.name, member.type, decodeData(reader, member.type, registry, depth + 1));
 }
 
 function readVariant(reader: WireReader, registry: TypeRegistry, depth: number): PvVariant {
-  const type = readFieldDesc(reader, registry, depth + 1);
+  const type = decodeFieldDesc(reader, registry, depth + 1);
   if (!type) return EMPTY_VARIANT;
-  return new PvVariant(type, readData(reader, type, registry, depth + 1));
+  return new PvVariant(type, decodeData(reader, type, registry, depth + 1));
 }
 
 function readArrayOf<T>(reader: WireReader, readElement: (reader: WireReader) => T): (T | null)[] {
@@ -210,7 +211,7 @@ export function defaultData(type: FieldDesc): PvData {
 }
 
 /** Encodes one complete value of the given type. */
-export function writeData(writer: WireWriter, type: FieldDesc, value: PvData | null | undefined): void {
+export function encodeData(writer: WireWriter, type: FieldDesc, value: PvData | null | undefined): void {
   switch (type.kind) {
     case 'scalar':
       writeScalar(writer, type.type, value ?? defaultData(type));
@@ -227,7 +228,7 @@ export function writeData(writer: WireWriter, type: FieldDesc, value: PvData | n
     }
     case 'structure': {
       const fields = (value ?? {}) as PvStructureData;
-      for (const member of type.fields) writeData(writer, member.type, fields[member.name]);
+      for (const member of type.fields) encodeData(writer, member.type, fields[member.name]);
       return;
     }
     case 'union':
@@ -237,7 +238,7 @@ export function writeData(writer: WireWriter, type: FieldDesc, value: PvData | n
       writeVariant(writer, value as PvVariant | null | undefined);
       return;
     case 'structureArray':
-      writeArrayOf(writer, value, (element) => writeData(writer, type.element, element as PvStructureData));
+      writeArrayOf(writer, value, (element) => encodeData(writer, type.element, element as PvStructureData));
       return;
     case 'unionArray':
       writeArrayOf(writer, value, (element) => writeUnion(writer, type.element, element as PvUnion));
@@ -312,12 +313,12 @@ function writeUnion(writer: WireWriter, type: UnionDesc, value: PvUnion | null |
   const member = type.fields[selector];
   if (!member) throw new Error(`union has no member "${value.field}"`);
   writer.size(selector);
-  writeData(writer, member.type, value.value);
+  encodeData(writer, member.type, value.value);
 }
 
 function writeVariant(writer: WireWriter, value: PvVariant | null | undefined): void {
-  writeFieldDesc(writer, value?.type ?? null);
-  if (value?.type) writeData(writer, value.type, value.value);
+  encodeFieldDesc(writer, value?.type ?? null);
+  if (value?.type) encodeData(writer, value.type, value.value);
 }
 
 function writeArrayOf(
@@ -413,7 +414,7 @@ function leafReader(type: FieldDesc): ScalarReader | undefined {
       return (reader) => readScalarArray(reader, element);
     }
     default:
-      // Compound leaves need the type registry (variants carry types); readDelta handles them.
+      // Compound leaves need the type registry (variants carry types); decodeDelta handles them.
       return undefined;
   }
 }
@@ -468,7 +469,7 @@ export class StructureStore {
  * the last node are padding of the byte-granular encoding and ignored.
  * `changed` and `overrun` are scratch BitSets owned by the caller (reused across messages).
  */
-export function readDelta(
+export function decodeDelta(
   reader: WireReader,
   store: StructureStore,
   registry: TypeRegistry,
@@ -490,7 +491,7 @@ export function readDelta(
       changedAt[i] = sequence;
       if (node.type.kind === 'structure') continue;
       const read = readers[i];
-      values[i] = read ? read(reader) : readData(reader, node.type, registry);
+      values[i] = read ? read(reader) : decodeData(reader, node.type, registry);
     }
     bit = changed.nextSetBit(end);
   }
@@ -499,7 +500,7 @@ export function readDelta(
 }
 
 /** Encodes a partial value of `data` (a plain object of the layout's type) selecting the `changed` nodes. */
-export function writeDelta(
+export function encodeDelta(
   writer: WireWriter,
   layout: StructureLayout,
   data: PvStructureData,
@@ -510,7 +511,7 @@ export function writeDelta(
   let bit = changed.nextSetBit(0);
   while (bit >= 0 && bit < layout.size) {
     const node = layout.node(bit);
-    writeData(writer, node.type, dataAt(data, node.path));
+    encodeData(writer, node.type, dataAt(data, node.path));
     bit = changed.nextSetBit(node.end);
   }
   overrun.write(writer);

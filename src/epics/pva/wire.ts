@@ -6,8 +6,8 @@
 import { SizeMarker, StatusType, statusTypeName } from './protocol.js';
 
 /** Malformed or truncated input from a peer. Circuits close on it; it never escapes as a crash. */
-export class PvaDecodeError extends Error {
-  override readonly name = 'PvaDecodeError';
+export class PvaProtocolError extends Error {
+  override readonly name = 'PvaProtocolError';
 }
 
 /** A decoded Status. OK and WARNING count as success. */
@@ -62,7 +62,7 @@ export class WireReader {
   /** Throws unless n more bytes are available. */
   need(n: number): void {
     if (this.end - this.pos < n) {
-      throw new PvaDecodeError(
+      throw new PvaProtocolError(
         `message truncated: need ${n} bytes at offset ${this.pos}, ${this.remaining} left`,
       );
     }
@@ -149,7 +149,7 @@ export class WireReader {
     if (first <= SizeMarker.maxShort) return first;
     if (first === SizeMarker.nullValue) return -1;
     const value = this.i32();
-    if (value < 0 || value === 0x7fffffff) throw new PvaDecodeError(`unsupported size ${value}`);
+    if (value < 0 || value === 0x7fffffff) throw new PvaProtocolError(`unsupported size ${value}`);
     return value;
   }
 
@@ -161,7 +161,7 @@ export class WireReader {
     const n = this.size();
     if (n < 0) return 0;
     if (n * minElementBytes > this.end - this.pos) {
-      throw new PvaDecodeError(`count ${n} exceeds the ${this.remaining} bytes left`);
+      throw new PvaProtocolError(`count ${n} exceeds the ${this.remaining} bytes left`);
     }
     return n;
   }
@@ -187,7 +187,7 @@ export class WireReader {
   status(): PvaStatus {
     const type = this.u8();
     if (type === StatusType.okShort) return OK_STATUS;
-    if (type > StatusType.fatal) throw new PvaDecodeError(`invalid status type ${type}`);
+    if (type > StatusType.fatal) throw new PvaProtocolError(`invalid status type ${type}`);
     return { type, message: this.string(), callTree: this.string() };
   }
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { after, describe, it } from 'node:test';
-import { silentLogger } from '../../../src/observability/logger.js';
+import { silentLogger } from '../../../src/logging/logger.js';
 import { Command } from '../../../src/epics/ca/constants.js';
 import { encodeMessage, encodeRepeaterRegister } from '../../../src/epics/ca/messages.js';
 import { CaRepeater } from '../../../src/epics/ca/repeater.js';

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CaClient } from '../../../src/epics/ca/client.js';
-import type { PvUpdate } from '../../../src/epics/update.js';
+import type { PvUpdate } from '../../../src/model/update.js';
 import { caPut, Recorder, RecordingLogger } from '../../support/ca-recorder.js';
 
 export interface ContractServer {

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parseConfigMessage } from '../../../src/config/commands.js';
+import { parseConfigMessage } from '../../../src/streams/commands.js';
 import {
   deserialiseFc00,
   type Fc00Message,

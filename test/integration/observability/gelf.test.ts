@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '../../../src/observability/logger.js';
-import { createLogger, type Logging } from '../../../src/observability/logging.js';
+import type { Logger } from '../../../src/logging/logger.js';
+import { createLogger, type Logging } from '../../../src/logging/logging.js';
 import { GelfTcpListener, GelfUdpListener, type GelfMessage } from './gelf-listener.js';
 
 const SECRET = 'hunter2-do-not-log';

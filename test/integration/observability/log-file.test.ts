@@ -4,8 +4,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Logger } from '../../../src/observability/logger.js';
-import { createLogger, LogFileError } from '../../../src/observability/logging.js';
+import type { Logger } from '../../../src/logging/logger.js';
+import { createLogger, LogFileError } from '../../../src/logging/logging.js';
 import { repoRoot } from '../../support/paths.js';
 
 const LINE = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) (DEBUG|INFO|WARN|ERROR) (.*)$/;

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { it } from 'node:test';
 import { CarbonReporter } from '../../../src/observability/carbon.js';
-import type { Logger } from '../../../src/observability/logger.js';
+import type { Logger } from '../../../src/logging/logger.js';
 import type { MetricSnapshot } from '../../../src/observability/metrics.js';
 import { freePort } from '../../support/ports.js';
 import { CarbonListener, pollUntil } from './scrape.js';

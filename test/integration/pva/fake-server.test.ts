@@ -15,7 +15,7 @@ import {
   structure,
 } from '../../../src/epics/pva/introspection.js';
 import type { PvStructureData } from '../../../src/epics/pva/values.js';
-import type { Logger } from '../../../src/observability/logger.js';
+import type { Logger } from '../../../src/logging/logger.js';
 import { freePort } from '../../support/ports.js';
 import { runPythonCode } from '../../support/python.js';
 import { FakePvaServer, type FakePvaServerOptions } from '../../support/pva-server.js';

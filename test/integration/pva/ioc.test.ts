@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PvaClient } from '../../../src/epics/pva/client.js';
-import type { PvUpdate, PvValue } from '../../../src/epics/update.js';
+import type { PvUpdate, PvValue } from '../../../src/model/update.js';
 import { TestIoc } from '../../support/ioc.js';
 import { UpdateRecorder, p4pPut, show } from '../../support/pva-recorder.js';
 

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { PvaClient, type StructureListener, type StructureUpdate } from '../../../src/epics/pva/client.js';
 import { scalarDesc, scalarArrayDesc } from '../../../src/epics/pva/introspection.js';
 import { PvUnion, PvVariant } from '../../../src/epics/pva/values.js';
-import type { ConnectionEvent } from '../../../src/epics/update.js';
+import type { ConnectionEvent } from '../../../src/model/update.js';
 import { P4pServer } from '../../support/pva-p4p-server.js';
 import { UpdateRecorder } from '../../support/pva-recorder.js';
 

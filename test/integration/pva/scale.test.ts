@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PvaClient } from '../../../src/epics/pva/client.js';
-import type { ConnectionEvent, PvUpdate, SubscriptionListener } from '../../../src/epics/update.js';
+import type { ConnectionEvent, PvUpdate, SubscriptionListener } from '../../../src/model/update.js';
 import { TestIoc } from '../../support/ioc.js';
 
 const COUNT = 1000;

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { SCHEMAS_OF_PROTOCOL } from '../../../src/config/stream.js';
+import { SCHEMAS_OF_PROTOCOL } from '../../../src/model/stream.js';
 import { Protocol, serialiseFc00, UpdateType, type Fc00Stream } from '../../../src/schemas/index.js';
 import { forwarded, waitForForwarded } from '../../support/forwarded.js';
 import { ForwarderWorld } from '../../support/forwarder-world.js';

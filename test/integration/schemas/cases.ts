@@ -10,7 +10,7 @@ import type {
   NumericType,
   TableColumn,
   TableValue,
-} from '../../../src/epics/update.js';
+} from '../../../src/model/update.js';
 import { Al00Serialiser } from '../../../src/schemas/al00.js';
 import { Ep01Serialiser } from '../../../src/schemas/ep01.js';
 import { F142Serialiser } from '../../../src/schemas/f142.js';

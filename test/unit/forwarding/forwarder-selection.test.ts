@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { StreamSpec } from '../../../src/config/stream.js';
-import type { PvProvider, Subscription } from '../../../src/epics/update.js';
+import type { StreamSpec } from '../../../src/model/stream.js';
+import type { PvProvider, Subscription } from '../../../src/model/update.js';
 import { Forwarder } from '../../../src/forwarding/forwarder.js';
-import type { Logger } from '../../../src/observability/logger.js';
+import type { Logger } from '../../../src/logging/logger.js';
 
 const quiet: Logger = {
   warn: () => undefined,

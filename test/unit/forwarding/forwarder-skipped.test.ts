@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FakeProvider } from '../../../src/epics/fake/provider.js';
 import { Forwarder, MAX_SKIPPED_LOGGED } from '../../../src/forwarding/forwarder.js';
-import type { Logger } from '../../../src/observability/logger.js';
+import type { Logger } from '../../../src/logging/logger.js';
 import { Protocol, serialiseFc00, UpdateType } from '../../../src/schemas/index.js';
 
 function recordingLogger(): Logger & { warnings: string[] } {

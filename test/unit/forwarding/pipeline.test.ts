@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { StreamSpec } from '../../../src/config/stream.js';
-import type { ConnectionEvent, PvUpdate } from '../../../src/epics/update.js';
+import type { StreamSpec } from '../../../src/model/stream.js';
+import type { ConnectionEvent, PvUpdate } from '../../../src/model/update.js';
 import { StreamPipeline } from '../../../src/forwarding/pipeline.js';
 import type { MessageSink } from '../../../src/forwarding/sink.js';
-import { silentLogger } from '../../../src/observability/logger.js';
+import { silentLogger } from '../../../src/logging/logger.js';
 import { deserialiseAny } from '../../../src/schemas/index.js';
 
 interface Sent {

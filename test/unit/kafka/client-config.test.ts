@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseKafkaUri } from '../../../src/cli/kafka-uri.js';
-import type { KafkaEndpoint, KafkaUri, TlsOptions } from '../../../src/cli/launcher-options.js';
+import type { KafkaEndpoint, KafkaUri, TlsOptions } from '../../../src/kafka/endpoint.js';
 import { KafkaClientConfigError, kafkaClientConfig } from '../../../src/kafka/client-config.js';
 
 const tls: TlsOptions = {

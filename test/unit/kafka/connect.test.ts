@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
 import rdkafka, { type RdKafka } from '@confluentinc/kafka-javascript';
 import { connectWithRetry, KafkaClientCreationError, logClientErrors } from '../../../src/kafka/connect.js';
-import type { Logger } from '../../../src/observability/logger.js';
+import type { Logger } from '../../../src/logging/logger.js';
 
 function recordingLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];

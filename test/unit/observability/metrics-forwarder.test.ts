@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { StreamSpec } from '../../../src/config/stream.js';
+import type { StreamSpec } from '../../../src/model/stream.js';
 import type { CommandCounts, StreamStatus } from '../../../src/forwarding/forwarder.js';
 import { StreamPipeline, type StreamCounters } from '../../../src/forwarding/pipeline.js';
 import type { MessageSink } from '../../../src/forwarding/sink.js';
@@ -19,7 +19,7 @@ import {
   StreamTotals,
 } from '../../../src/observability/forwarder-metrics.js';
 import { HealthCheck, type HealthInputs } from '../../../src/observability/health.js';
-import { silentLogger } from '../../../src/observability/logger.js';
+import { silentLogger } from '../../../src/logging/logger.js';
 import { Histogram, renderExposition } from '../../../src/observability/metrics.js';
 import {
   escapeHtml,

@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Circuit, type CircuitListener } from '../../../src/epics/pva/circuit.js';
-import { writeServerValidation, writeStatusMessage } from '../../../src/epics/pva/messages.js';
+import { encodeServerValidation, encodeStatusMessage } from '../../../src/epics/pva/messages.js';
 import { Command } from '../../../src/epics/pva/protocol.js';
 import { OK_STATUS, WireWriter } from '../../../src/epics/pva/wire.js';
-import { silentLogger } from '../../../src/observability/logger.js';
+import { silentLogger } from '../../../src/logging/logger.js';
 
 const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ''), 'hex');
 
@@ -57,8 +57,8 @@ describe('circuit handshake (spec §5)', () => {
   it('answers anonymously when "ca" is not offered, and proceeds when credentials are refused', () => {
     const { circuit, events } = harness();
     const writer = new WireWriter(true);
-    writeServerValidation(writer, { receiveBufferSize: 1, registryMaxSize: 1, authMethods: ['anonymous'] });
-    writeStatusMessage(writer, Command.connectionValidated, { type: 2, message: 'denied', callTree: '' });
+    encodeServerValidation(writer, { receiveBufferSize: 1, registryMaxSize: 1, authMethods: ['anonymous'] });
+    encodeStatusMessage(writer, Command.connectionValidated, { type: 2, message: 'denied', callTree: '' });
     circuit.receive(Buffer.concat([setByteOrderLE, writer.take()]), 0);
     assert.equal(circuit.authMethod, 'anonymous');
     assert.equal(circuit.state, 'ready');
@@ -68,12 +68,12 @@ describe('circuit handshake (spec §5)', () => {
   it('sends in the byte order SET_BYTE_ORDER announced', () => {
     const { circuit } = harness();
     const writer = new WireWriter(false);
-    writeServerValidation(writer, {
+    encodeServerValidation(writer, {
       receiveBufferSize: 0x10000,
       registryMaxSize: 0x7fff,
       authMethods: ['anonymous'],
     });
-    writeStatusMessage(writer, Command.connectionValidated, OK_STATUS);
+    encodeStatusMessage(writer, Command.connectionValidated, OK_STATUS);
     circuit.receive(Buffer.concat([setByteOrderBE, writer.take()]), 0);
     circuit.takeOutput();
     circuit.createChannel(7, 'TST:ai');

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { type FrameHandler, MessageFramer } from '../../../src/epics/pva/framer.js';
-import { beginMessage, endMessage, writeControl } from '../../../src/epics/pva/header.js';
+import { beginMessage, endMessage, encodeControl } from '../../../src/epics/pva/header.js';
 import { Command, ControlCommand, HeaderFlag } from '../../../src/epics/pva/protocol.js';
-import { PvaDecodeError, WireWriter } from '../../../src/epics/pva/wire.js';
+import { PvaProtocolError, WireWriter } from '../../../src/epics/pva/wire.js';
 
 interface Seen {
   kind: 'control' | 'message';
@@ -37,7 +37,7 @@ function message(command: number, payload: Buffer, littleEndian = true, segment 
 
 function control(command: number, value: number, littleEndian = true): Buffer {
   const writer = new WireWriter(littleEndian);
-  writeControl(writer, command, value, true);
+  encodeControl(writer, command, value, true);
   return writer.take();
 }
 
@@ -123,7 +123,7 @@ describe('message framing', () => {
       const framer = new MessageFramer(recorder().handler, true);
       assert.throws(() => {
         for (const m of messages) framer.push(m);
-      }, PvaDecodeError);
+      }, PvaProtocolError);
     }
   });
 

@@ -1,5 +1,5 @@
 /**
- * Property-based robustness: whatever a server sends, decoding either succeeds or fails with a PvaDecodeError
+ * Property-based robustness: whatever a server sends, decoding either succeeds or fails with a PvaProtocolError
  * that closes the circuit. Nothing else may escape (no TypeError/RangeError from a missed check), nothing may
  * hang, and no garbage size may make us allocate beyond the bytes received.
  */
@@ -10,12 +10,12 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { BitSet } from '../../../src/epics/pva/bitset.js';
 import { Circuit, type CircuitListener } from '../../../src/epics/pva/circuit.js';
-import { type FieldDesc, TypeRegistry, readFieldDesc } from '../../../src/epics/pva/introspection.js';
+import { type FieldDesc, TypeRegistry, decodeFieldDesc } from '../../../src/epics/pva/introspection.js';
 import { MonitorSubcommand } from '../../../src/epics/pva/protocol.js';
 import { NormativeMapper } from '../../../src/epics/pva/normative.js';
-import { StructureLayout, StructureStore, readData, readDelta } from '../../../src/epics/pva/values.js';
-import { PvaDecodeError, WireReader } from '../../../src/epics/pva/wire.js';
-import { silentLogger } from '../../../src/observability/logger.js';
+import { StructureLayout, StructureStore, decodeData, decodeDelta } from '../../../src/epics/pva/values.js';
+import { PvaProtocolError, WireReader } from '../../../src/epics/pva/wire.js';
+import { silentLogger } from '../../../src/logging/logger.js';
 import { pvaRandomMessage } from '../../support/garbage-servers.js';
 
 const handshake = Buffer.from(
@@ -43,12 +43,12 @@ function decodeStream(stream: Buffer, chunk = 97): Error[] {
     onMonitor: (circuit, _ioid, subcommand, reader) => {
       if (subcommand & MonitorSubcommand.init) {
         reader.status();
-        const type = readFieldDesc(reader, circuit.rxTypes);
-        if (type?.kind !== 'structure') throw new PvaDecodeError('not a structure');
+        const type = decodeFieldDesc(reader, circuit.rxTypes);
+        if (type?.kind !== 'structure') throw new PvaProtocolError('not a structure');
         store = new StructureStore(new StructureLayout(type));
         mapper = new NormativeMapper(store.layout);
       } else if (store && mapper) {
-        readDelta(reader, store, circuit.rxTypes, new BitSet(), new BitSet());
+        decodeDelta(reader, store, circuit.rxTypes, new BitSet(), new BitSet());
         mapper.map(store);
       }
     },
@@ -70,7 +70,7 @@ function decodeStream(stream: Buffer, chunk = 97): Error[] {
 function assertOnlyDecodeErrors(errors: Error[]): void {
   assert.ok(errors.length <= 1, 'a circuit reports at most one error (it closes)');
   for (const error of errors)
-    assert.ok(error instanceof PvaDecodeError, `unexpected ${error.name}: ${error.message}`);
+    assert.ok(error instanceof PvaProtocolError, `unexpected ${error.name}: ${error.message}`);
 }
 
 describe('fuzzing the decoders', () => {
@@ -110,16 +110,16 @@ describe('fuzzing the decoders', () => {
     );
   });
 
-  it('decodes random type descriptions and values or rejects them with PvaDecodeError', () => {
+  it('decodes random type descriptions and values or rejects them with PvaProtocolError', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 200 }), fc.boolean(), (bytes, littleEndian) => {
         const reader = new WireReader(Buffer.from(bytes), littleEndian);
         const registry = new TypeRegistry();
         try {
-          const type: FieldDesc | null = readFieldDesc(reader, registry);
-          if (type) readData(reader, type, registry);
+          const type: FieldDesc | null = decodeFieldDesc(reader, registry);
+          if (type) decodeData(reader, type, registry);
         } catch (error) {
-          assert.ok(error instanceof PvaDecodeError, String(error));
+          assert.ok(error instanceof PvaProtocolError, String(error));
         }
       }),
       { numRuns: 3000 },
@@ -130,7 +130,7 @@ describe('fuzzing the decoders', () => {
     // A double array claiming 2^30 elements in a 10-byte message.
     const reader = new WireReader(Buffer.from('fe00000040000000000000', 'hex'));
     assert.throws(
-      () => readData(reader, { kind: 'scalarArray', type: 'float64' }, new TypeRegistry()),
+      () => decodeData(reader, { kind: 'scalarArray', type: 'float64' }, new TypeRegistry()),
       /exceeds the 6 bytes left/,
     );
   });

@@ -6,23 +6,23 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { readHeader } from '../../../src/epics/pva/header.js';
-import { TypeRegistry, readFieldDesc } from '../../../src/epics/pva/introspection.js';
+import { TypeRegistry, decodeFieldDesc } from '../../../src/epics/pva/introspection.js';
 import {
-  readCreateChannelResponse,
-  readDestroyChannel,
-  readMonitorRequest,
-  readSearch,
-  readSearchResponse,
-  readServerValidation,
-  writeClientValidation,
-  writeCreateChannel,
-  writeDestroyChannel,
-  writeEcho,
-  writeMonitorCommand,
-  writeMonitorInit,
-  writeRequestIds,
-  writeSearch,
-  writeSearchResponse,
+  decodeCreateChannelResponse,
+  decodeDestroyChannel,
+  decodeMonitorRequest,
+  decodeSearch,
+  decodeSearchResponse,
+  decodeServerValidation,
+  encodeClientValidation,
+  encodeCreateChannel,
+  encodeDestroyChannel,
+  encodeEcho,
+  encodeMonitorCommand,
+  encodeMonitorInit,
+  encodeRequestIds,
+  encodeSearch,
+  encodeSearchResponse,
 } from '../../../src/epics/pva/messages.js';
 import { Command, ControlCommand, MonitorSubcommand } from '../../../src/epics/pva/protocol.js';
 import { WireReader, WireWriter } from '../../../src/epics/pva/wire.js';
@@ -91,14 +91,14 @@ describe('SEARCH and SEARCH_RESPONSE (spec §6)', () => {
       channels: [{ id: 7, name: 'TST:ai' }],
     };
     assert.deepEqual(
-      encode((w) => writeSearch(w, request), false),
+      encode((w) => encodeSearch(w, request), false),
       capture.search,
     );
-    assert.deepEqual(readSearch(payload(capture.search)), request);
+    assert.deepEqual(decodeSearch(payload(capture.search)), request);
   });
 
   it('decodes the captured reply: ::ffff:0.0.0.0 means "use the source address", port 15075', () => {
-    const response = readSearchResponse(payload(capture.searchResponse));
+    const response = decodeSearchResponse(payload(capture.searchResponse));
     assert.deepEqual(response, {
       guid: '30bed2c43d00d44560c7e17c',
       sequenceId: 0x11223344,
@@ -109,7 +109,7 @@ describe('SEARCH and SEARCH_RESPONSE (spec §6)', () => {
       channelIds: [7],
     });
     assert.deepEqual(
-      encode((w) => writeSearchResponse(w, response), false),
+      encode((w) => encodeSearchResponse(w, response), false),
       capture.searchResponse,
     );
   });
@@ -118,19 +118,19 @@ describe('SEARCH and SEARCH_RESPONSE (spec §6)', () => {
     const zeros = Buffer.from(capture.searchResponse);
     zeros[8 + 12 + 4 + 10] = 0;
     zeros[8 + 12 + 4 + 11] = 0;
-    assert.equal(readSearchResponse(payload(zeros)).serverAddress, null);
+    assert.equal(decodeSearchResponse(payload(zeros)).serverAddress, null);
     const explicit = Buffer.from(capture.searchResponse);
     explicit.set([10, 1, 2, 3], 8 + 12 + 4 + 12);
-    assert.equal(readSearchResponse(payload(explicit)).serverAddress, '10.1.2.3');
+    assert.equal(decodeSearchResponse(payload(explicit)).serverAddress, '10.1.2.3');
     const v6 = Buffer.from(capture.searchResponse);
     v6.set(hex('fe80 0000 0000 0000 0000 0000 0000 0001'), 8 + 12 + 4);
-    assert.equal(readSearchResponse(payload(v6)).serverAddress, 'fe80:0:0:0:0:0:0:1');
+    assert.equal(decodeSearchResponse(payload(v6)).serverAddress, 'fe80:0:0:0:0:0:0:1');
   });
 });
 
 describe('connection validation (spec §5)', () => {
   it('decodes the server’s buffer size, registry size and methods', () => {
-    assert.deepEqual(readServerValidation(payload(capture.serverValidation)), {
+    assert.deepEqual(decodeServerValidation(payload(capture.serverValidation)), {
       receiveBufferSize: 0x10000,
       registryMaxSize: 0x7fff,
       authMethods: ['anonymous', 'ca'],
@@ -139,7 +139,7 @@ describe('connection validation (spec §5)', () => {
 
   it('encodes the captured anonymous answer byte for byte', () => {
     const bytes = encode((w) =>
-      writeClientValidation(w, {
+      encodeClientValidation(w, {
         receiveBufferSize: 0x10000,
         registryMaxSize: 0x7fff,
         qos: 0,
@@ -152,7 +152,7 @@ describe('connection validation (spec §5)', () => {
 
   it('encodes "ca" credentials as a structure {user, host} and its values', () => {
     const bytes = encode((w) =>
-      writeClientValidation(w, {
+      encodeClientValidation(w, {
         receiveBufferSize: 0x10000,
         registryMaxSize: 0x7fff,
         qos: 0,
@@ -175,10 +175,10 @@ describe('connection validation (spec §5)', () => {
 describe('channels and monitor requests (spec §7, §8)', () => {
   it('encodes CREATE_CHANNEL and decodes its reply (cid 7, sid 0x07050301, OK)', () => {
     assert.deepEqual(
-      encode((w) => writeCreateChannel(w, 7, 'TST:ai')),
+      encode((w) => encodeCreateChannel(w, 7, 'TST:ai')),
       capture.createChannel,
     );
-    const response = readCreateChannelResponse(payload(capture.createChannelResponse));
+    const response = decodeCreateChannelResponse(payload(capture.createChannelResponse));
     assert.equal(response.cid, 7);
     assert.equal(response.sid, 0x07050301);
     assert.equal(response.status.type, 0);
@@ -186,18 +186,18 @@ describe('channels and monitor requests (spec §7, §8)', () => {
 
   it('encodes MONITOR INIT with pvRequest field() and START byte for byte', () => {
     assert.deepEqual(
-      encode((w) => writeMonitorInit(w, 0x07050301, 0x2a)),
+      encode((w) => encodeMonitorInit(w, 0x07050301, 0x2a)),
       capture.monitorInit,
     );
     assert.deepEqual(
-      encode((w) => writeMonitorCommand(w, 0x07050301, 0x2a, MonitorSubcommand.start)),
+      encode((w) => encodeMonitorCommand(w, 0x07050301, 0x2a, MonitorSubcommand.start)),
       capture.monitorStart,
     );
   });
 
   it('encodes a pipelined INIT with record._options and the window, readable by a server', () => {
-    const bytes = encode((w) => writeMonitorInit(w, 5, 6, { queueSize: 8, pipeline: true }), false);
-    const request = readMonitorRequest(payload(bytes), new TypeRegistry());
+    const bytes = encode((w) => encodeMonitorInit(w, 5, 6, { queueSize: 8, pipeline: true }), false);
+    const request = decodeMonitorRequest(payload(bytes), new TypeRegistry());
     assert.deepEqual(request, {
       sid: 5,
       ioid: 6,
@@ -209,18 +209,18 @@ describe('channels and monitor requests (spec §7, §8)', () => {
 
   it('encodes DESTROY_REQUEST and DESTROY_CHANNEL (sid, then cid/ioid), and reads the server’s reply', () => {
     assert.deepEqual(
-      encode((w) => writeRequestIds(w, Command.destroyRequest, 0x07050301, 0x2a)),
+      encode((w) => encodeRequestIds(w, Command.destroyRequest, 0x07050301, 0x2a)),
       hex('ca 02 00 0f 08 00 00 00 01 03 05 07 2a 00 00 00'),
     );
     assert.deepEqual(
-      encode((w) => writeDestroyChannel(w, { sid: 0x07050301, cid: 7 })),
+      encode((w) => encodeDestroyChannel(w, { sid: 0x07050301, cid: 7 })),
       hex('ca 02 00 08 08 00 00 00 01 03 05 07 07 00 00 00'),
     );
-    assert.deepEqual(readDestroyChannel(payload(capture.destroyChannelReply)), { sid: 0x07050301, cid: 7 });
+    assert.deepEqual(decodeDestroyChannel(payload(capture.destroyChannelReply)), { sid: 0x07050301, cid: 7 });
   });
 
   it('encodes ECHO with its payload; the server echoes it back', () => {
-    const request = encode((w) => writeEcho(w, Buffer.from('hello')));
+    const request = encode((w) => encodeEcho(w, Buffer.from('hello')));
     assert.deepEqual(request, hex('ca 02 00 02 05 00 00 00 68 65 6c 6c 6f'));
     assert.equal(payload(capture.echoReply).slice(5).toString(), 'hello');
   });
@@ -232,7 +232,7 @@ describe('introspection with cached types (spec §4)', () => {
 
   it('decodes the specification’s cached timeStamp_t definition and a later reference to it', () => {
     const registry = new TypeRegistry();
-    const definition = readFieldDesc(new WireReader(timeStampT, false), registry);
+    const definition = decodeFieldDesc(new WireReader(timeStampT, false), registry);
     assert.deepEqual(definition, {
       kind: 'structure',
       id: 'timeStamp_t',
@@ -242,17 +242,20 @@ describe('introspection with cached types (spec §4)', () => {
         { name: 'userTag', type: { kind: 'scalar', type: 'int32' } },
       ],
     });
-    assert.equal(readFieldDesc(new WireReader(hex('fe 00 01'), false), registry), definition);
+    assert.equal(decodeFieldDesc(new WireReader(hex('fe 00 01'), false), registry), definition);
     // Cache ids are in the message byte order: the same bytes little-endian name id 256.
     assert.throws(
-      () => readFieldDesc(new WireReader(hex('fe 00 01'), true), registry),
+      () => decodeFieldDesc(new WireReader(hex('fe 00 01'), true), registry),
       /unknown cached type id 256/,
     );
   });
 
   it('keeps each registry to its own connection', () => {
     const registry = new TypeRegistry();
-    readFieldDesc(new WireReader(timeStampT, false), registry);
-    assert.throws(() => readFieldDesc(new WireReader(hex('fe 00 01'), false), new TypeRegistry()), /unknown/);
+    decodeFieldDesc(new WireReader(timeStampT, false), registry);
+    assert.throws(
+      () => decodeFieldDesc(new WireReader(hex('fe 00 01'), false), new TypeRegistry()),
+      /unknown/,
+    );
   });
 });

@@ -19,11 +19,11 @@ import {
   PvVariant,
   StructureLayout,
   StructureStore,
-  readDelta,
-  writeDelta,
+  decodeDelta,
+  encodeDelta,
 } from '../../../src/epics/pva/values.js';
 import { WireReader, WireWriter } from '../../../src/epics/pva/wire.js';
-import type { PvUpdate } from '../../../src/epics/update.js';
+import type { PvUpdate } from '../../../src/model/update.js';
 import { alarmT, timeT } from '../../support/pva-types.js';
 
 function nt(id: string, value: FieldDesc, extra: Record<string, FieldDesc> = {}): StructureDesc {
@@ -42,8 +42,8 @@ function monitor(type: StructureDesc): {
     mapper,
     apply(data, bits = [0]) {
       const writer = new WireWriter(true);
-      writeDelta(writer, layout, data, new BitSet().assign(bits));
-      readDelta(new WireReader(writer.take()), store, new TypeRegistry(), new BitSet(), new BitSet());
+      encodeDelta(writer, layout, data, new BitSet().assign(bits));
+      decodeDelta(new WireReader(writer.take()), store, new TypeRegistry(), new BitSet(), new BitSet());
       return mapper.map(store);
     },
   };

@@ -11,13 +11,13 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { BitSet } from '../../../src/epics/pva/bitset.js';
 import { Circuit, type CircuitListener } from '../../../src/epics/pva/circuit.js';
-import { TypeRegistry, readFieldDesc } from '../../../src/epics/pva/introspection.js';
+import { TypeRegistry, decodeFieldDesc } from '../../../src/epics/pva/introspection.js';
 import { MonitorSubcommand } from '../../../src/epics/pva/protocol.js';
 import { NormativeMapper } from '../../../src/epics/pva/normative.js';
-import { StructureLayout, StructureStore, readDelta } from '../../../src/epics/pva/values.js';
+import { StructureLayout, StructureStore, decodeDelta } from '../../../src/epics/pva/values.js';
 import { WireReader } from '../../../src/epics/pva/wire.js';
-import { silentLogger } from '../../../src/observability/logger.js';
-import type { PvUpdate } from '../../../src/epics/update.js';
+import { silentLogger } from '../../../src/logging/logger.js';
+import type { PvUpdate } from '../../../src/model/update.js';
 
 interface Fixture {
   pv: string;
@@ -54,7 +54,7 @@ function replay(f: Fixture, chunkSizes: readonly number[] = []): Decoded {
       assert.equal(ioid, 0x2a);
       if (subcommand === MonitorSubcommand.init) {
         assert.equal(reader.status().type, 0);
-        const type = readFieldDesc(reader, circuit.rxTypes);
+        const type = decodeFieldDesc(reader, circuit.rxTypes);
         assert.equal(type?.kind, 'structure');
         out.layout = new StructureLayout(type as never);
         store = new StructureStore(out.layout);
@@ -62,7 +62,7 @@ function replay(f: Fixture, chunkSizes: readonly number[] = []): Decoded {
         return;
       }
       const changed = new BitSet();
-      readDelta(reader, store as StructureStore, circuit.rxTypes, changed, new BitSet());
+      decodeDelta(reader, store as StructureStore, circuit.rxTypes, changed, new BitSet());
       assert.equal(reader.remaining, 0);
       out.changed.push(changed.toArray());
       out.updates.push((mapper as NormativeMapper).map(store as StructureStore) as PvUpdate);
@@ -190,7 +190,7 @@ describe('pvaccess.md §11 update bytes decoded with the recorded QSRV ai type',
     assert.equal(reader.u32(), 0x2a);
     assert.equal(reader.u8(), MonitorSubcommand.update);
     const changed = new BitSet();
-    readDelta(reader, store, new TypeRegistry(), changed, new BitSet());
+    decodeDelta(reader, store, new TypeRegistry(), changed, new BitSet());
     assert.deepEqual(changed.toArray(), [1, 7, 8, 9]);
     assert.equal(reader.remaining, 0);
     const update = new NormativeMapper(layout).map(store) as PvUpdate;

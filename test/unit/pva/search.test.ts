@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { readPvaConfig, parseEndpoint } from '../../../src/epics/pva/config.js';
-import { writeSearch } from '../../../src/epics/pva/messages.js';
+import { encodeSearch } from '../../../src/epics/pva/messages.js';
 import { MAX_SEARCH_DATAGRAM } from '../../../src/epics/pva/protocol.js';
 import { SEARCH_BUCKETS, SearchScheduler, packSearchChannels } from '../../../src/epics/pva/search.js';
 import { WireWriter } from '../../../src/epics/pva/wire.js';
@@ -53,7 +53,7 @@ describe('search back-off (spec §6)', () => {
     assert.equal(groups.flat().length, 1000);
     for (const [index, group] of groups.entries()) {
       const writer = new WireWriter(false);
-      writeSearch(writer, {
+      encodeSearch(writer, {
         sequenceId: 1,
         flags: 0,
         responseAddress: null,

@@ -8,12 +8,12 @@ import {
   TypeRegistry,
   anyArrayDesc,
   anyDesc,
-  readFieldDesc,
+  decodeFieldDesc,
   scalarArrayDesc,
   scalarDesc,
   structure,
   union,
-  writeFieldDesc,
+  encodeFieldDesc,
 } from '../../../src/epics/pva/introspection.js';
 import type { ScalarType } from '../../../src/epics/pva/protocol.js';
 import {
@@ -24,12 +24,12 @@ import {
   StructureLayout,
   StructureStore,
   defaultData,
-  readData,
-  readDelta,
-  writeData,
-  writeDelta,
+  decodeData,
+  decodeDelta,
+  encodeData,
+  encodeDelta,
 } from '../../../src/epics/pva/values.js';
-import { PvaDecodeError, WireReader, WireWriter } from '../../../src/epics/pva/wire.js';
+import { PvaProtocolError, WireReader, WireWriter } from '../../../src/epics/pva/wire.js';
 import { ntType } from '../../support/pva-types.js';
 
 const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ''), 'hex');
@@ -39,7 +39,7 @@ const ntScalar = ntType(scalarDesc.float64);
 function applyDelta(store: StructureStore, bytes: Buffer, littleEndian = true): number[] {
   const changed = new BitSet();
   const reader = new WireReader(bytes, littleEndian);
-  readDelta(reader, store, new TypeRegistry(), changed, new BitSet());
+  decodeDelta(reader, store, new TypeRegistry(), changed, new BitSet());
   assert.equal(reader.remaining, 0, 'delta fully consumed');
   return changed.toArray();
 }
@@ -97,7 +97,7 @@ describe('partial values merged into the last full value (spec §8)', () => {
     };
     for (const littleEndian of [true, false]) {
       const writer = new WireWriter(littleEndian);
-      writeDelta(writer, new StructureLayout(ntScalar), value, new BitSet().assign([0]));
+      encodeDelta(writer, new StructureLayout(ntScalar), value, new BitSet().assign([0]));
       const store = new StructureStore(new StructureLayout(ntScalar));
       applyDelta(store, writer.take(), littleEndian);
       assert.deepEqual(store.toData(), value);
@@ -123,7 +123,7 @@ describe('partial values merged into the last full value (spec §8)', () => {
 
   it('rejects a delta that is shorter than its bits say', () => {
     const store = new StructureStore(new StructureLayout(ntScalar));
-    assert.throws(() => applyDelta(store, hex('01 02 0000')), PvaDecodeError);
+    assert.throws(() => applyDelta(store, hex('01 02 0000')), PvaProtocolError);
   });
 });
 
@@ -155,13 +155,13 @@ describe('compound types (unions, variants, structure arrays)', () => {
   for (const littleEndian of [true, false]) {
     it(`round-trips type and value (${littleEndian ? 'little' : 'big'}-endian)`, () => {
       const writer = new WireWriter(littleEndian);
-      writeFieldDesc(writer, type);
-      writeData(writer, type, value);
+      encodeFieldDesc(writer, type);
+      encodeData(writer, type, value);
       const reader = new WireReader(writer.take(), littleEndian);
       const registry = new TypeRegistry();
-      const decodedType = readFieldDesc(reader, registry);
+      const decodedType = decodeFieldDesc(reader, registry);
       assert.deepEqual(decodedType, type);
-      assert.deepEqual(readData(reader, decodedType as FieldDesc, registry), value);
+      assert.deepEqual(decodeData(reader, decodedType as FieldDesc, registry), value);
       assert.equal(reader.remaining, 0);
     });
   }
@@ -183,7 +183,7 @@ describe('compound types (unions, variants, structure arrays)', () => {
       ],
     );
     const writer = new WireWriter(true);
-    writeDelta(writer, layout, value, new BitSet().assign([4, 6]));
+    encodeDelta(writer, layout, value, new BitSet().assign([4, 6]));
     const store = new StructureStore(layout);
     applyDelta(store, writer.take());
     assert.deepEqual(store.get(4), value['choice']);
@@ -193,7 +193,7 @@ describe('compound types (unions, variants, structure arrays)', () => {
 
   it('rejects a union selector outside the union', () => {
     assert.throws(
-      () => readData(new WireReader(hex('05')), choice, new TypeRegistry()),
+      () => decodeData(new WireReader(hex('05')), choice, new TypeRegistry()),
       /selector 5 out of range/,
     );
   });
@@ -222,13 +222,13 @@ describe('introspection rejects what it cannot represent', () => {
     ['a NULL cache definition', 'fd 01 00 ff'],
   ] as const) {
     it(`rejects ${what}`, () => {
-      assert.throws(() => readFieldDesc(new WireReader(hex(bytes)), new TypeRegistry()), PvaDecodeError);
+      assert.throws(() => decodeFieldDesc(new WireReader(hex(bytes)), new TypeRegistry()), PvaProtocolError);
     });
   }
 
   it('stops at the nesting limit instead of recursing without bound', () => {
     const deep = Buffer.concat([...Array<Buffer>(40).fill(hex('80 00 01 01 61')), hex('22')]);
-    assert.throws(() => readFieldDesc(new WireReader(deep), new TypeRegistry()), /nested too deeply/);
+    assert.throws(() => decodeFieldDesc(new WireReader(deep), new TypeRegistry()), /nested too deeply/);
   });
 });
 
@@ -356,13 +356,13 @@ describe('property: any type and value round-trip in both byte orders', () => {
         typeArb.chain((type) => fc.tuple(fc.constant(type), valueArb(type), fc.boolean())),
         ([type, value, littleEndian]) => {
           const writer = new WireWriter(littleEndian);
-          writeFieldDesc(writer, type);
-          writeData(writer, type, value);
+          encodeFieldDesc(writer, type);
+          encodeData(writer, type, value);
           const reader = new WireReader(writer.take(), littleEndian);
           const registry = new TypeRegistry();
-          const decodedType = readFieldDesc(reader, registry) as FieldDesc;
+          const decodedType = decodeFieldDesc(reader, registry) as FieldDesc;
           assert.deepEqual(decodedType, type);
-          const decoded = readData(reader, decodedType, registry);
+          const decoded = decodeData(reader, decodedType, registry);
           if (type.kind === 'scalar' && type.type === 'float32') {
             assert.equal(decoded, Math.fround(value as number));
           } else if (!(type.kind === 'scalar' && type.type === 'string')) {

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { BitSet } from '../../../src/epics/pva/bitset.js';
-import { OK_STATUS, PvaDecodeError, WireReader, WireWriter, isSuccess } from '../../../src/epics/pva/wire.js';
+import {
+  OK_STATUS,
+  PvaProtocolError,
+  WireReader,
+  WireWriter,
+  isSuccess,
+} from '../../../src/epics/pva/wire.js';
 
 const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ''), 'hex');
 
@@ -31,15 +37,15 @@ describe('Size and String encodings (spec §3)', () => {
   });
 
   it('rejects negative sizes and counts larger than the bytes left', () => {
-    assert.throws(() => reader(hex('fe ffffffff')).size(), PvaDecodeError);
-    assert.throws(() => reader(hex('fe 00000010 0000')).count(1), PvaDecodeError);
+    assert.throws(() => reader(hex('fe ffffffff')).size(), PvaProtocolError);
+    assert.throws(() => reader(hex('fe 00000010 0000')).count(1), PvaProtocolError);
   });
 
   it('reads strings as UTF-8 without NUL, and a null string as ""', () => {
     assert.equal(reader(hex('06 5453543a6169')).string(), 'TST:ai');
     assert.equal(reader(hex('ff')).string(), '');
     assert.equal(reader(hex('03 e282ac')).string(), '€');
-    assert.throws(() => reader(hex('05 4142')).string(), PvaDecodeError);
+    assert.throws(() => reader(hex('05 4142')).string(), PvaProtocolError);
   });
 
   it('round-trips strings of any length', () => {
@@ -73,7 +79,7 @@ describe('Status (spec §3)', () => {
     assert.equal(isSuccess({ type: 2, message: 'x', callTree: '' }), false);
     assert.equal(isSuccess({ type: 3, message: 'x', callTree: '' }), false);
     assert.equal(new WireWriter().status(OK_STATUS).take().toString('hex'), 'ff');
-    assert.throws(() => reader(hex('07')).status(), PvaDecodeError);
+    assert.throws(() => reader(hex('07')).status(), PvaProtocolError);
   });
 });
 

@@ -4,7 +4,7 @@
  * results prove the hand-written field ids, types and defaults match the schemas.
  */
 import { ByteBuffer } from 'flatbuffers';
-import type { NumericArray, NumericType } from '../../../src/epics/update.js';
+import type { NumericArray, NumericType } from '../../../src/model/update.js';
 import { Alarm } from '../../../src/schemas/generated/al00/alarm.js';
 import { EpicsConnectionInfo } from '../../../src/schemas/generated/ep00/epics-connection-info.js';
 import { EpicsPVConnectionInfo } from '../../../src/schemas/generated/ep01/epics-pvconnection-info.js';

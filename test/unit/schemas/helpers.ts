@@ -5,7 +5,7 @@ import type {
   NumericArrayValue,
   NumericScalarValue,
   NumericType,
-} from '../../../src/epics/update.js';
+} from '../../../src/model/update.js';
 import { serialiseAl00 } from '../../../src/schemas/al00.js';
 import { serialiseEp00 } from '../../../src/schemas/ep00.js';
 import { serialiseEp01 } from '../../../src/schemas/ep01.js';

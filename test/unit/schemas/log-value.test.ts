@@ -1,7 +1,7 @@
 /** The value and alarm mapping rules of the reference forwarder (spec reference-forwarder.md §8, decisions e, k). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Alarm } from '../../../src/epics/update.js';
+import type { Alarm } from '../../../src/model/update.js';
 import { UnsupportedValueError } from '../../../src/schemas/errors.js';
 import { Value as F142ValueTag } from '../../../src/schemas/generated/f142/value.js';
 import {

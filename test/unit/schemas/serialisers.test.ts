@@ -6,13 +6,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { ConnectionState, PvUpdate, PvValue, TableColumn } from '../../../src/epics/update.js';
+import type { ConnectionState, PvUpdate, PvValue, TableColumn } from '../../../src/model/update.js';
 import { Al00Serialiser, deserialiseAl00, serialiseAl00 } from '../../../src/schemas/al00.js';
 import { CONNECTION_INFO_OF_STATE, Ep01Serialiser, serialiseEp01 } from '../../../src/schemas/ep01.js';
 import { UnsupportedValueError } from '../../../src/schemas/errors.js';
 import { deserialiseF142, F142Serialiser, serialiseF142 } from '../../../src/schemas/f142.js';
 import { deserialiseF144, F144Serialiser, serialiseF144 } from '../../../src/schemas/f144.js';
-import { type EpicsProtocol, toF144Value } from '../../../src/schemas/log-value.js';
+import type { EpicsProtocol } from '../../../src/model/protocol.js';
+import { toF144Value } from '../../../src/schemas/log-value.js';
 import { deserialiseSe00, Location, Se00Serialiser } from '../../../src/schemas/se00.js';
 import { deserialiseSenv, SenvSerialiser } from '../../../src/schemas/senv.js';
 import { deserialiseTdct, TdctSerialiser } from '../../../src/schemas/tdct.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseConfigMessage } from '../../../src/config/commands.js';
-import type { StreamSpec } from '../../../src/config/stream.js';
+import { parseConfigMessage } from '../../../src/streams/commands.js';
+import type { StreamSpec } from '../../../src/model/stream.js';
 import { storedStreamsMessage } from '../../../src/storage/store.js';
 
 describe('stored stream set', () => {

@@ -1,20 +1,11 @@
 /** A stream: one PV forwarded over one protocol to one topic with one schema. */
-import type { EpicsProtocol } from '../schemas/index.js';
-
-export type { EpicsProtocol };
+import { type EpicsProtocol, PROTOCOL_LABEL } from './protocol.js';
 
 /** Main schemas a stream may name, per protocol (reference-forwarder.md §8.1). */
 export const SCHEMAS_OF_PROTOCOL: { readonly [P in EpicsProtocol]: ReadonlySet<string> } = {
   ca: new Set(['f144', 'f142', 'tdct', 'al00', 'ep01', 'no_op']),
   pva: new Set(['f144', 'f142', 'tdct', 'al00', 'ep01', 'no_op', 'nttable_se00', 'nttable_senv']),
   fake: new Set(['f144', 'f142', 'tdct', 'al00', 'ep01', 'no_op', 'nttable_se00', 'nttable_senv']),
-};
-
-/** How protocols are named in status JSON and logs, as the reference names them. */
-export const PROTOCOL_LABEL: { readonly [P in EpicsProtocol]: string } = {
-  ca: 'CA',
-  pva: 'PVA',
-  fake: 'FAKE',
 };
 
 export interface StreamSpec {

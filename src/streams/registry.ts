@@ -3,7 +3,7 @@
  * subscriptions started, stopped or re-flagged.
  */
 import type { ConfigCommand, StreamPattern } from './commands.js';
-import { type StreamSpec, streamKey } from './stream.js';
+import { type StreamSpec, streamKey } from '../model/stream.js';
 import { fieldMatcher } from './wildcard.js';
 
 /** What a command changed. `periodicChanged` streams keep running with the new flag. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseConfigMessage } from '../../../src/config/commands.js';
+import { parseConfigMessage } from '../../../src/streams/commands.js';
 import {
   Protocol,
   Rf5kUpdateType,

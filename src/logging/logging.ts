@@ -4,12 +4,14 @@
  */
 import { closeSync, createWriteStream, openSync, type WriteStream } from 'node:fs';
 import winston from 'winston';
-import type { Verbosity } from '../cli/launcher-options.js';
 import { GelfTransport, type GelfStats, type GraylogAddress } from './gelf-transport.js';
 import { plainLine, stampTime } from './log-format.js';
 
 /** The levels the Logger interface has; the daemon logs at nothing else. */
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+/** The launcher's --verbosity levels, as the ESS forwarder names them. */
+export type Verbosity = 'Trace' | 'Debug' | 'Info' | 'Warning' | 'Error' | 'Critical';
 
 /**
  * `--verbosity` to the lowest level logged. Trace has no level below debug to map to, and Critical none above

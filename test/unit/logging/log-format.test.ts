@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Verbosity } from '../../../src/cli/launcher-options.js';
+import type { Verbosity } from '../../../src/logging/logging.js';
 import {
   compactJson,
   formatLogLine,
@@ -10,8 +10,8 @@ import {
   metaOf,
   REDACTED,
   redactText,
-} from '../../../src/observability/log-format.js';
-import { LOG_LEVEL_FOR_VERBOSITY } from '../../../src/observability/logging.js';
+} from '../../../src/logging/log-format.js';
+import { LOG_LEVEL_FOR_VERBOSITY } from '../../../src/logging/logging.js';
 
 const at = Date.UTC(2025, 0, 31, 12, 0, 0, 250);
 

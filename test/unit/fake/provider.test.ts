@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, mock } from 'node:test';
 import { FakeProvider } from '../../../src/epics/fake/provider.js';
-import type { ConnectionEvent, PvUpdate } from '../../../src/epics/update.js';
+import type { ConnectionEvent, PvUpdate } from '../../../src/model/update.js';
 
 describe('fake provider', () => {
   it('connects, then ticks every period with a random 0-100 integer on whole seconds, from one timer', async () => {

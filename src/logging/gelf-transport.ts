@@ -13,7 +13,7 @@ import { lookup } from 'node:dns/promises';
 import { createConnection, type Socket as TcpSocket } from 'node:net';
 import { hostname } from 'node:os';
 import winston from 'winston';
-import type { HostPort } from '../cli/launcher-options.js';
+import type { HostPort } from '../util/host-port.js';
 import { encodeGelf, gelfTcpFrame, gelfUdpDatagrams } from './gelf.js';
 import { loggedAt, messageOf, metaOf, type LogRecord } from './log-format.js';
 import type { Logger } from './logger.js';

@@ -12,9 +12,9 @@ import {
   type GelfRecord,
   gelfTcpFrame,
   gelfUdpDatagrams,
-} from '../../../src/observability/gelf.js';
-import { parseGraylogAddress } from '../../../src/observability/gelf-transport.js';
-import { REDACTED } from '../../../src/observability/log-format.js';
+} from '../../../src/logging/gelf.js';
+import { parseGraylogAddress } from '../../../src/logging/gelf-transport.js';
+import { REDACTED } from '../../../src/logging/log-format.js';
 
 /** Deterministic pseudo-random base64 text (xorshift32), which gzip cannot shrink much. */
 function incompressibleText(bytes: number): string {

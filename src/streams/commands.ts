@@ -12,7 +12,8 @@ import {
   RF5K_IDENTIFIER,
   UpdateType,
 } from '../schemas/index.js';
-import { type EpicsProtocol, SCHEMAS_OF_PROTOCOL, type StreamSpec } from './stream.js';
+import type { EpicsProtocol } from '../model/protocol.js';
+import { SCHEMAS_OF_PROTOCOL, type StreamSpec } from '../model/stream.js';
 
 /** A REMOVE request: empty fields match every stream; name and topic take wildcards, schema is exact. */
 export interface StreamPattern {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { StreamRegistry } from '../../../src/config/registry.js';
-import type { StreamSpec } from '../../../src/config/stream.js';
-import { wildcardToRegExp } from '../../../src/config/wildcard.js';
+import { StreamRegistry } from '../../../src/streams/registry.js';
+import type { StreamSpec } from '../../../src/model/stream.js';
+import { wildcardToRegExp } from '../../../src/streams/wildcard.js';
 
 const spec = (pvName: string, topic = 'topic', schema = 'f144', periodic = false): StreamSpec => ({
   pvName,
