@@ -20,7 +20,7 @@ import { StatusReporter } from '../status/reporter.js';
 import { StreamStore } from '../storage/store.js';
 import type { KafkaEndpoint } from '../kafka/endpoint.js';
 import type { LauncherOptions } from './launcher-options.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from '../util/package-version.js';
 
 /** How long shutdown waits for Kafka to acknowledge what was produced before the signal. */
 export const SHUTDOWN_FLUSH_MS = 15_000;
