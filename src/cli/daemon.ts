@@ -1,6 +1,7 @@
 /**
  * The running forwarder: Kafka clients, EPICS clients, the stream pipelines, status and storage, wired
- * together. Start-up order follows the reference: producers, then the stored stream set, then the config topic.
+ * together, and observability (metrics, health, HTTP, Graphite), which is wired here and nowhere else.
+ * Start-up order follows the reference: producers, then the stored stream set, then the config topic.
  */
 import { hostname } from 'node:os';
 import type { EpicsProtocol } from '../model/protocol.js';
