@@ -40,11 +40,11 @@ describe('Kafka URI: the reference unit-test cases', () => {
     });
   });
 
-  it('rejects a user name without protocol and mechanism (decision l)', () => {
+  it('rejects a user name without protocol and mechanism', () => {
     assertRejected('some_user@localhost:9092/some_topic', 'a user name needs a SASL mechanism');
   });
 
-  it('accepts a mechanism without a protocol as SASL_PLAINTEXT (decision b; the reference rejects it)', () => {
+  it('accepts a mechanism without a protocol as SASL_PLAINTEXT (the reference rejects it)', () => {
     assert.deepEqual(parseKafkaUri('SCRAM-SHA-256\\some_user@localhost:9092/some_topic'), {
       brokers: 'localhost:9092',
       securityProtocol: 'SASL_PLAINTEXT',
