@@ -1,6 +1,7 @@
 /**
  * The running forwarder: Kafka clients, EPICS clients, the stream pipelines, status and storage, wired
- * together. Start-up order follows the reference: producers, then the stored stream set, then the config topic.
+ * together, and observability (metrics, health, HTTP, Graphite), which is wired here and nowhere else.
+ * Start-up order follows the reference: producers, then the stored stream set, then the config topic.
  */
 import { hostname } from 'node:os';
 import type { EpicsProtocol } from '../model/protocol.js';
@@ -20,7 +21,7 @@ import { StatusReporter } from '../status/reporter.js';
 import { StreamStore } from '../storage/store.js';
 import type { KafkaEndpoint } from '../kafka/endpoint.js';
 import type { LauncherOptions } from './launcher-options.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from '../util/package-version.js';
 
 /** How long shutdown waits for Kafka to acknowledge what was produced before the signal. */
 export const SHUTDOWN_FLUSH_MS = 15_000;

@@ -1,5 +1,5 @@
 /**
- * What the launcher's command line, environment and config file resolve to. Parsing lives in options.ts;
+ * What the launcher's command line, environment and config file resolve to. Parsing lives in options/;
  * everything after start-up works from this.
  */
 import type { GroupSettings } from '../group/membership.js';

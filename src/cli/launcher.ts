@@ -7,7 +7,7 @@
 import { KafkaClientCreationError } from '../kafka/connect.js';
 import { createLogger } from '../logging/logging.js';
 import { type Daemon, startDaemon } from './daemon.js';
-import { parseLauncherArguments } from './options.js';
+import { parseLauncherArguments } from './options/resolve.js';
 
 export async function runLauncher(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const parsed = parseLauncherArguments(argv, env);

@@ -1,10 +1,12 @@
 /**
  * forwarder-ctl's Kafka options: one broker URI (the launcher's grammar, with the topic a command works on) and
  * the launcher's SASL and TLS settings, resolved into librdkafka properties. Values are checked with the
- * launcher's own rules (src/cli/options.ts), so both programs accept and refuse the same things.
+ * launcher's own rules (src/option-values/), so both programs accept and refuse the same things.
  */
-import { launcherOptionTable } from '../cli/options.js';
-import { KafkaUriError, parseKafkaUri } from '../cli/kafka-uri.js';
+import { passwordFile, readableFile } from '../option-values/files.js';
+import { kafkaProperties } from '../option-values/kafka.js';
+import { password } from '../option-values/kinds.js';
+import { KafkaUriError, parseKafkaUri } from '../kafka/uri.js';
 import type { KafkaUri, TlsOptions } from '../kafka/endpoint.js';
 import { KafkaClientConfigError, kafkaClientConfig } from '../kafka/client-config.js';
 import { UsageError } from './errors.js';
@@ -66,13 +68,9 @@ export function kafkaAccess(options: GlobalOptions, env: NodeJS.ProcessEnv): Kaf
   }
 
   const tls = withoutUndefined({
-    caFile: checked('--ssl-ca-cert-file', launcherOptionTable.sslCaCertFile.kind, options.sslCaCertFile),
-    certificateFile: checked(
-      '--ssl-certificate-file',
-      launcherOptionTable.sslCertificateFile.kind,
-      options.sslCertificateFile,
-    ),
-    keyFile: checked('--ssl-key-file', launcherOptionTable.sslKeyFile.kind, options.sslKeyFile),
+    caFile: checked('--ssl-ca-cert-file', readableFile, options.sslCaCertFile),
+    certificateFile: checked('--ssl-certificate-file', readableFile, options.sslCertificateFile),
+    keyFile: checked('--ssl-key-file', readableFile, options.sslKeyFile),
     keyPassword: secret(
       ['--ssl-key-password', options.sslKeyPassword],
       ['--ssl-key-password-file', options.sslKeyPasswordFile],
@@ -84,9 +82,7 @@ export function kafkaAccess(options: GlobalOptions, env: NodeJS.ProcessEnv): Kaf
   // Later properties override earlier ones, as in the launcher.
   const extra = Object.assign(
     {},
-    ...(options.kafkaConfig ?? []).map((text) =>
-      checked('--kafka-config', launcherOptionTable.kafkaConfig.kind, text),
-    ),
+    ...(options.kafkaConfig ?? []).map((text) => checked('--kafka-config', kafkaProperties, text)),
   ) as Record<string, string>;
 
   let config: Record<string, string>;
@@ -156,6 +152,6 @@ function secret(
   if (direct !== undefined && file !== undefined) {
     throw new UsageError(`${directOption} and ${fileOption} are both set: give one of them`);
   }
-  if (file !== undefined) return checked(fileOption, launcherOptionTable.sslKeyPasswordFile.kind, file);
-  return checked(directOption, launcherOptionTable.sslKeyPassword.kind, direct);
+  if (file !== undefined) return checked(fileOption, passwordFile, file);
+  return checked(directOption, password, direct);
 }

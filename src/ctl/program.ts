@@ -5,8 +5,8 @@
  * delivered), 2 a usage mistake (arguments, stream file, URI); nothing is sent after a usage mistake.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { kafkaUriSyntax } from '../cli/kafka-uri.js';
-import { packageVersion } from '../cli/version.js';
+import { kafkaUriSyntax } from '../kafka/uri.js';
+import { packageVersion } from '../util/package-version.js';
 import { parseConfigMessage } from '../streams/commands.js';
 import { PROTOCOL_LABEL } from '../model/protocol.js';
 import type { StreamSpec } from '../model/stream.js';

@@ -12,8 +12,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { fileErrorReason } from '../cli/config-file.js';
-import { launcherOptionTable } from '../cli/options.js';
+import { flag } from '../option-values/kinds.js';
+import { fileErrorReason } from '../util/file-error.js';
 import { UsageError } from './errors.js';
 
 export interface StreamEntry {
@@ -40,9 +40,6 @@ const FORMAT_OF_EXTENSION: Readonly<Record<string, StreamFileFormat>> = {
   '.yml': 'yaml',
   '.csv': 'csv',
 };
-
-/** The launcher's true/false grammar (true, yes, on, 1 / false, no, off, 0), for periodic given as text. */
-const flag = launcherOptionTable.skipRetrieval.kind;
 
 /**
  * Streams given as arguments: PV PROTOCOL TOPIC SCHEMA, repeated. `periodic` is left to --periodic.

@@ -1,6 +1,6 @@
 /**
- * Graphite export, as the reference has it (reference-forwarder.md §12): every statistics interval the metrics
- * go to a Carbon server in its plaintext protocol, `prefix.name value timestamp\n` over TCP, under the prefix
+ * Graphite export, as the reference forwarder has it: every statistics interval the metrics go to a Carbon
+ * server in its plaintext protocol, `prefix.name value timestamp\n` over TCP, under the prefix
  * `forwarder.<host with . → _>.<service id>`, lower-cased, spaces removed. Names drop the `forwarder_` prefix
  * and counters their `_total` suffix; labels become further path components; histograms send `.sum`, `.count`
  * and `.average`. The reference's own metric names are sent as well where there is an equivalent, so its

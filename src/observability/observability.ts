@@ -2,6 +2,11 @@
  * The daemon's metrics, health, HTTP listener and Graphite export in one place. Off (and free: no latency
  * hooks, no timers) unless `--http-address` or `--grafana-carbon-address` is given. The daemon tells it about
  * each part as it comes up; until start-up has finished, health says "starting".
+ *
+ * The daemon (src/cli/daemon.ts) is the only module that creates and feeds it. It knows the parts below by
+ * their types and the narrow views it declares (ProducerView, EpicsClientView, GroupView), and nothing below
+ * imports it: the pipelines take its histogram as forwarding's own LatencyObserver, and the EPICS clients fit
+ * EpicsClientView without knowing of it.
  */
 import type { HostPort } from '../util/host-port.js';
 import type { EpicsProtocol } from '../model/protocol.js';
@@ -10,7 +15,9 @@ import type { GroupMembership } from '../group/membership.js';
 import type { LatencyObserver } from '../forwarding/pipeline.js';
 import type { KafkaProducer } from '../kafka/producer.js';
 import { CarbonReporter, carbonPrefix } from './carbon.js';
-import { type EpicsClientView, ForwarderMetrics, type GroupMetricsView } from './forwarder-metrics.js';
+import type { EpicsClientView } from './epics-metrics.js';
+import { ForwarderMetrics } from './forwarder-metrics.js';
+import type { GroupMetricsView } from './group-metrics.js';
 import { HealthCheck } from './health.js';
 import { ObservabilityServer } from './http.js';
 import type { Logger } from '../logging/logger.js';

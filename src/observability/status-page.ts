@@ -6,7 +6,7 @@
  */
 import type { StreamStatus } from '../forwarding/forwarder.js';
 import type { CommandCounts } from '../forwarding/forwarder.js';
-import type { ProducerView } from './forwarder-metrics.js';
+import type { ProducerView } from './kafka-metrics.js';
 import type { HealthReport } from './health.js';
 
 export interface ServiceDescription {

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { packageVersion } from '../../../src/cli/version.js';
+import { packageVersion } from '../../../src/util/package-version.js';
 import { repoRoot } from '../../support/paths.js';
 
 const run = promisify(execFile);

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { SHUTDOWN_FLUSH_MS } from '../../../src/cli/daemon.js';
 import type { LauncherOptions } from '../../../src/cli/launcher-options.js';
-import { launcherOptionTable, parseLauncherArguments } from '../../../src/cli/options.js';
+import { parseLauncherArguments } from '../../../src/cli/options/resolve.js';
+import { launcherOptionTable } from '../../../src/cli/options/table.js';
 import { launcherNodeOptions, UNIT_FILE, unitSettings } from '../../support/deployment.js';
 import { repoRoot } from '../../support/paths.js';
 

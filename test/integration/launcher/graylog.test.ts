@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { packageVersion } from '../../../src/cli/version.js';
+import { packageVersion } from '../../../src/util/package-version.js';
 import { ForwarderWorld } from '../../support/forwarder-world.js';
 import { type GelfMessage, GelfTcpListener, GelfUdpListener } from '../observability/gelf-listener.js';
 import { onlyOptionVariables } from './launch.js';

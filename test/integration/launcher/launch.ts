@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { launcherOptionTable } from '../../../src/cli/options.js';
+import { launcherOptionTable } from '../../../src/cli/options/table.js';
 import { deserialiseFc00, Protocol, serialiseFc00, UpdateType } from '../../../src/schemas/index.js';
 import type { F144Message, X5f2Message } from '../../../src/schemas/index.js';
 import type { ForwarderWorld } from '../../support/forwarder-world.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseKafkaUri } from '../../../src/cli/kafka-uri.js';
+import { parseKafkaUri } from '../../../src/kafka/uri.js';
 import type { KafkaEndpoint, KafkaUri, TlsOptions } from '../../../src/kafka/endpoint.js';
 import { KafkaClientConfigError, kafkaClientConfig } from '../../../src/kafka/client-config.js';
 

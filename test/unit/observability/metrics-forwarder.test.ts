@@ -10,14 +10,11 @@ import { StreamPipeline, type StreamCounters } from '../../../src/forwarding/pip
 import type { MessageSink } from '../../../src/forwarding/sink.js';
 import type { ProducerCounters } from '../../../src/kafka/producer.js';
 import { carbonLines, carbonPrefix } from '../../../src/observability/carbon.js';
-import {
-  type EpicsClientView,
-  ForwarderMetrics,
-  type GroupMetricsView,
-  type MetricSources,
-  type ProducerView,
-  StreamTotals,
-} from '../../../src/observability/forwarder-metrics.js';
+import type { EpicsClientView } from '../../../src/observability/epics-metrics.js';
+import { ForwarderMetrics, type MetricSources } from '../../../src/observability/forwarder-metrics.js';
+import type { GroupMetricsView } from '../../../src/observability/group-metrics.js';
+import type { ProducerView } from '../../../src/observability/kafka-metrics.js';
+import { StreamTotals } from '../../../src/observability/stream-metrics.js';
 import { HealthCheck, type HealthInputs } from '../../../src/observability/health.js';
 import { silentLogger } from '../../../src/logging/logger.js';
 import { Histogram, renderExposition } from '../../../src/observability/metrics.js';

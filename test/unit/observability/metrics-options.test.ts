@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { parseLauncherArguments } from '../../../src/cli/options.js';
+import { parseLauncherArguments } from '../../../src/cli/options/resolve.js';
 
 const required = ['--config-topic', 'k:9092/c', '--status-topic', 'k:9092/s', '--output-broker', 'k:9092'];
 

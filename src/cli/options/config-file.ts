@@ -10,9 +10,11 @@
  *     verbosity = Debug  # a comment         a comment after white space ends the value
  *     [forwarder]                            section headers are ignored, so ini files work
  *
- * This module only reads the syntax; which keys exist and what their values mean is options.ts's business.
+ * This module only reads the syntax; which keys exist and what their values mean is the option table's business
+ * (table.ts).
  */
 import { readFileSync } from 'node:fs';
+import { fileErrorReason } from '../../util/file-error.js';
 
 export interface ConfigFileEntry {
   readonly key: string;
@@ -86,20 +88,4 @@ function parseValue(text: string): string {
   }
   const comment = /\s#/.exec(text);
   return (comment === null ? text : text.slice(0, comment.index)).trimEnd();
-}
-
-const fileErrorReasons: Readonly<Record<string, string>> = {
-  ENOENT: 'no such file or directory',
-  EACCES: 'permission denied',
-  EPERM: 'permission denied',
-  EISDIR: 'it is a directory',
-  ENOTDIR: 'a part of the path is not a directory',
-  ELOOP: 'too many symbolic links',
-};
-
-/** A short reason for a failed file operation, without Node's "ENOENT: ..., open '...'" decoration. */
-export function fileErrorReason(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (code !== undefined) return fileErrorReasons[code] ?? code;
-  return error instanceof Error ? error.message : String(error);
 }

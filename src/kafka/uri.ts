@@ -1,5 +1,6 @@
 /**
- * Kafka URIs and host:port addresses as the launcher takes them.
+ * Kafka URIs as both programs take them: the launcher's `--config-topic`, `--status-topic`, `--output-broker` and
+ * `--storage-topic`, and forwarder-ctl's `--broker`. They parse into the types of endpoint.ts.
  *
  * Grammar: `[PROTOCOL+][MECHANISM\][user@]host[:port][,host[:port]...][/topic]`
  * - PROTOCOL: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL; MECHANISM: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (both
@@ -15,16 +16,11 @@
  *
  * Error messages quote the offending fragment (never the user name), so they can go to a log.
  */
-import { isIPv6 } from 'node:net';
-import type { HostPort } from '../util/host-port.js';
-import type { KafkaUri, SaslMechanism, SecurityProtocol } from '../kafka/endpoint.js';
+import { AddressError, formatHostPort, parseHostPort } from '../util/host-port.js';
+import type { KafkaUri, SaslMechanism, SecurityProtocol } from './endpoint.js';
 
 export class KafkaUriError extends Error {
   override readonly name = 'KafkaUriError';
-}
-
-export class AddressError extends Error {
-  override readonly name = 'AddressError';
 }
 
 const securityProtocols: readonly SecurityProtocol[] = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'];
@@ -35,8 +31,6 @@ export const defaultKafkaPort = 9092;
 /** Kafka's own limit (org.apache.kafka.common.internals.Topic). */
 const maxTopicLength = 249;
 const topicPattern = /^[A-Za-z0-9._-]+$/;
-const hostNamePattern = /^[A-Za-z0-9._-]+$/;
-const portPattern = /^[0-9]+$/;
 
 export const kafkaUriSyntax = '[PROTOCOL+][MECHANISM\\][user@]host:port[,host:port...][/topic]';
 
@@ -164,50 +158,4 @@ export function checkTopic(topic: string): void {
       `topic is ${topic.length} characters long, Kafka allows at most ${maxTopicLength}`,
     );
   }
-}
-
-/**
- * Parses `host:port`, `[ipv6]:port`, or (with a default port) just the host. The host comes back without
- * brackets. Throws AddressError.
- */
-export function parseHostPort(text: string, defaultPort?: number): HostPort {
-  const { host, portText } = splitHostPort(text);
-  if (portText === undefined) {
-    if (defaultPort === undefined) throw new AddressError(`"${text}" has no port, expected host:port`);
-    return { host, port: defaultPort };
-  }
-  if (portText === '') throw new AddressError(`no port after ":" in "${text}"`);
-  if (!portPattern.test(portText)) throw new AddressError(`port "${portText}" is not a number`);
-  const port = Number(portText);
-  if (port < 1 || port > 65535) throw new AddressError(`port ${portText} is not in 1..65535`);
-  return { host, port };
-}
-
-function splitHostPort(text: string): { host: string; portText?: string } {
-  if (text.startsWith('[')) {
-    const close = text.indexOf(']');
-    if (close < 0) throw new AddressError(`missing "]" after the IPv6 address in "${text}"`);
-    const host = text.slice(1, close);
-    if (!isIPv6(host)) throw new AddressError(`"${host}" is not an IPv6 address`);
-    const after = text.slice(close + 1);
-    if (after === '') return { host };
-    if (!after.startsWith(':')) throw new AddressError(`expected ":port" after "]" in "${text}"`);
-    return { host, portText: after.slice(1) };
-  }
-  const colon = text.indexOf(':');
-  if (colon >= 0 && text.indexOf(':', colon + 1) >= 0) {
-    throw new AddressError(`too many ":" in "${text}" (an IPv6 address goes in brackets: [::1]:9092)`);
-  }
-  const host = colon < 0 ? text : text.slice(0, colon);
-  if (host === '') throw new AddressError(`no host in "${text}"`);
-  if (!hostNamePattern.test(host)) {
-    const bad = [...host].find((character) => !hostNamePattern.test(character));
-    throw new AddressError(`host "${host}" contains "${bad}"`);
-  }
-  return colon < 0 ? { host } : { host, portText: text.slice(colon + 1) };
-}
-
-/** `host:port`, with brackets around an IPv6 address. */
-export function formatHostPort({ host, port }: HostPort): string {
-  return `${isIPv6(host) ? `[${host}]` : host}:${port}`;
 }

@@ -1,12 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  AddressError,
-  KafkaUriError,
-  formatHostPort,
-  parseHostPort,
-  parseKafkaUri,
-} from '../../../src/cli/kafka-uri.js';
+import { KafkaUriError, parseKafkaUri } from '../../../src/kafka/uri.js';
 
 /** Asserts that parsing fails with a KafkaUriError whose message contains `expected`. */
 function assertRejected(uri: string, expected: string): void {
@@ -46,11 +40,11 @@ describe('Kafka URI: the reference unit-test cases', () => {
     });
   });
 
-  it('rejects a user name without protocol and mechanism (decision l)', () => {
+  it('rejects a user name without protocol and mechanism', () => {
     assertRejected('some_user@localhost:9092/some_topic', 'a user name needs a SASL mechanism');
   });
 
-  it('accepts a mechanism without a protocol as SASL_PLAINTEXT (decision b; the reference rejects it)', () => {
+  it('accepts a mechanism without a protocol as SASL_PLAINTEXT (the reference rejects it)', () => {
     assert.deepEqual(parseKafkaUri('SCRAM-SHA-256\\some_user@localhost:9092/some_topic'), {
       brokers: 'localhost:9092',
       securityProtocol: 'SASL_PLAINTEXT',
@@ -226,28 +220,5 @@ describe('Kafka URI: mistakes', () => {
         return true;
       },
     );
-  });
-});
-
-describe('host:port addresses', () => {
-  it('parses names, IPv4 and bracketed IPv6', () => {
-    assert.deepEqual(parseHostPort('graylog.example.org:12201'), {
-      host: 'graylog.example.org',
-      port: 12201,
-    });
-    assert.deepEqual(parseHostPort('127.0.0.1:1'), { host: '127.0.0.1', port: 1 });
-    assert.deepEqual(parseHostPort('[::1]:8080'), { host: '::1', port: 8080 });
-  });
-
-  it('uses the default port only when one is given', () => {
-    assert.deepEqual(parseHostPort('carbon', 2003), { host: 'carbon', port: 2003 });
-    assert.deepEqual(parseHostPort('[::1]', 2003), { host: '::1', port: 2003 });
-    assert.throws(() => parseHostPort('carbon'), AddressError);
-    assert.throws(() => parseHostPort('carbon'), /"carbon" has no port, expected host:port/);
-  });
-
-  it('formats back, with brackets for IPv6', () => {
-    assert.equal(formatHostPort({ host: '::1', port: 9092 }), '[::1]:9092');
-    assert.equal(formatHostPort({ host: 'h', port: 1 }), 'h:1');
   });
 });

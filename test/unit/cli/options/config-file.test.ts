@@ -3,12 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import {
-  ConfigFileError,
-  fileErrorReason,
-  parseConfigFile,
-  readConfigFile,
-} from '../../../src/cli/config-file.js';
+import { ConfigFileError, parseConfigFile, readConfigFile } from '../../../../src/cli/options/config-file.js';
 
 function parse(text: string): { key: string; value: string | undefined; line: number }[] {
   return parseConfigFile(text, 'forwarder.conf');
@@ -130,11 +125,5 @@ describe('reading a config file', () => {
     const path = join(dir, 'bad.conf');
     writeFileSync(path, '# ok\n"quoted-key"=1\n');
     assert.throws(() => readConfigFile(path), { message: `${path} line 2: expected key=value` });
-  });
-
-  it('describes file errors briefly', () => {
-    assert.equal(fileErrorReason(Object.assign(new Error('x'), { code: 'EACCES' })), 'permission denied');
-    assert.equal(fileErrorReason(Object.assign(new Error('x'), { code: 'EMFILE' })), 'EMFILE');
-    assert.equal(fileErrorReason(new Error('odd')), 'odd');
   });
 });
