@@ -8,8 +8,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { kafkaUriSyntax } from '../cli/kafka-uri.js';
 import { packageVersion } from '../cli/version.js';
 import { parseConfigMessage } from '../streams/commands.js';
-import { PROTOCOL_LABEL } from '../model/protocol.js';
-import type { StreamSpec } from '../model/stream.js';
+import { EPICS_PROTOCOLS, PROTOCOL_LABEL } from '../model/protocol.js';
+import { OUTPUT_SCHEMA_NAMES, type StreamSpec } from '../model/stream.js';
 import { fieldMatcher } from '../streams/wildcard.js';
 import {
   type DecodedMessage,
@@ -40,14 +40,7 @@ import {
   type StreamName,
   statusText,
 } from './status-view.js';
-import {
-  commandMessages,
-  commandStreams,
-  KNOWN_SCHEMAS,
-  PROTOCOLS,
-  removeAllMessage,
-  type StreamCommand,
-} from './stream-commands.js';
+import { commandMessages, commandStreams, removeAllMessage, type StreamCommand } from './stream-commands.js';
 import {
   entriesFromArguments,
   readStreamFile,
@@ -315,7 +308,7 @@ function helpEpilogue(): string {
     '',
     'Streams on the command line: PV PROTOCOL TOPIC SCHEMA, e.g.',
     `  ${programName} -b localhost:9092/forwarder_commands add SIM:T1 ca motion f144 SIM:T2 pva motion f144`,
-    `PROTOCOL is one of ${PROTOCOLS.join(', ')}; SCHEMA one of ${[...KNOWN_SCHEMAS].join(', ')}.`,
+    `PROTOCOL is one of ${EPICS_PROTOCOLS.join(', ')}; SCHEMA one of ${OUTPUT_SCHEMA_NAMES.join(', ')}.`,
     '',
     `Kafka URI: ${kafkaUriSyntax}`,
     '  as forwarder-launch takes it; the port defaults to 9092. PROTOCOL is PLAINTEXT (the default), SSL,',

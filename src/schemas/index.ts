@@ -90,3 +90,12 @@ export {
   type MessageOf,
 } from './registry.js';
 export { readFileIdentifier } from './reader.js';
+export {
+  isSchemaOfProtocol,
+  OUTPUT_SCHEMAS,
+  type OutputSchemaRow,
+  SCHEMAS_OF_PROTOCOL,
+  type ValueMessage,
+  type ValueSerialiser,
+  type ValueSerialiserFactory,
+} from './output-schemas.js';
