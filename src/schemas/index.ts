@@ -82,14 +82,15 @@ export {
   serialiseRf5k,
 } from './rf5k.js';
 export {
-  DESERIALISERS,
   type DecodedMessage,
   deserialiseAny,
   type FileIdentifier,
   isFileIdentifier,
   type MessageOf,
+  SCHEMA_READERS,
+  type SchemaReader,
 } from './registry.js';
-export { readFileIdentifier } from './reader.js';
+export { type EnumFields, readFileIdentifier } from './reader.js';
 export {
   isSchemaOfProtocol,
   OUTPUT_SCHEMAS,
