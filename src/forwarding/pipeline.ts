@@ -57,7 +57,7 @@ export interface PipelineContext {
   readonly produceLatency?: LatencyObserver;
   /**
    * Keep each kind's latest message also while the stream is not periodic, so that making it periodic later (a
-   * second ADD, decision h) re-sends the current state at the next tick, as a new periodic stream would. Set when
+   * second ADD) re-sends the current state at the next tick, as a new periodic stream would. Set when
    * the forwarder re-sends at all (--pv-update-period).
    */
   readonly retainLatest?: boolean;
@@ -133,7 +133,7 @@ class AlarmMessages extends MessageKind {
 /**
  * ep01: sent when the connection state changes, never before the first connection. Every state carries the
  * local time of the event, so a reconnect is never ordered before the disconnect it follows (the reference
- * stamps a PVA reconnect with the value's EPICS time and its filter can then drop it, §7.3).
+ * stamps a PVA reconnect with the value's EPICS time and its filter can then drop it).
  */
 class ConnectionMessages extends MessageKind {
   private readonly serialiser: Ep01Serialiser;

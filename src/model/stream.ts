@@ -32,7 +32,7 @@ export interface StreamSpec {
 }
 
 /**
- * Identity of a stream: (PV name, protocol, topic, schema), decision h. Built by join, which makes one flat
+ * Identity of a stream: (PV name, protocol, topic, schema); periodic is not part of it. Built by join, which makes one flat
  * string: a template literal makes a chain of six concatenation nodes, which the maps keyed by it keep alive
  * (~190 bytes per stream).
  */

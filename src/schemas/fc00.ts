@@ -25,7 +25,7 @@ const PERIODIC = 4;
 export interface Fc00Stream {
   /** PV name; REMOVE accepts ? and * wildcards. */
   readonly channel: string;
-  /** "f144", "f142", "tdct", "al00", "ep01", "no_op", "nttable_se00" or "nttable_senv" (not validated here). */
+  /** An output schema name (OUTPUT_SCHEMA_NAMES), not validated here. */
   readonly schema: string;
   /** Output topic; REMOVE accepts wildcards. */
   readonly topic: string;

@@ -1,7 +1,7 @@
 /**
  * Config-topic commands: fc00 (current) and rf5k (legacy) buffers decoded and validated into commands for the
  * stream registry. Invalid commands are rejected with a reason; invalid streams inside a valid command are
- * skipped with a reason each, as the reference does (reference-forwarder.md §4.2, decisions a and i).
+ * skipped with a reason each, as the reference does.
  */
 import {
   deserialiseFc00,
@@ -70,7 +70,7 @@ export function parseConfigMessage(bytes: Uint8Array): CommandParseResult {
     } else if (identifier === RF5K_IDENTIFIER) {
       const message = deserialiseRf5k(bytes);
       configChange = message.configChange;
-      // rf5k has no periodic flag; the rf5k-era forwarder re-sent every stream (decision i).
+      // rf5k has no periodic flag; the rf5k-era forwarder re-sent every stream.
       raw = message.streams.map((stream) => ({ ...stream, periodic: 1 }));
       if (configChange === UpdateType.REPLACE) return rejected('rf5k has no REPLACE command');
     } else {

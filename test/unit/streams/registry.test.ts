@@ -35,7 +35,7 @@ describe('stream registry', () => {
     assert.equal(change.unchanged.length, 1);
   });
 
-  it('treats periodic as a property: re-adding with another flag changes it (decision h)', () => {
+  it('treats periodic as a property: re-adding with another flag changes it', () => {
     const registry = registryWith(spec('a'));
     const change = registry.apply({ type: 'add', streams: [spec('a', 'topic', 'f144', true)] });
     assert.equal(registry.size, 1);
