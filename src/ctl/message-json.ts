@@ -5,48 +5,14 @@
  * hold either, become "NaN", "Infinity" and "-Infinity". Typed arrays become arrays; enum fields carry the
  * schema's name for the value ("CONNECTED"), or the number when the schema has no name for it.
  */
-import {
-  Al00Severity,
-  ConnectionInfo,
-  type DecodedMessage,
-  EventType,
-  F142AlarmSeverity,
-  F142AlarmStatus,
-  type FileIdentifier,
-  Location,
-  Protocol,
-  Rf5kUpdateType,
-  UpdateType,
-} from '../schemas/index.js';
-
-/** Enum objects map numbers back to names (TypeScript numeric enums are two-way). */
-type EnumNames = Readonly<Record<number, string>>;
-
-/** Per schema: the fields that hold an enum value, wherever they occur in the message. */
-const ENUM_FIELDS: { readonly [I in FileIdentifier]: Readonly<Record<string, EnumNames>> } = {
-  f144: {},
-  f142: { alarmStatus: F142AlarmStatus, alarmSeverity: F142AlarmSeverity },
-  al00: { severity: Al00Severity },
-  ep01: { status: ConnectionInfo },
-  ep00: { type: EventType },
-  tdct: {},
-  se00: { timestampLocation: Location },
-  senv: { timestampLocation: Location },
-  x5f2: {},
-  fc00: { configChange: UpdateType, protocol: Protocol },
-  rf5k: { configChange: Rf5kUpdateType, protocol: Protocol },
-};
+import { type DecodedMessage, type EnumFields, SCHEMA_READERS } from '../schemas/index.js';
 
 /** The decoded message as a JSON-ready value. */
 export function messageJson(decoded: DecodedMessage): unknown {
-  return jsonValue(decoded.message, ENUM_FIELDS[decoded.schema], undefined);
+  return jsonValue(decoded.message, SCHEMA_READERS[decoded.schema].enumFields, undefined);
 }
 
-function jsonValue(
-  value: unknown,
-  enums: Readonly<Record<string, EnumNames>>,
-  field: string | undefined,
-): unknown {
+function jsonValue(value: unknown, enums: EnumFields, field: string | undefined): unknown {
   switch (typeof value) {
     case 'bigint':
       return value.toString();

@@ -1,10 +1,10 @@
 /**
- * fc00 commands from stream entries. Each stream is checked by the daemon's own parser (config/commands.ts) on
+ * fc00 commands from stream entries. Each stream is checked by the daemon's own parser (src/streams/commands.ts) on
  * the message it would receive, so the tool refuses exactly what a forwarder would skip, before anything is sent.
  */
 import { parseConfigMessage } from '../streams/commands.js';
-import { type EpicsProtocol, PROTOCOL_LABEL } from '../model/protocol.js';
-import { SCHEMAS_OF_PROTOCOL } from '../model/stream.js';
+import { EPICS_PROTOCOLS, type EpicsProtocol, PROTOCOL_LABEL } from '../model/protocol.js';
+import { isOutputSchema, OUTPUT_SCHEMA_NAMES } from '../model/stream.js';
 import { type Fc00Stream, Protocol, serialiseFc00, UpdateType } from '../schemas/index.js';
 import { UsageError } from './errors.js';
 import type { StreamEntry } from './stream-file.js';
@@ -16,11 +16,6 @@ const UPDATE_TYPE: { readonly [C in StreamCommand]: UpdateType } = {
   remove: UpdateType.REMOVE,
   replace: UpdateType.REPLACE,
 };
-
-export const PROTOCOLS = Object.keys(SCHEMAS_OF_PROTOCOL) as EpicsProtocol[];
-export const KNOWN_SCHEMAS: ReadonlySet<string> = new Set(
-  PROTOCOLS.flatMap((protocol) => [...SCHEMAS_OF_PROTOCOL[protocol]]),
-);
 
 /**
  * A REMOVE stream without a protocol: the forwarder ignores the protocol when matching, but checks the schema
@@ -72,18 +67,18 @@ function checkedAs(command: StreamCommand): UpdateType {
 
 /** What the forwarder cannot report well (it only sees numbers and unknown names), or undefined. */
 function entryProblem(command: StreamCommand, entry: StreamEntry): string | undefined {
-  if (entry.protocol === '' && command !== 'remove') return `no protocol (${PROTOCOLS.join(', ')})`;
+  if (entry.protocol === '' && command !== 'remove') return `no protocol (${EPICS_PROTOCOLS.join(', ')})`;
   if (entry.protocol !== '' && protocolOf(entry.protocol) === undefined) {
-    return `unknown protocol '${entry.protocol}' (expected one of ${PROTOCOLS.join(', ')})`;
+    return `unknown protocol '${entry.protocol}' (expected one of ${EPICS_PROTOCOLS.join(', ')})`;
   }
-  if (entry.schema !== '' && !KNOWN_SCHEMAS.has(entry.schema)) {
-    return `unknown schema '${entry.schema}' (expected one of ${[...KNOWN_SCHEMAS].join(', ')})`;
+  if (entry.schema !== '' && !isOutputSchema(entry.schema)) {
+    return `unknown schema '${entry.schema}' (expected one of ${OUTPUT_SCHEMA_NAMES.join(', ')})`;
   }
   return undefined;
 }
 
 function protocolOf(text: string): EpicsProtocol | undefined {
-  return PROTOCOLS.find((protocol) => protocol === text.toLowerCase());
+  return EPICS_PROTOCOLS.find((protocol) => protocol === text.toLowerCase());
 }
 
 function fc00Stream(command: StreamCommand, entry: StreamEntry, periodicDefault: boolean): Fc00Stream {

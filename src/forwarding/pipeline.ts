@@ -1,17 +1,22 @@
 /**
  * One stream's pipeline: EPICS updates and connection events in, serialised messages out. The main schema's
- * messages, al00 alarms (for every main schema but f142) and ep01 connection messages each have their own
- * timestamp filter and, for periodic streams, their own cached copy for re-sending (reference-forwarder.md §6-7).
- * Unlike the reference, a failing serialiser never suppresses the others.
+ * messages, al00 alarms (for every main schema but f142) and ep01 connection messages, as the schema's row in
+ * OUTPUT_SCHEMAS says, each have their own timestamp filter and, for periodic streams, their own cached copy for
+ * re-sending. Unlike the reference, a failing serialiser never suppresses the others.
  */
 import type { ConnectionEvent, ConnectionState, PvUpdate, SubscriptionListener } from '../model/update.js';
 import type { Logger } from '../logging/logger.js';
 import { RateLimitedLog } from '../logging/rate-limited.js';
-import { Al00Serialiser, Ep01Serialiser, UnsupportedValueError } from '../schemas/index.js';
+import {
+  Al00Serialiser,
+  Ep01Serialiser,
+  OUTPUT_SCHEMAS,
+  UnsupportedValueError,
+  type ValueSerialiser,
+} from '../schemas/index.js';
 import { describeStream, type StreamSpec } from '../model/stream.js';
 import type { MessageSink } from './sink.js';
 import { timestampVerdict, VERDICT_EXPLANATION } from './timestamp-filter.js';
-import { createValueSerialiser, type ValueSerialiser } from './value-serialisers.js';
 
 const NS_PER_MS = 1_000_000n;
 
@@ -52,7 +57,7 @@ export interface PipelineContext {
   readonly produceLatency?: LatencyObserver;
   /**
    * Keep each kind's latest message also while the stream is not periodic, so that making it periodic later (a
-   * second ADD, decision h) re-sends the current state at the next tick, as a new periodic stream would. Set when
+   * second ADD) re-sends the current state at the next tick, as a new periodic stream would. Set when
    * the forwarder re-sends at all (--pv-update-period).
    */
   readonly retainLatest?: boolean;
@@ -128,7 +133,7 @@ class AlarmMessages extends MessageKind {
 /**
  * ep01: sent when the connection state changes, never before the first connection. Every state carries the
  * local time of the event, so a reconnect is never ordered before the disconnect it follows (the reference
- * stamps a PVA reconnect with the value's EPICS time and its filter can then drop it, §7.3).
+ * stamps a PVA reconnect with the value's EPICS time and its filter can then drop it).
  */
 class ConnectionMessages extends MessageKind {
   private readonly serialiser: Ep01Serialiser;
@@ -193,16 +198,16 @@ export class StreamPipeline implements SubscriptionListener {
   ) {
     this.key = Buffer.from(spec.pvName);
     this.periodicFlag = spec.periodic;
-    // A main schema of al00 or ep01 duplicates that kind, as in the reference; no_op sends only al00 and ep01.
+    const { main, alarms } = OUTPUT_SCHEMAS[spec.schema];
     const kinds = [
-      spec.schema === 'al00'
+      main === 'al00'
         ? new AlarmMessages(this)
-        : spec.schema === 'ep01'
+        : main === 'ep01'
           ? new ConnectionMessages(this)
-          : spec.schema === 'no_op'
+          : main === 'none'
             ? undefined
-            : new ValueMessages(this, createValueSerialiser(spec)),
-      spec.schema === 'f142' ? undefined : new AlarmMessages(this),
+            : new ValueMessages(this, main(spec)),
+      alarms ? new AlarmMessages(this) : undefined,
       new ConnectionMessages(this),
     ];
     // Copied to their exact size: an array filled by push or filter has room for 17 (~150 bytes per stream).

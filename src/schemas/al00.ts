@@ -4,7 +4,7 @@ import { finishMessage, startMessage } from './builder.js';
 import { UnsupportedValueError } from './errors.js';
 import { Alarm as AlarmTable } from './generated/al00/alarm.js';
 import { Severity as Al00Severity } from './generated/al00/severity.js';
-import { readRootTable } from './reader.js';
+import { type EnumFields, readRootTable } from './reader.js';
 
 export { Al00Severity };
 
@@ -23,6 +23,8 @@ export interface Al00Message {
   readonly severity: Al00Severity;
   readonly message: string;
 }
+
+export const AL00_ENUM_FIELDS: EnumFields = { severity: Al00Severity };
 
 export function serialiseAl00(message: Al00Message): Uint8Array {
   return buildAl00(message.sourceName, message.timestampNs, message.severity, message.message);

@@ -1,7 +1,7 @@
 /** ep00 EpicsConnectionInfo: the connection-state schema of forwarders before v2.0.0 (deprecated). */
 import { buildConnectionInfo } from './ep01.js';
 import { EventType } from './generated/ep00/event-type.js';
-import { readRootTable } from './reader.js';
+import { type EnumFields, readRootTable } from './reader.js';
 
 export { EventType };
 
@@ -19,6 +19,8 @@ export interface Ep00Message {
   readonly type: EventType;
   readonly serviceId?: string;
 }
+
+export const EP00_ENUM_FIELDS: EnumFields = { type: EventType };
 
 export function serialiseEp00(message: Ep00Message): Uint8Array {
   return buildConnectionInfo(

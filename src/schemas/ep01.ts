@@ -3,7 +3,7 @@ import type { ConnectionState } from '../model/update.js';
 import { finishMessage, startMessage } from './builder.js';
 import { ConnectionInfo } from './generated/ep01/connection-info.js';
 import { EpicsPVConnectionInfo } from './generated/ep01/epics-pvconnection-info.js';
-import { readRootTable } from './reader.js';
+import { type EnumFields, readRootTable } from './reader.js';
 
 export { ConnectionInfo };
 
@@ -22,6 +22,8 @@ export interface Ep01Message {
   /** Absent when not set (the forwarder never sets it). */
   readonly serviceId?: string;
 }
+
+export const EP01_ENUM_FIELDS: EnumFields = { status: ConnectionInfo };
 
 export const CONNECTION_INFO_OF_STATE: { readonly [S in ConnectionState]: ConnectionInfo } = {
   connected: ConnectionInfo.CONNECTED,

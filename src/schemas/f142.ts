@@ -14,7 +14,7 @@ import {
   readLogValue,
   toF142Value,
 } from './log-value.js';
-import { readRootTable } from './reader.js';
+import { type EnumFields, readRootTable } from './reader.js';
 
 export const F142_IDENTIFIER = 'f142';
 
@@ -34,6 +34,11 @@ export interface F142Message {
   /** F142AlarmSeverity (not EPICS order); NO_CHANGE (4) is not written, and is what an absent field reads as. */
   readonly alarmSeverity: F142AlarmSeverity;
 }
+
+export const F142_ENUM_FIELDS: EnumFields = {
+  alarmStatus: F142AlarmStatus,
+  alarmSeverity: F142AlarmSeverity,
+};
 
 export function serialiseF142(message: F142Message): Uint8Array {
   return buildF142(message.sourceName, message);

@@ -8,7 +8,7 @@ import { fc00_ConfigUpdate as ConfigUpdate } from './generated/fc00/fc00-config-
 import { Protocol } from './generated/fc00/protocol.js';
 import { Stream } from './generated/fc00/stream.js';
 import { UpdateType } from './generated/fc00/update-type.js';
-import { readRootTable } from './reader.js';
+import { type EnumFields, readRootTable } from './reader.js';
 
 export { Protocol, UpdateType };
 
@@ -25,7 +25,7 @@ const PERIODIC = 4;
 export interface Fc00Stream {
   /** PV name; REMOVE accepts ? and * wildcards. */
   readonly channel: string;
-  /** "f144", "f142", "tdct", "al00", "ep01", "no_op", "nttable_se00" or "nttable_senv" (not validated here). */
+  /** An output schema name (OUTPUT_SCHEMA_NAMES), not validated here. */
   readonly schema: string;
   /** Output topic; REMOVE accepts wildcards. */
   readonly topic: string;
@@ -40,6 +40,8 @@ export interface Fc00Message {
   readonly configChange: UpdateType;
   readonly streams: readonly Fc00Stream[];
 }
+
+export const FC00_ENUM_FIELDS: EnumFields = { configChange: UpdateType, protocol: Protocol };
 
 export function serialiseFc00(message: Fc00Message): Uint8Array {
   return buildConfigUpdate(FC00_IDENTIFIER, message.configChange, message.streams);

@@ -82,11 +82,21 @@ export {
   serialiseRf5k,
 } from './rf5k.js';
 export {
-  DESERIALISERS,
   type DecodedMessage,
   deserialiseAny,
   type FileIdentifier,
   isFileIdentifier,
   type MessageOf,
+  SCHEMA_READERS,
+  type SchemaReader,
 } from './registry.js';
-export { readFileIdentifier } from './reader.js';
+export { type EnumFields, readFileIdentifier } from './reader.js';
+export {
+  isSchemaOfProtocol,
+  OUTPUT_SCHEMAS,
+  type OutputSchemaRow,
+  SCHEMAS_OF_PROTOCOL,
+  type ValueMessage,
+  type ValueSerialiser,
+  type ValueSerialiserFactory,
+} from './output-schemas.js';

@@ -9,6 +9,12 @@ import type { NumericArrayOf, NumericType } from '../model/update.js';
 import { SchemaDecodeError } from './errors.js';
 import { copyNumericArray, sizeOf } from './numeric.js';
 
+/**
+ * The fields of a schema's messages that hold enum values, wherever they occur in a message, each with its enum
+ * (a TypeScript numeric enum maps numbers back to names), so that a message can be shown with names.
+ */
+export type EnumFields = Readonly<Record<string, Readonly<Record<number, string>>>>;
+
 const IDENTIFIER_OFFSET = 4;
 const IDENTIFIER_LENGTH = 4;
 const UOFFSET_SIZE = 4;

@@ -1,15 +1,19 @@
-/** Decoding any message by its file identifier, for readers that get buffers of several schemas. */
-import { type Al00Message, AL00_IDENTIFIER, deserialiseAl00 } from './al00.js';
-import { deserialiseEp00, type Ep00Message, EP00_IDENTIFIER } from './ep00.js';
-import { deserialiseEp01, type Ep01Message, EP01_IDENTIFIER } from './ep01.js';
+/**
+ * Reading any message by its file identifier, for readers that get buffers of several schemas: every message
+ * the forwarder reads or writes, legacy ones included. The names a stream gives its output schema (nttable_se00,
+ * no_op, ...) are another table, output-schemas.ts.
+ */
+import { AL00_ENUM_FIELDS, type Al00Message, AL00_IDENTIFIER, deserialiseAl00 } from './al00.js';
+import { deserialiseEp00, EP00_ENUM_FIELDS, type Ep00Message, EP00_IDENTIFIER } from './ep00.js';
+import { deserialiseEp01, EP01_ENUM_FIELDS, type Ep01Message, EP01_IDENTIFIER } from './ep01.js';
 import { SchemaDecodeError } from './errors.js';
-import { deserialiseF142, type F142Message, F142_IDENTIFIER } from './f142.js';
+import { deserialiseF142, F142_ENUM_FIELDS, type F142Message, F142_IDENTIFIER } from './f142.js';
 import { deserialiseF144, type F144Message, F144_IDENTIFIER } from './f144.js';
-import { deserialiseFc00, type Fc00Message, FC00_IDENTIFIER } from './fc00.js';
-import { readFileIdentifier } from './reader.js';
-import { deserialiseRf5k, type Rf5kMessage, RF5K_IDENTIFIER } from './rf5k.js';
-import { deserialiseSe00, type Se00Message, SE00_IDENTIFIER } from './se00.js';
-import { deserialiseSenv, type SenvMessage, SENV_IDENTIFIER } from './senv.js';
+import { deserialiseFc00, FC00_ENUM_FIELDS, type Fc00Message, FC00_IDENTIFIER } from './fc00.js';
+import { type EnumFields, readFileIdentifier } from './reader.js';
+import { deserialiseRf5k, RF5K_ENUM_FIELDS, type Rf5kMessage, RF5K_IDENTIFIER } from './rf5k.js';
+import { deserialiseSe00, SE00_ENUM_FIELDS, type Se00Message, SE00_IDENTIFIER } from './se00.js';
+import { deserialiseSenv, SENV_ENUM_FIELDS, type SenvMessage, SENV_IDENTIFIER } from './senv.js';
 import { deserialiseTdct, type TdctMessage, TDCT_IDENTIFIER } from './tdct.js';
 import { deserialiseX5f2, type X5f2Message, X5F2_IDENTIFIER } from './x5f2.js';
 
@@ -35,22 +39,28 @@ export type DecodedMessage = {
   [I in FileIdentifier]: { readonly schema: I; readonly message: MessageOf[I] };
 }[FileIdentifier];
 
-export const DESERIALISERS: { readonly [I in FileIdentifier]: (bytes: Uint8Array) => MessageOf[I] } = {
-  f144: deserialiseF144,
-  f142: deserialiseF142,
-  al00: deserialiseAl00,
-  ep01: deserialiseEp01,
-  ep00: deserialiseEp00,
-  tdct: deserialiseTdct,
-  se00: deserialiseSe00,
-  senv: deserialiseSenv,
-  x5f2: deserialiseX5f2,
-  fc00: deserialiseFc00,
-  rf5k: deserialiseRf5k,
+/** How to read the messages of one schema. */
+export interface SchemaReader<M> {
+  readonly deserialise: (bytes: Uint8Array) => M;
+  readonly enumFields: EnumFields;
+}
+
+export const SCHEMA_READERS: { readonly [I in FileIdentifier]: SchemaReader<MessageOf[I]> } = {
+  f144: { deserialise: deserialiseF144, enumFields: {} },
+  f142: { deserialise: deserialiseF142, enumFields: F142_ENUM_FIELDS },
+  al00: { deserialise: deserialiseAl00, enumFields: AL00_ENUM_FIELDS },
+  ep01: { deserialise: deserialiseEp01, enumFields: EP01_ENUM_FIELDS },
+  ep00: { deserialise: deserialiseEp00, enumFields: EP00_ENUM_FIELDS },
+  tdct: { deserialise: deserialiseTdct, enumFields: {} },
+  se00: { deserialise: deserialiseSe00, enumFields: SE00_ENUM_FIELDS },
+  senv: { deserialise: deserialiseSenv, enumFields: SENV_ENUM_FIELDS },
+  x5f2: { deserialise: deserialiseX5f2, enumFields: {} },
+  fc00: { deserialise: deserialiseFc00, enumFields: FC00_ENUM_FIELDS },
+  rf5k: { deserialise: deserialiseRf5k, enumFields: RF5K_ENUM_FIELDS },
 };
 
 export function isFileIdentifier(identifier: string): identifier is FileIdentifier {
-  return Object.hasOwn(DESERIALISERS, identifier);
+  return Object.hasOwn(SCHEMA_READERS, identifier);
 }
 
 /** Decodes a buffer of any schema known here; SchemaDecodeError for anything else. */
@@ -67,5 +77,5 @@ export function deserialiseAny(bytes: Uint8Array): DecodedMessage {
 }
 
 function decodeAs<I extends FileIdentifier>(schema: I, bytes: Uint8Array): DecodedMessage {
-  return { schema, message: DESERIALISERS[schema](bytes) } as DecodedMessage;
+  return { schema, message: SCHEMA_READERS[schema].deserialise(bytes) } as DecodedMessage;
 }

@@ -2,8 +2,9 @@
  * rf5k ConfigUpdate: the configuration commands of forwarders up to v2.1.0 (legacy; still read from config and
  * storage topics). fc00's slots without `periodic` and without REPLACE; built and read by fc00.ts's code.
  */
-import { buildConfigUpdate, type Fc00Stream, readConfigUpdate } from './fc00.js';
+import { buildConfigUpdate, type Fc00Stream, Protocol, readConfigUpdate } from './fc00.js';
 import { UpdateType as Rf5kUpdateType } from './generated/rf5k/update-type.js';
+import type { EnumFields } from './reader.js';
 
 export { Rf5kUpdateType };
 
@@ -16,6 +17,8 @@ export interface Rf5kMessage {
   readonly configChange: Rf5kUpdateType;
   readonly streams: readonly Rf5kStream[];
 }
+
+export const RF5K_ENUM_FIELDS: EnumFields = { configChange: Rf5kUpdateType, protocol: Protocol };
 
 export function serialiseRf5k(message: Rf5kMessage): Uint8Array {
   return buildConfigUpdate(RF5K_IDENTIFIER, message.configChange, message.streams);

@@ -10,7 +10,7 @@ import { Location } from './generated/se00/location.js';
 import { se00_SampleEnvironmentData as SampleEnvironmentData } from './generated/se00/se00-sample-environment-data.js';
 import { ValueUnion } from './generated/se00/value-union.js';
 import { numericTypeOf, TYPED_ARRAY } from './numeric.js';
-import { readRootTable } from './reader.js';
+import { type EnumFields, readRootTable } from './reader.js';
 
 export { Location };
 
@@ -39,6 +39,8 @@ export interface Se00Message {
   readonly timestampsNs?: BigInt64Array;
   readonly messageCounter: bigint;
 }
+
+export const SE00_ENUM_FIELDS: EnumFields = { timestampLocation: Location };
 
 /** se00 value union tags; senv uses the same numbers for its integer members (1-8) and has no floats. */
 export const SAMPLE_VALUE_TAG: { readonly [T in NumericType]: number } = {

@@ -5,9 +5,10 @@
  */
 import type { NumericArray, NumericType, TableValue } from '../model/update.js';
 import { UnsupportedValueError } from './errors.js';
+import type { EnumFields } from './reader.js';
 import {
   buildSampleEnvironment,
-  type Location,
+  Location,
   readSampleEnvironment,
   type SampleMessage,
   sampleColumns,
@@ -32,6 +33,8 @@ export interface SenvMessage {
   readonly timestampsNs?: BigUint64Array;
   readonly messageCounter: bigint;
 }
+
+export const SENV_ENUM_FIELDS: EnumFields = { timestampLocation: Location };
 
 export function serialiseSenv(message: SenvMessage): Uint8Array {
   return buildSampleEnvironment(SENV_IDENTIFIER, message);

@@ -1,25 +1,26 @@
 /**
  * Config-topic commands: fc00 (current) and rf5k (legacy) buffers decoded and validated into commands for the
  * stream registry. Invalid commands are rejected with a reason; invalid streams inside a valid command are
- * skipped with a reason each, as the reference does (reference-forwarder.md §4.2, decisions a and i).
+ * skipped with a reason each, as the reference does.
  */
 import {
   deserialiseFc00,
   deserialiseRf5k,
   FC00_IDENTIFIER,
+  isSchemaOfProtocol,
   Protocol,
   readFileIdentifier,
   RF5K_IDENTIFIER,
   UpdateType,
 } from '../schemas/index.js';
 import type { EpicsProtocol } from '../model/protocol.js';
-import { SCHEMAS_OF_PROTOCOL, type StreamSpec } from '../model/stream.js';
+import type { OutputSchema, StreamSpec } from '../model/stream.js';
 
 /** A REMOVE request: empty fields match every stream; name and topic take wildcards, schema is exact. */
 export interface StreamPattern {
   readonly pvName: string;
   readonly topic: string;
-  readonly schema: string;
+  readonly schema: OutputSchema | '';
 }
 
 export type ConfigCommand =
@@ -69,7 +70,7 @@ export function parseConfigMessage(bytes: Uint8Array): CommandParseResult {
     } else if (identifier === RF5K_IDENTIFIER) {
       const message = deserialiseRf5k(bytes);
       configChange = message.configChange;
-      // rf5k has no periodic flag; the rf5k-era forwarder re-sent every stream (decision i).
+      // rf5k has no periodic flag; the rf5k-era forwarder re-sent every stream.
       raw = message.streams.map((stream) => ({ ...stream, periodic: 1 }));
       if (configChange === UpdateType.REPLACE) return rejected('rf5k has no REPLACE command');
     } else {
@@ -86,27 +87,18 @@ export function parseConfigMessage(bytes: Uint8Array): CommandParseResult {
   if (type === 'remove') {
     const patterns: StreamPattern[] = [];
     for (const stream of raw) {
-      const problem = removeProblem(stream);
-      if (problem) skipped.push(`${describeRaw(stream)}: ${problem}`);
-      else patterns.push({ pvName: stream.channel, topic: stream.topic, schema: stream.schema });
+      const pattern = removePattern(stream);
+      if (typeof pattern === 'string') skipped.push(`${describeRaw(stream)}: ${pattern}`);
+      else patterns.push(pattern);
     }
     if (patterns.length === 0) return rejected('REMOVE does not contain valid details of streams', skipped);
     return { ok: true, command: { type, patterns }, skipped };
   }
   const streams: StreamSpec[] = [];
   for (const stream of raw) {
-    const protocol = PROTOCOL_OF_NUMBER.get(stream.protocol);
-    const problem = addProblem(stream, protocol);
-    if (problem || protocol === undefined) skipped.push(`${describeRaw(stream)}: ${problem}`);
-    else {
-      streams.push({
-        pvName: stream.channel,
-        protocol,
-        topic: stream.topic,
-        schema: stream.schema,
-        periodic: stream.periodic !== 0,
-      });
-    }
+    const spec = addedStream(stream);
+    if (typeof spec === 'string') skipped.push(`${describeRaw(stream)}: ${spec}`);
+    else streams.push(spec);
   }
   // An empty REPLACE would silently mean REMOVEALL; that command exists, so an empty REPLACE is a mistake.
   if (streams.length === 0) {
@@ -119,8 +111,9 @@ function rejected(reason: string, skipped: readonly string[] = []): CommandParse
   return { ok: false, reason, skipped };
 }
 
-/** Why a stream cannot be added (ADD and REPLACE), or '' when it can. */
-function addProblem(stream: RawStream, protocol: EpicsProtocol | undefined): string {
+/** The stream an ADD or REPLACE asks for, or why it cannot be added. */
+function addedStream(stream: RawStream): StreamSpec | string {
+  const protocol = PROTOCOL_OF_NUMBER.get(stream.protocol);
   if (protocol === undefined) return `unknown protocol ${stream.protocol}`;
   if (stream.channel === '') return 'empty PV name';
   if (stream.channel.length > MAX_PV_NAME_LENGTH)
@@ -130,21 +123,28 @@ function addProblem(stream: RawStream, protocol: EpicsProtocol | undefined): str
   if (stream.topic === '') return 'empty topic';
   if (!KAFKA_TOPIC.test(stream.topic)) return 'topic is not a valid Kafka topic name';
   if (stream.schema === '') return 'empty schema';
-  if (!SCHEMAS_OF_PROTOCOL[protocol].has(stream.schema)) {
-    return `schema '${printable(stream.schema)}' is not available for protocol ${protocol}`;
-  }
-  return '';
+  if (!isSchemaOfProtocol(protocol, stream.schema)) return unavailableSchema(stream.schema, protocol);
+  return {
+    pvName: stream.channel,
+    protocol,
+    topic: stream.topic,
+    schema: stream.schema,
+    periodic: stream.periodic !== 0,
+  };
 }
 
-/** Why a REMOVE request stream is unusable, or '' when it is usable. */
-function removeProblem(stream: RawStream): string {
+/** The pattern of a REMOVE request stream, or why it is unusable. */
+function removePattern(stream: RawStream): StreamPattern | string {
   if (stream.channel === '' && stream.topic === '' && stream.schema === '') return 'matches nothing specific';
   const protocol = PROTOCOL_OF_NUMBER.get(stream.protocol);
   if (protocol === undefined) return `unknown protocol ${stream.protocol}`;
-  if (stream.schema !== '' && !SCHEMAS_OF_PROTOCOL[protocol].has(stream.schema)) {
-    return `schema '${printable(stream.schema)}' is not available for protocol ${protocol}`;
-  }
-  return '';
+  const { schema } = stream;
+  if (schema !== '' && !isSchemaOfProtocol(protocol, schema)) return unavailableSchema(schema, protocol);
+  return { pvName: stream.channel, topic: stream.topic, schema };
+}
+
+function unavailableSchema(schema: string, protocol: EpicsProtocol): string {
+  return `schema '${printable(schema)}' is not available for protocol ${protocol}`;
 }
 
 function describeRaw(stream: RawStream): string {

@@ -8,8 +8,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { SCHEMAS_OF_PROTOCOL } from '../../../src/model/stream.js';
-import { Protocol, serialiseFc00, UpdateType, type Fc00Stream } from '../../../src/schemas/index.js';
+import {
+  Protocol,
+  SCHEMAS_OF_PROTOCOL,
+  serialiseFc00,
+  UpdateType,
+  type Fc00Stream,
+} from '../../../src/schemas/index.js';
 import { forwarded, waitForForwarded } from '../../support/forwarded.js';
 import { ForwarderWorld } from '../../support/forwarder-world.js';
 import { produceMessages } from '../../support/kafka.js';

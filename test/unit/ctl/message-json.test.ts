@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { messageJson, sourceNames } from '../../../src/ctl/message-json.js';
-import { tailLine } from '../../../src/ctl/program.js';
+import { tailLine } from '../../../src/ctl/commands/tail.js';
 import { fieldMatcher } from '../../../src/streams/wildcard.js';
 import { deserialiseAny } from '../../../src/schemas/index.js';
 import { sampleMessages } from './sample-messages.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { StreamSpec } from '../../../src/model/stream.js';
+import type { OutputSchema, StreamSpec } from '../../../src/model/stream.js';
 import type { ConnectionEvent, PvUpdate } from '../../../src/model/update.js';
 import { StreamPipeline } from '../../../src/forwarding/pipeline.js';
 import type { MessageSink } from '../../../src/forwarding/sink.js';
@@ -34,7 +34,7 @@ class RecordingSink implements MessageSink {
 const NOW_MS = 1_700_000_000_000;
 const NOW_NS = BigInt(NOW_MS) * 1_000_000n;
 
-function setup(schema: string, periodic = false, protocol: StreamSpec['protocol'] = 'ca') {
+function setup(schema: OutputSchema, periodic = false, protocol: StreamSpec['protocol'] = 'ca') {
   const sink = new RecordingSink();
   let nowMs = NOW_MS;
   const pipeline = new StreamPipeline(
@@ -165,6 +165,18 @@ describe('stream pipeline', () => {
     });
     const tdct = deserialiseAny(sink.sent.at(-1)?.payload ?? new Uint8Array());
     assert.equal(tdct.schema, 'tdct');
+  });
+
+  it('with al00 or ep01 as main schema sends that kind twice, as the reference does', () => {
+    for (const schema of ['al00', 'ep01'] as const) {
+      const { sink, pipeline } = setup(schema);
+      pipeline.onConnection(connection('connected'));
+      pipeline.onUpdate(update(1));
+      assert.deepEqual(
+        sink.identifiers(),
+        schema === 'al00' ? ['ep01', 'al00', 'al00'] : ['ep01', 'ep01', 'al00'],
+      );
+    }
   });
 
   it('with no_op sends only al00 and ep01', () => {

@@ -14,10 +14,10 @@ import { deserialiseFc00, serialiseFc00 } from '../../../src/schemas/fc00.js';
 import { LogData } from '../../../src/schemas/generated/f142/log-data.js';
 import { Value } from '../../../src/schemas/generated/f142/value.js';
 import { ArrayString } from '../../../src/schemas/generated/f142/array-string.js';
-import { deserialiseAny, DESERIALISERS, type FileIdentifier } from '../../../src/schemas/registry.js';
+import { deserialiseAny, type FileIdentifier, SCHEMA_READERS } from '../../../src/schemas/registry.js';
 import { anyMessage, serialiseDecoded } from './helpers.js';
 
-const IDENTIFIERS = Object.keys(DESERIALISERS) as FileIdentifier[];
+const IDENTIFIERS = Object.keys(SCHEMA_READERS) as FileIdentifier[];
 
 /** Runs a decoder; a SchemaDecodeError counts as a clean rejection, any other exception fails the test. */
 function decodesOrRejects(decode: () => unknown): void {
@@ -57,7 +57,8 @@ describe('malformed buffers', () => {
     for (let length = 0; length < 8; length++) {
       const bytes = new Uint8Array(length);
       rejects(() => deserialiseAny(bytes), 'short-buffer');
-      for (const identifier of IDENTIFIERS) rejects(() => DESERIALISERS[identifier](bytes), 'short-buffer');
+      for (const identifier of IDENTIFIERS)
+        rejects(() => SCHEMA_READERS[identifier].deserialise(bytes), 'short-buffer');
     }
   });
 
@@ -143,7 +144,7 @@ describe('malformed buffers', () => {
         new DataView(forced.buffer).setUint32(0, root, true);
         forced.set(Buffer.from(schema), 4);
         decodesOrRejects(() => deserialiseAny(forced));
-        decodesOrRejects(() => DESERIALISERS[schema](forced));
+        decodesOrRejects(() => SCHEMA_READERS[schema].deserialise(forced));
       }),
       { numRuns: 3000 },
     );
