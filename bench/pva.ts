@@ -17,12 +17,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PvaClient } from '../src/epics/pva/client.js';
 import type { PvUpdate } from '../src/model/update.js';
 import { TestIoc, randomPrefix } from '../test/support/ioc.js';
 import { repoRoot, venvPython } from '../test/support/paths.js';
 import { freePort } from '../test/support/ports.js';
 import { startLineChild } from '../test/support/line-child.js';
+import { progress } from './format.js';
 
 const PV_COUNT = 10_000;
 const FLOOD_PV_COUNT = 1_000;
@@ -46,13 +48,6 @@ interface Measurement {
   /** p4p only: "Lost Subscription update" errors it printed. */
   clientErrors?: number;
 }
-
-/** Progress goes to stderr so stdout stays the report. */
-const progress = (message: string): void => {
-  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${message}\n`);
-};
-
-const sleep = (ms: number): Promise<void> => new Promise((resolveLater) => setTimeout(resolveLater, ms));
 
 /**
  * Our client: subscribe to every name, wait for all first values, then count a window. The IOC's records count
