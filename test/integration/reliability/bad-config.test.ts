@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import { SCHEMAS_OF_PROTOCOL } from '../../../src/model/stream.js';
 import { Protocol, serialiseFc00, UpdateType, type Fc00Stream } from '../../../src/schemas/index.js';
@@ -14,7 +15,6 @@ import { forwarded, waitForForwarded } from '../../support/forwarded.js';
 import { ForwarderWorld } from '../../support/forwarder-world.js';
 import { produceMessages } from '../../support/kafka.js';
 import { freePort } from '../../support/ports.js';
-import { sleep } from './world.js';
 
 const world = ForwarderWorld.setUp({ ioc: false });
 
