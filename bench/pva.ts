@@ -21,9 +21,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PvaClient } from '../src/epics/pva/client.js';
 import type { PvUpdate } from '../src/model/update.js';
 import { TestIoc, randomPrefix } from '../test/support/ioc.js';
-import { repoRoot, venvPython } from '../test/support/paths.js';
-import { freePort } from '../test/support/ports.js';
-import { startLineChild } from '../test/support/line-child.js';
+import { venvPython } from '../test/support/paths.js';
+import { startPvaLoadProcess } from '../test/support/pva-load-process.js';
 import { progress } from './format.js';
 
 const PV_COUNT = 10_000;
@@ -199,20 +198,15 @@ async function startFlood(count: number): Promise<{
   flooded(): Promise<number>;
   stop(): void;
 }> {
-  const searchPort = await freePort();
-  const prefix = randomPrefix();
-  const server = await startLineChild(join(repoRoot, 'test', 'support', 'pva-flood-server.ts'), [
-    String(searchPort),
-    String(count),
-    prefix,
-  ]);
-  if (!server.ready.startsWith('READY')) throw new Error(`flood server: ${server.ready}`);
+  const { server, clientEnv, names } = await startPvaLoadProcess(
+    'pva-flood-server.ts',
+    'flood server',
+    count,
+    randomPrefix(),
+  );
   return {
-    env: {
-      EPICS_PVA_AUTO_ADDR_LIST: 'NO',
-      EPICS_PVA_ADDR_LIST: `127.0.0.1:${searchPort}`,
-    },
-    names: Array.from({ length: count }, (_, i) => `${prefix}${i}`),
+    env: clientEnv,
+    names,
     flooded: async () => Number((await server.request('')).split(' ')[1]),
     stop: () => server.close(),
   };

@@ -9,9 +9,7 @@ import { CaClient } from '../../src/epics/ca/client.js';
 import type { PvUpdate } from '../../src/model/update.js';
 import { caPut } from '../../test/support/ca-recorder.js';
 import { TestIoc } from '../../test/support/ioc.js';
-import { startLineChild } from '../../test/support/line-child.js';
-import { repoRoot } from '../../test/support/paths.js';
-import { freePort } from '../../test/support/ports.js';
+import { startPvaLoadProcess } from '../../test/support/pva-load-process.js';
 import { countingDatabase, counterName, GATE } from '../load-ioc.js';
 import type { EpicsProtocolName, LoadSourceKind, Step } from './settings.js';
 
@@ -73,24 +71,22 @@ async function withStreamServer<T>(
   body: (source: LoadSource) => Promise<T>,
 ): Promise<T> {
   if (protocol !== 'pva') throw new Error('--source stream serves PVA only');
-  const searchPort = await freePort();
-  const prefix = `BENCH${process.pid}:`;
-  const server = await startLineChild(join(repoRoot, 'test', 'support', 'pva-stream-server.ts'), [
-    String(searchPort),
-    String(step.pvs),
-    prefix,
-  ]);
+  const { server, clientEnv, names } = await startPvaLoadProcess(
+    'pva-stream-server.ts',
+    'stream server',
+    step.pvs,
+    `BENCH${process.pid}:`,
+  );
   const expect = async (line: string, answer: string): Promise<string> => {
     const reply = await server.request(line);
     if (!reply.startsWith(answer)) throw new Error(`stream server answered ${line} with: ${reply}`);
     return reply;
   };
   try {
-    if (!server.ready.startsWith('READY')) throw new Error(`stream server: ${server.ready}`);
     return await body({
       pid: server.child.pid as number,
-      names: Array.from({ length: step.pvs }, (_, i) => `${prefix}${i}`),
-      clientEnv: { EPICS_PVA_AUTO_ADDR_LIST: 'NO', EPICS_PVA_ADDR_LIST: `127.0.0.1:${searchPort}` },
+      names,
+      clientEnv,
       setLoad: async (on) => {
         await (on ? expect(`START ${step.pvs * step.hz}`, 'STARTED') : expect('STOP', 'STOPPED'));
       },

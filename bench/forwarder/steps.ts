@@ -2,7 +2,6 @@
  * One benchmark step: the forwarder started on N stored streams, its connect time, then the load for the window,
  * the drain, and the data topic read back and compared per PV with what the load source served.
  */
-import type { RdKafka } from '@confluentinc/kafka-javascript';
 import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { deserialiseF144, Protocol, serialiseFc00, UpdateType } from '../../src/schemas/index.js';
@@ -277,7 +276,7 @@ async function readBack(scan: TopicScan, names: readonly string[], kinds: KindCo
   let firstEpicsMs = Infinity;
   let lastEpicsMs = -Infinity;
   let lastAppendMs = -Infinity;
-  await scan.readAll((message: RdKafka.Message) => {
+  await scan.readAll((message) => {
     const payload = message.value;
     if (!payload) return;
     const identifier = identifierOf(payload);
