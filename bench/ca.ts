@@ -20,11 +20,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CaClient } from '../src/epics/ca/client.js';
 import type { PvUpdate } from '../src/model/update.js';
 import { TestIoc } from '../test/support/ioc.js';
 import { repoRoot } from '../test/support/paths.js';
 import { runPython, runPythonCode } from '../test/support/python.js';
+import { fixed, thousands } from './format.js';
 
 const CONNECT_PVS = Number(process.env['BENCH_CA_CONNECT_PVS'] ?? 10_000);
 const RATE_PVS = Number(process.env['BENCH_CA_RATE_PVS'] ?? 1000);
@@ -96,8 +98,6 @@ function fastDatabase(count: number, rateHz: number): string {
   }
   return lines.join('\n') + '\n';
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
 
 function cpuSeconds(): number {
   const usage = process.cpuUsage();
@@ -239,9 +239,6 @@ async function startStreamServer(
     },
   };
 }
-
-const fixed = (value: number, digits = 2): string => value.toFixed(digits);
-const thousands = (value: number): string => Math.round(value).toLocaleString('en-US');
 
 async function main(): Promise<void> {
   const directory = mkdtempSync(join(tmpdir(), 'bench-ca-'));

@@ -6,7 +6,8 @@
  * from) against failure reports only with statistics every second (what KafkaProducer does).
  * Run: npx tsx bench/observability.ts
  */
-import rdkafka from '@confluentinc/kafka-javascript';
+import type { RdKafka } from '@confluentinc/kafka-javascript';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { PvUpdate } from '../src/model/update.js';
 import { type LatencyObserver, StreamPipeline } from '../src/forwarding/pipeline.js';
 import type { MessageSink } from '../src/forwarding/sink.js';
@@ -14,6 +15,7 @@ import { STATISTICS_INTERVAL_MS } from '../src/kafka/producer.js';
 import { silentLogger } from '../src/logging/logger.js';
 import { exponentialBuckets, Histogram } from '../src/observability/metrics.js';
 import { clientConfig, createTopics, testBroker, uniqueTopic } from '../test/support/kafka.js';
+import { connectedProducer } from './producer.js';
 
 const ROUNDS = 7;
 const LATENCY_BUCKETS = exponentialBuckets(0.0005, 2, 16);
@@ -95,33 +97,27 @@ await createTopics(config, [topic]);
 const payload = Buffer.alloc(64, 1);
 const key = Buffer.from('SIM:BENCH');
 
-async function connectedProducer(
-  settings: Record<string, string | number | boolean>,
-): Promise<rdkafka.Producer> {
-  const producer = new rdkafka.Producer({ ...config, 'linger.ms': '5', dr_cb: true, ...settings });
-  await new Promise<void>((resolveConnect, rejectConnect) =>
-    producer.connect({}, (error) => (error ? rejectConnect(error) : resolveConnect())),
-  );
-  producer.setPollInterval(50);
-  return producer;
+/** A producer to the test broker: a delivery report for every message unless `settings` say otherwise. */
+function producerWith(settings: Record<string, string | number | boolean>): Promise<RdKafka.Producer> {
+  return connectedProducer({ ...config, 'linger.ms': '5', dr_cb: true, ...settings });
 }
 
 /** CPU µs per message for producing MESSAGES and flushing them. */
-async function cpuPerMessage(producer: rdkafka.Producer): Promise<number> {
+async function cpuPerMessage(producer: RdKafka.Producer): Promise<number> {
   const cpuBefore = process.cpuUsage();
   for (let sent = 0; sent < MESSAGES; sent += PER_TICK) {
     for (let index = 0; index < PER_TICK; index++) producer.produce(topic, null, payload, key, Date.now());
-    await new Promise((resolveTick) => setTimeout(resolveTick, TICK_MS));
+    await sleep(TICK_MS);
   }
   await new Promise<void>((resolveFlush) => producer.flush(60_000, () => resolveFlush()));
   const cpu = process.cpuUsage(cpuBefore);
   return (cpu.user + cpu.system) / MESSAGES;
 }
 
-const everyReport = await connectedProducer({});
+const everyReport = await producerWith({});
 let reports = 0;
 everyReport.on('delivery-report', () => reports++);
-const failuresOnly = await connectedProducer({
+const failuresOnly = await producerWith({
   'delivery.report.only.error': true,
   'statistics.interval.ms': STATISTICS_INTERVAL_MS,
 });

@@ -17,12 +17,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PvaClient } from '../src/epics/pva/client.js';
 import type { PvUpdate } from '../src/model/update.js';
 import { TestIoc, randomPrefix } from '../test/support/ioc.js';
-import { repoRoot, venvPython } from '../test/support/paths.js';
-import { freePort } from '../test/support/ports.js';
-import { startLineChild } from '../test/support/line-child.js';
+import { venvPython } from '../test/support/paths.js';
+import { startPvaLoadProcess } from '../test/support/pva-load-process.js';
+import { progress } from './format.js';
 
 const PV_COUNT = 10_000;
 const FLOOD_PV_COUNT = 1_000;
@@ -46,13 +47,6 @@ interface Measurement {
   /** p4p only: "Lost Subscription update" errors it printed. */
   clientErrors?: number;
 }
-
-/** Progress goes to stderr so stdout stays the report. */
-const progress = (message: string): void => {
-  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${message}\n`);
-};
-
-const sleep = (ms: number): Promise<void> => new Promise((resolveLater) => setTimeout(resolveLater, ms));
 
 /**
  * Our client: subscribe to every name, wait for all first values, then count a window. The IOC's records count
@@ -204,20 +198,15 @@ async function startFlood(count: number): Promise<{
   flooded(): Promise<number>;
   stop(): void;
 }> {
-  const searchPort = await freePort();
-  const prefix = randomPrefix();
-  const server = await startLineChild(join(repoRoot, 'test', 'support', 'pva-flood-server.ts'), [
-    String(searchPort),
-    String(count),
-    prefix,
-  ]);
-  if (!server.ready.startsWith('READY')) throw new Error(`flood server: ${server.ready}`);
+  const { server, clientEnv, names } = await startPvaLoadProcess(
+    'pva-flood-server.ts',
+    'flood server',
+    count,
+    randomPrefix(),
+  );
   return {
-    env: {
-      EPICS_PVA_AUTO_ADDR_LIST: 'NO',
-      EPICS_PVA_ADDR_LIST: `127.0.0.1:${searchPort}`,
-    },
-    names: Array.from({ length: count }, (_, i) => `${prefix}${i}`),
+    env: clientEnv,
+    names,
     flooded: async () => Number((await server.request('')).split(' ')[1]),
     stop: () => server.close(),
   };

@@ -71,7 +71,3 @@ for name, value in puts:
     timeoutMs: 30_000 + puts.length * pauseS * 1000,
   });
 }
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
-}

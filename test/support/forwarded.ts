@@ -178,7 +178,3 @@ print(json.dumps(stamps))
   });
   return (JSON.parse(stdout) as string[]).map(BigInt);
 }
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
-}

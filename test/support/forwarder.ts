@@ -1,11 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { launcherNodeOptions, unitEnvironment } from './deployment.js';
 import { repoRoot } from './paths.js';
 
 /**
  * forwarder-launch run from the sources (through tsx, so tests never see a stale build) as a child process, the
- * way systemd runs it: options as arguments and environment, logs on stderr.
+ * way systemd runs it: options as arguments and environment, logs on stderr. The benchmark runs the compiled one.
  */
 export class ForwarderProcess {
   private log = '';
@@ -29,6 +31,25 @@ export class ForwarderProcess {
     return new ForwarderProcess(child);
   }
 
+  /**
+   * bin/forwarder-launch (the compiled dist/) as deploy/forwarder.service runs it: the Node options of its #! line
+   * and its Environment=. `nodeOptions` come after the unit's, so they can override them.
+   */
+  static startCompiled(
+    nodeOptions: readonly string[],
+    args: readonly string[],
+    env: NodeJS.ProcessEnv = {},
+  ): ForwarderProcess {
+    const options = [...(launcherNodeOptions()?.split(' ') ?? []), ...nodeOptions];
+    const child = spawn(process.execPath, [...options, join(repoRoot, 'bin', 'forwarder-launch'), ...args], {
+      cwd: repoRoot,
+      // The caller's environment wins (MALLOC_ARENA_MAX=16 is glibc's default on two cores).
+      env: { ...unitEnvironment(), ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return new ForwarderProcess(child);
+  }
+
   /** Everything the process printed so far. */
   get output(): string {
     return this.log;
@@ -43,7 +64,7 @@ export class ForwarderProcess {
       }
       if (Date.now() > deadline)
         throw new Error(`forwarder did not print ${pattern} within ${timeoutMs} ms:\n${this.log}`);
-      await new Promise((resolveWait) => setTimeout(resolveWait, 50));
+      await sleep(50);
     }
   }
 
@@ -53,12 +74,7 @@ export class ForwarderProcess {
     timeoutMs = 30_000,
   ): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
-    try {
-      return await this.exited;
-    } finally {
-      clearTimeout(timer);
-    }
+    return this.exit(timeoutMs);
   }
 
   /** Resolves with the exit of a process expected to end by itself (usage errors, --help). */

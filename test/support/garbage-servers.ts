@@ -12,7 +12,7 @@ import { Command } from '../../src/epics/ca/constants.js';
 import { encodeMessage } from '../../src/epics/ca/messages.js';
 import { FakeCaServer, fakeDouble } from './ca-fake-server.js';
 import { freePort } from './ports.js';
-import { FakePvaServer } from './pva-server.js';
+import { FakePvaServer } from './pva-server/server.js';
 import { ntType } from './pva-types.js';
 
 const ntScalarDouble = ntType(scalarDesc.float64);

@@ -85,15 +85,20 @@ export function uniqueTopic(stem: string): string {
   return `${stem}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
+/** Creates `topics`, each with `partitions` partitions and the topic settings `entries`. */
 export async function createTopics(
   config: Record<string, string>,
   topics: readonly string[],
   partitions = 1,
+  entries: Record<string, string> = {},
 ): Promise<void> {
+  const configEntries = Object.entries(entries).map(([name, value]) => ({ name, value }));
   const admin = kafka(config).admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: partitions })) });
+    await admin.createTopics({
+      topics: topics.map((topic) => ({ topic, numPartitions: partitions, configEntries })),
+    });
   } finally {
     await admin.disconnect();
   }

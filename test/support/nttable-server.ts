@@ -3,10 +3,7 @@
  * streams: `table` (timestamp uint64, value double, name string) and `inttable` (timestamp int64, value int32).
  * Each post stamps the table's timeStamp with the wall clock. Loopback only, on free ports.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { type EpicsPorts, epicsClientEnv, epicsServerEnv, freeEpicsPorts, randomPrefix } from './ioc.js';
-import { venvPython } from './paths.js';
+import { PythonPvaServer } from './python-pva-server.js';
 
 const SERVER = `
 import json, sys, time
@@ -53,66 +50,29 @@ export interface TableRow {
 }
 
 export class NtTableServer {
-  private output = '';
-
-  private constructor(
-    private readonly child: ChildProcess,
-    readonly prefix: string,
-    readonly ports: EpicsPorts,
-  ) {
-    const onOutput = (chunk: Buffer): void => {
-      this.output += chunk.toString();
-    };
-    child.stdout?.on('data', onOutput);
-    child.stderr?.on('data', onOutput);
-  }
+  private constructor(private readonly server: PythonPvaServer) {}
 
   static async start(): Promise<NtTableServer> {
-    const ports = await freeEpicsPorts();
-    const prefix = randomPrefix();
-    const child = spawn(venvPython, ['-c', SERVER, prefix], {
-      env: { ...process.env, ...epicsServerEnv(ports) },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const server = new NtTableServer(child, prefix, ports);
-    await server.waitFor(() => server.output.includes('READY'), 20_000);
-    return server;
+    return new NtTableServer(await PythonPvaServer.start('NTTable server', ['-c', SERVER]));
   }
 
   pv(name: 'table' | 'inttable'): string {
-    return this.prefix + name;
+    return this.server.pv(name);
   }
 
   get clientEnv(): Record<string, string> {
-    return epicsClientEnv(this.ports);
+    return this.server.clientEnv;
   }
 
   /** Posts a new row set and waits until the server has it. */
   async post(name: 'table' | 'inttable', rows: readonly TableRow[]): Promise<void> {
-    const acknowledged = this.output.split('\nOK').length;
     const json = JSON.stringify({ pv: name, rows }, (_key, value: unknown) =>
       typeof value === 'bigint' ? value.toString() : value,
     );
-    this.child.stdin?.write(`${json}\n`);
-    await this.waitFor(() => this.output.split('\nOK').length > acknowledged, 10_000);
+    await this.server.command(json, '\nOK');
   }
 
   async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = once(this.child, 'exit');
-    this.child.stdin?.end();
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
-  }
-
-  private async waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
-    const started = Date.now();
-    while (!condition()) {
-      if (Date.now() - started > timeoutMs)
-        throw new Error(`NTTable server: timed out; output:\n${this.output}`);
-      if (this.child.exitCode !== null) throw new Error(`NTTable server exited:\n${this.output}`);
-      await new Promise((resolveLater) => setTimeout(resolveLater, 20));
-    }
+    await this.server.stop();
   }
 }

@@ -7,7 +7,7 @@
  * exits when stdin closes.
  */
 import { createInterface } from 'node:readline';
-import { startDoublePvServer } from './pva-server.js';
+import { startDoublePvServer } from './pva-server/double-pvs.js';
 
 const [searchPort, pvCount, prefix] = process.argv.slice(2);
 const { server } = await startDoublePvServer(Number(searchPort), Number(pvCount), prefix ?? '', (i) => i);

@@ -11,7 +11,7 @@
  * and exits when stdin closes.
  */
 import { createInterface } from 'node:readline';
-import { startDoublePvServer } from './pva-server.js';
+import { startDoublePvServer } from './pva-server/double-pvs.js';
 
 const [searchPort, pvCount, prefix] = process.argv.slice(2);
 const { server, pvs } = await startDoublePvServer(Number(searchPort), Number(pvCount), prefix ?? '', () => 1);

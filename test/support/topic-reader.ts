@@ -1,4 +1,5 @@
 import rdkafka, { type RdKafka } from '@confluentinc/kafka-javascript';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { logPollErrors, PollLoop } from '../../src/kafka/poll-loop.js';
 import { topicOffsets } from '../../src/kafka/topic-offsets.js';
 import type { Logger } from '../../src/logging/logger.js';
@@ -102,7 +103,7 @@ export class TopicReader {
           `${what} did not arrive on ${topic} within ${timeoutMs} ms (${messages.length} messages read)`,
         );
       }
-      await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+      await sleep(100);
     }
   }
 

@@ -4,9 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import { CaClient } from '../../../src/epics/ca/client.js';
-import { Recorder, RecordingLogger, sleep } from '../../support/ca-recorder.js';
+import { Recorder, RecordingLogger } from '../../support/ca-recorder.js';
 import { FakeCaServer, fakeDouble } from '../../support/ca-fake-server.js';
 import { caDetectableFrames, caGarbageBytes, type LiveSubscription } from '../../support/garbage-servers.js';
 

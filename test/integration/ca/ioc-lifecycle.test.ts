@@ -4,8 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CaClient } from '../../../src/epics/ca/client.js';
-import { Recorder, RecordingLogger, sleep } from '../../support/ca-recorder.js';
+import { Recorder, RecordingLogger } from '../../support/ca-recorder.js';
 import { TestIoc } from '../../support/ioc.js';
 
 describe('CA connection lifecycle', { timeout: 58_000 }, () => {

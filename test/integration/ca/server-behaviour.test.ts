@@ -5,9 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CaClient } from '../../../src/epics/ca/client.js';
 import { Command, EcaStatus } from '../../../src/epics/ca/constants.js';
-import { Recorder, RecordingLogger, sleep } from '../../support/ca-recorder.js';
+import { Recorder, RecordingLogger } from '../../support/ca-recorder.js';
 import { FakeCaServer, fakeDouble, type FakePv } from '../../support/ca-fake-server.js';
 
 describe('CA client against unusual server behaviour', { timeout: 55_000 }, () => {

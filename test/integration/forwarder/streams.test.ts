@@ -6,8 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { caPut } from '../../support/ca-recorder.js';
-import { forwarded, plainValue, sleep, waitForStatus, type StatusStream } from '../../support/forwarded.js';
+import { forwarded, plainValue, waitForStatus, type StatusStream } from '../../support/forwarded.js';
 import { ForwarderWorld } from '../../support/forwarder-world.js';
 import { ConnectionInfo, Protocol, serialiseFc00, UpdateType } from '../../../src/schemas/index.js';
 import type { Fc00Stream } from '../../../src/schemas/index.js';

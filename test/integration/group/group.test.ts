@@ -10,6 +10,7 @@ import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { countingDatabase, counterName, GATE } from '../../../bench/load-ioc.js';
 import type { GroupSummary } from '../../../src/ctl/status-view.js';
 import { pvPartition } from '../../../src/group/partition.js';
@@ -218,7 +219,6 @@ function longestGaps(pvs: readonly string[], fromMs: number): number[] {
     .sort((a, b) => a - b);
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
 const allPvs = (): string[] =>
   streamsOf(Array.from({ length: PV_COUNT }, (_, i) => i)).map((stream) => stream.pv);
 

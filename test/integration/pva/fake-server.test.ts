@@ -18,7 +18,7 @@ import type { PvStructureData } from '../../../src/epics/pva/values.js';
 import type { Logger } from '../../../src/logging/logger.js';
 import { freePort } from '../../support/ports.js';
 import { runPythonCode } from '../../support/python.js';
-import { FakePvaServer, type FakePvaServerOptions } from '../../support/pva-server.js';
+import { FakePvaServer, type FakePvaServerOptions } from '../../support/pva-server/server.js';
 import { UpdateRecorder } from '../../support/pva-recorder.js';
 import { ntType as ntScalarType } from '../../support/pva-types.js';
 

@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { countingDatabase, counterName, GATE } from '../../../bench/load-ioc.js';
 import { PVA_SERVER_QUEUE_SIZE } from '../../../src/cli/daemon.js';
 import { PvaClient } from '../../../src/epics/pva/client.js';
@@ -78,5 +79,3 @@ describe('PVA server queue', () => {
     }
   });
 });
-
-const sleep = (ms: number): Promise<void> => new Promise((resolveLater) => setTimeout(resolveLater, ms));

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import {
   Protocol,
@@ -19,7 +20,6 @@ import { forwarded, waitForForwarded } from '../../support/forwarded.js';
 import { ForwarderWorld } from '../../support/forwarder-world.js';
 import { produceMessages } from '../../support/kafka.js';
 import { freePort } from '../../support/ports.js';
-import { sleep } from './world.js';
 
 const world = ForwarderWorld.setUp({ ioc: false });
 

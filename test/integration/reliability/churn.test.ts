@@ -8,12 +8,13 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Protocol, serialiseFc00, UpdateType, type Fc00Stream } from '../../../src/schemas/index.js';
 import { forwarded, waitForForwarded, waitForStatus } from '../../support/forwarded.js';
 import { ForwarderWorld } from '../../support/forwarder-world.js';
 import { produceMessages } from '../../support/kafka.js';
 import { freePort } from '../../support/ports.js';
-import { rssMiB, sleep } from './world.js';
+import { rssMiB } from './world.js';
 
 const world = ForwarderWorld.setUp();
 

@@ -10,13 +10,14 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Protocol, serialiseFc00, UpdateType } from '../../../src/schemas/index.js';
 import { forwarded, plainValue, waitForForwarded } from '../../support/forwarded.js';
 import { ForwarderWorld } from '../../support/forwarder-world.js';
 import { GarbageCaServer, GarbagePvaServer } from '../../support/garbage-servers.js';
 import { freePort } from '../../support/ports.js';
 import { metricValue } from '../operability/scrape.js';
-import { countLines, rssMiB, sleep } from './world.js';
+import { countLines, rssMiB } from './world.js';
 
 const world = ForwarderWorld.setUp({ extraTopics: ['pva'] });
 

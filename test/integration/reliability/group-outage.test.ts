@@ -9,13 +9,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { counterName, countingDatabase, GATE } from '../../../bench/load-ioc.js';
 import { Protocol, serialiseFc00, UpdateType } from '../../../src/schemas/index.js';
 import { caPut } from '../../support/ca-recorder.js';
 import { TestIoc } from '../../support/ioc.js';
 import { uniqueTopic } from '../../support/kafka.js';
 import type { TopicReader } from '../../support/topic-reader.js';
-import { ReliabilityWorld, sleep } from './world.js';
+import { ReliabilityWorld } from './world.js';
 
 const PV_COUNT = 20;
 const OUTAGE_MS = 15_000;

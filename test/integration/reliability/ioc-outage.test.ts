@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { forwarded, plainValue, waitForForwarded, waitForStatus } from '../../support/forwarded.js';
 import { ForwarderWorld } from '../../support/forwarder-world.js';
 import {
@@ -18,7 +19,6 @@ import {
   serialiseFc00,
   UpdateType,
 } from '../../../src/schemas/index.js';
-import { sleep } from './world.js';
 
 const world = ForwarderWorld.setUp({ extraTopics: ['pva'] });
 

@@ -5,8 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Protocol, serialiseFc00, UpdateType, type Fc00Stream } from '../../../src/schemas/index.js';
-import { ReliabilityWorld, sleep } from './world.js';
+import { ReliabilityWorld } from './world.js';
 
 const world = ReliabilityWorld.setUp();
 

@@ -11,10 +11,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Protocol, serialiseFc00, UpdateType, type Fc00Stream } from '../../../src/schemas/index.js';
 import type { ForwarderProcess } from '../../support/forwarder.js';
 import type { ReadMessage } from '../../support/topic-reader.js';
-import { countLines, producerTotals, ReliabilityWorld, rssMiB, sleep } from './world.js';
+import { countLines, producerTotals, ReliabilityWorld, rssMiB } from './world.js';
 
 const world = ReliabilityWorld.setUp();
 

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { after, before } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ForwarderProcess } from '../../support/forwarder.js';
 import { TestIoc } from '../../support/ioc.js';
 import { TestKafkaBroker } from '../../support/kafka-broker.js';
@@ -125,10 +126,6 @@ export class ReliabilityWorld {
       await reader.close();
     }
   }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
 }
 
 /** The resident set size of a process, in MiB. */
