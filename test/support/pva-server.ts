@@ -51,12 +51,8 @@ import {
   PVA_VERSION,
   TypeCode,
 } from '../../src/epics/pva/protocol.js';
-import {
-  type PvData,
-  type PvStructureData,
-  StructureLayout,
-  encodeDelta,
-} from '../../src/epics/pva/values.js';
+import { type PvData, type PvStructureData } from '../../src/epics/pva/values.js';
+import { StructureLayout, encodeDelta } from '../../src/epics/pva/structure.js';
 import { OK_STATUS, type PvaStatus, WireReader, WireWriter } from '../../src/epics/pva/wire.js';
 import { ntType } from './pva-types.js';
 
