@@ -11,13 +11,8 @@
  * sees connected → value, never a value without its units or enum strings.
  */
 import type { Logger } from '../../logging/logger.js';
-import {
-  wallClockNs,
-  type ConnectionState,
-  type PvUpdate,
-  type Subscription,
-  type SubscriptionListener,
-} from '../../model/update.js';
+import type { PvUpdate, Subscription, SubscriptionListener } from '../../model/update.js';
+import { type SubscriberOwner, Subscribers } from '../common/subscribers.js';
 import type { Circuit, CircuitChannel } from './circuit.js';
 import { AccessRight, DbrClass, EcaStatus, ecaStatusName, EventMask, NativeType } from './constants.js';
 import { checkDbrPayload, dbrType, readMetadata } from './dbr.js';
@@ -93,25 +88,13 @@ interface ServerSubscription {
   readonly count: number;
 }
 
-class ListenerHandle implements Subscription {
-  active = true;
-  constructor(
-    readonly listener: SubscriptionListener,
-    private readonly channel: CaChannel,
-  ) {}
-
-  cancel(): void {
-    if (!this.active) return;
-    this.active = false;
-    this.channel.removeListener(this);
-  }
-}
+const deliverUpdate = (listener: SubscriptionListener, update: PvUpdate): void => listener.onUpdate(update);
 
 /** Delay before searching again after the server refused the channel: grows with repeated refusals. */
 const CREATE_RETRY_BASE_MS = 1000;
 const CREATE_RETRY_MAX_MS = 30_000;
 
-export class CaChannel implements CircuitChannel {
+export class CaChannel implements CircuitChannel, SubscriberOwner {
   cid: number;
   state: ChannelState = 'searching';
   nativeType: NativeType | undefined;
@@ -125,13 +108,9 @@ export class CaChannel implements CircuitChannel {
   private metadataKnown = false;
   /** The first TIME payload, kept until the CTRL metadata arrives. */
   private heldValue: { count: number; payload: Buffer } | undefined;
-  /** Whether listeners were told "connected" (and not yet "disconnected"). */
-  private announced = false;
-  private lastUpdate: PvUpdate | undefined;
   private refreshIoid: number | undefined;
   private createFailures = 0;
-  /** Copy-on-write, so a listener may cancel (itself or another) during delivery. */
-  private listeners: readonly ListenerHandle[] = [];
+  private readonly subscribers = new Subscribers<SubscriptionListener, PvUpdate>(this, deliverUpdate);
 
   constructor(
     readonly name: string,
@@ -142,7 +121,7 @@ export class CaChannel implements CircuitChannel {
   }
 
   get isConnected(): boolean {
-    return this.announced;
+    return this.subscribers.connection === 'connected';
   }
 
   /** Server address of the circuit carrying this channel, if any. */
@@ -151,28 +130,23 @@ export class CaChannel implements CircuitChannel {
   }
 
   addListener(listener: SubscriptionListener): Subscription {
-    const handle = new ListenerHandle(listener, this);
-    // concat sizes the copy exactly; a spread would leave room for 17 (~150 bytes more per channel).
-    this.listeners = this.listeners.concat(handle);
-    // A late subscriber gets the current state at once, as if it had been there all along.
-    if (this.announced) {
-      this.notifyOne(handle, 'connected', this.circuit?.key);
-      if (this.lastUpdate) this.deliverOne(handle, this.lastUpdate);
-    }
-    return handle;
+    return this.subscribers.add(listener);
   }
 
-  removeListener(handle: ListenerHandle): void {
-    this.listeners = this.listeners.filter((other) => other !== handle);
-    if (this.listeners.length === 0) this.close();
+  lastCancelled(): void {
+    this.close();
+  }
+
+  listenerFailed(error: unknown): void {
+    this.host.counters.listenerErrors++;
+    this.host.logger.error('CA subscription listener threw', { pv: this.name, error: String(error) });
   }
 
   /** Stops everything for this name: cancels the server subscriptions and clears the channel. */
   close(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    for (const handle of this.listeners) handle.active = false;
-    this.listeners = [];
+    this.subscribers.clear();
     this.host.stopSearch(this);
     this.detach(true);
     this.host.forget(this);
@@ -290,7 +264,7 @@ export class CaChannel implements CircuitChannel {
     }
     if (subId !== this.timeSubscription?.subId) return;
     this.timeSubscription = undefined;
-    this.notifyAll('remote_error', `${ecaStatusName(status)}: ${text}`);
+    this.subscribers.publishConnection('remote_error', `${ecaStatusName(status)}: ${text}`);
   }
 
   private onValue(
@@ -348,52 +322,13 @@ export class CaChannel implements CircuitChannel {
   }
 
   private deliver(update: PvUpdate): void {
-    if (!this.announced) {
-      this.announced = true;
-      this.notifyAll('connected', this.circuit?.key);
-    }
-    this.lastUpdate = update;
+    if (!this.isConnected) this.subscribers.publishConnection('connected', this.circuit?.key);
     this.host.counters.updatesDelivered++;
-    const listeners = this.listeners;
-    for (let i = 0; i < listeners.length; i++) {
-      const handle = listeners[i] as ListenerHandle;
-      if (handle.active) this.deliverOne(handle, update);
-    }
-  }
-
-  private deliverOne(handle: ListenerHandle, update: PvUpdate): void {
-    try {
-      handle.listener.onUpdate(update);
-    } catch (error) {
-      this.listenerFailed(error);
-    }
-  }
-
-  private listenerFailed(error: unknown): void {
-    this.host.counters.listenerErrors++;
-    this.host.logger.error('CA subscription listener threw', { pv: this.name, error: String(error) });
-  }
-
-  private notifyAll(state: ConnectionState, detail: string | undefined): void {
-    for (const handle of this.listeners) if (handle.active) this.notifyOne(handle, state, detail);
-  }
-
-  private notifyOne(handle: ListenerHandle, state: ConnectionState, detail: string | undefined): void {
-    try {
-      handle.listener.onConnection(
-        detail === undefined
-          ? { state, timestampNs: wallClockNs() }
-          : { state, timestampNs: wallClockNs(), detail },
-      );
-    } catch (error) {
-      this.listenerFailed(error);
-    }
+    this.subscribers.publish(update);
   }
 
   private announceDisconnected(reason: string): void {
-    if (!this.announced) return;
-    this.announced = false;
-    this.notifyAll('disconnected', reason);
+    this.subscribers.publishLoss('disconnected', reason);
   }
 
   /**

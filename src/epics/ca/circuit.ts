@@ -5,8 +5,8 @@
  * through `receive()`, and routes each message to the channel it concerns. Any frame that breaks the protocol
  * throws CaProtocolError out of `receive()`; the transport then closes the circuit.
  */
+import type { ClientIdentity } from '../common/identity.js';
 import {
-  ADDRESS_FROM_SOURCE,
   AccessRight,
   CA_MINOR_VERSION,
   Command,
@@ -30,9 +30,9 @@ import {
   encodeReadNotify,
   encodeSearch,
   encodeVersion,
-  ipv4ToString,
   type MessageHeader,
 } from './messages.js';
+import { searchReply, type SearchReply } from './search.js';
 
 /** The I/O side of a circuit. */
 export interface CircuitTransport {
@@ -62,12 +62,7 @@ export interface CircuitChannel {
 
 /** What a name-server circuit reports. */
 export interface SearchReplyListener {
-  onSearchReply(cid: number, address: string, port: number, minor: number): void;
-}
-
-export interface CircuitIdentity {
-  readonly user: string;
-  readonly host: string;
+  onSearchReply(reply: SearchReply): void;
 }
 
 export type Liveness = 'alive' | 'echo-sent' | 'unresponsive' | 'dead';
@@ -105,7 +100,7 @@ export class Circuit {
       readonly maxPayloadBytes: number;
       readonly now: number;
       readonly priority?: number;
-      readonly identity: CircuitIdentity;
+      readonly identity: ClientIdentity;
       /** Set for name-server circuits, which carry SEARCH replies. */
       readonly searchReplies?: SearchReplyListener;
     },
@@ -320,9 +315,6 @@ export class Circuit {
 
   private onSearchReply(header: MessageHeader, payload: Buffer): void {
     if (!this.searchReplies) throw new CaProtocolError('SEARCH reply on a data circuit');
-    const minor = payload.length >= 2 ? payload.readUInt16BE(0) : this.minorVersion;
-    const address =
-      header.p1 === ADDRESS_FROM_SOURCE || header.p1 === 0 ? this.address : ipv4ToString(header.p1);
-    this.searchReplies.onSearchReply(header.p2, address, header.dataType, minor);
+    this.searchReplies.onSearchReply(searchReply(header, payload, this.address, this.minorVersion));
   }
 }

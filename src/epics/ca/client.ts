@@ -3,32 +3,30 @@
  * updates in the protocol-neutral model. One channel per name, shared by all its subscriptions; searches,
  * circuits, reconnection and re-subscription are handled here without any action by the caller.
  */
-import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram';
-import { hostname, userInfo } from 'node:os';
+import type { RemoteInfo } from 'node:dgram';
 import { silentLogger, type Logger } from '../../logging/logger.js';
 import { RateLimitedLog } from '../../logging/rate-limited.js';
 import type { PvProvider, Subscription, SubscriptionListener } from '../../model/update.js';
+import { broadcastAddresses, type Endpoint, ipv4FromString } from '../common/addresses.js';
+import type { Environment } from '../common/environment.js';
+import { type ClientIdentity, defaultIdentity } from '../common/identity.js';
+import { resolveEndpoints } from '../common/resolve.js';
+import { SearchSocket, SocketTransport } from '../common/transport.js';
 import { CaChannel, newCounters, type CaCounters, type ChannelHost } from './channel.js';
-import { Circuit, type CircuitIdentity, type LivenessTimes } from './circuit.js';
-import {
-  broadcastAddresses,
-  readCaConfig,
-  type CaConfig,
-  type Endpoint,
-  type Environment,
-} from './config.js';
-import { ADDRESS_FROM_SOURCE, CA_MINOR_VERSION, Command } from './constants.js';
-import {
-  CaProtocolError,
-  decodeDatagram,
-  encodeRepeaterRegister,
-  ipv4FromString,
-  ipv4ToString,
-  type Message,
-} from './messages.js';
+import { Circuit, type LivenessTimes, type SearchReplyListener } from './circuit.js';
+import { readCaConfig, type CaConfig } from './config.js';
+import { CaProtocolError, encodeRepeaterRegister } from './messages.js';
+import { NameServerLink, type NameServerHost, type OpenCircuit } from './name-server.js';
 import { CaRepeater } from './repeater.js';
-import { BeaconTracker, packSearchDatagrams, SearchScheduler, type SearchRequest } from './search.js';
-import { openSearchSocket, resolveEndpoints, SocketTransport } from './transport.js';
+import {
+  BeaconTracker,
+  decodeSearchDatagram,
+  packSearchDatagrams,
+  type SearchDatagramEvent,
+  type SearchReply,
+  SearchScheduler,
+  type SearchRequest,
+} from './search.js';
 
 export interface CaClientOptions {
   /** EPICS_CA_* settings; default `process.env`. */
@@ -43,7 +41,7 @@ export interface CaClientOptions {
   /** After a circuit loss, its channels search again after a random delay up to this. Default 1 s. */
   readonly reconnectSpreadMs?: number;
   /** Names sent to the server's access security; default the OS user and host name. */
-  readonly identity?: CircuitIdentity;
+  readonly identity?: ClientIdentity;
 }
 
 /** Pacing of searches: at most this many names per tick, ticks this far apart while names are due. */
@@ -55,33 +53,16 @@ const LIVENESS_CHECK_MS = 1000;
 const ECHO_TIMEOUT_MS = 5000;
 const CONNECT_TIMEOUT_MS = 10_000;
 const REPEATER_CHECK_PERIOD_MS = 5000;
-const NAME_SERVER_RETRY_MIN_MS = 1000;
-const NAME_SERVER_RETRY_MAX_MS = 30_000;
 const LOOPBACK = '127.0.0.1';
 
-interface OpenCircuit {
-  readonly circuit: Circuit;
-  readonly transport: SocketTransport;
-}
-
-function defaultIdentity(): CircuitIdentity {
-  let user = 'unknown';
-  try {
-    user = userInfo().username;
-  } catch {
-    // No passwd entry (containers): any name will do.
-  }
-  return { user, host: hostname() };
-}
-
-export class CaClient implements PvProvider {
+export class CaClient implements PvProvider, NameServerHost {
   readonly counters: CaCounters = newCounters();
   readonly config: CaConfig;
   private readonly logger: Logger;
   private readonly priority: number;
   private readonly maxArrayBytes: number;
   private readonly reconnectSpreadMs: number;
-  private readonly identity: CircuitIdentity;
+  private readonly identity: ClientIdentity;
   private readonly liveness: LivenessTimes;
   private readonly channels = new Map<string, CaChannel>();
   private readonly channelsByCid = new Map<number, CaChannel>();
@@ -96,7 +77,7 @@ export class CaClient implements PvProvider {
   private started: Promise<void> | undefined;
   private ioReady = false;
   private closed = false;
-  private searchSocket: UdpSocket | undefined;
+  private searchSocket: SearchSocket | undefined;
   private searchDestinations: Endpoint[] = [];
   private searchTimer: NodeJS.Timeout | undefined;
   private searchTimerDue = 0;
@@ -104,7 +85,8 @@ export class CaClient implements PvProvider {
   private repeaterTimer: NodeJS.Timeout | undefined;
   private repeater: CaRepeater | undefined;
   private repeaterConfirmed = false;
-  private readonly sockets: Promise<void>[] = [];
+  /** Circuits' sockets still open, for close() to wait for. */
+  private readonly transports = new Set<SocketTransport>();
   /** Anyone can send datagrams to the search socket, as fast as they like: one line now and then. */
   private readonly badDatagramLog: RateLimitedLog;
 
@@ -197,8 +179,10 @@ export class CaClient implements PvProvider {
     await this.repeater?.close();
     for (const { transport } of this.circuits.values()) transport.close();
     for (const nameServer of this.nameServers) nameServer.stop();
-    this.searchSocket?.close();
-    await Promise.all(this.sockets);
+    await Promise.all([
+      this.searchSocket?.close(),
+      ...[...this.transports].map((transport) => transport.closed),
+    ]);
   }
 
   private start(): void {
@@ -220,13 +204,12 @@ export class CaClient implements PvProvider {
     for (const endpoint of nameServers) this.nameServers.push(new NameServerLink(this, endpoint));
     this.livenessTimer = setInterval(() => this.checkLiveness(), LIVENESS_CHECK_MS);
     try {
-      const socket = await openSearchSocket(
+      const socket = await SearchSocket.open(
         (datagram, source) => this.onDatagram(datagram, source),
         (error) => this.logger.warn('CA search socket error', { error: error.message }),
       );
-      this.sockets.push(new Promise((resolveClose) => socket.once('close', resolveClose)));
       if (this.closed) {
-        socket.close();
+        await socket.close();
         return;
       }
       this.searchSocket = socket;
@@ -265,9 +248,9 @@ export class CaClient implements PvProvider {
     }
     if (this.closed) return;
     const message = encodeRepeaterRegister(ipv4FromString(LOOPBACK) as number);
-    this.searchSocket?.send(message, this.config.repeaterPort, LOOPBACK, (error) => {
-      if (error) this.logger.debug('CA repeater registration failed', { error: error.message });
-    });
+    this.searchSocket?.send(message, LOOPBACK, this.config.repeaterPort, (error) =>
+      this.logger.debug('CA repeater registration failed', { error: error.message }),
+    );
   }
 
   private armSearchTimer(): void {
@@ -303,13 +286,9 @@ export class CaClient implements PvProvider {
       this.searchSequence = (this.searchSequence + datagrams.length) >>> 0;
       for (const datagram of datagrams) {
         for (const destination of this.searchDestinations) {
-          socket.send(datagram, destination.port, destination.host, (error) => {
-            if (error)
-              this.logger.debug('CA search datagram not sent', {
-                to: destination.host,
-                error: error.message,
-              });
-          });
+          socket.send(datagram, destination.host, destination.port, (error) =>
+            this.logger.debug('CA search datagram not sent', { to: destination.host, error: error.message }),
+          );
           this.counters.searchDatagramsSent++;
         }
       }
@@ -318,9 +297,9 @@ export class CaClient implements PvProvider {
   }
 
   private onDatagram(datagram: Buffer, source: RemoteInfo): void {
-    let messages: Message[];
+    let events: SearchDatagramEvent[];
     try {
-      messages = decodeDatagram(datagram);
+      events = decodeSearchDatagram(datagram, source.address, this.config.serverPort);
     } catch (error) {
       this.counters.badDatagrams++;
       this.badDatagramLog.log(
@@ -328,39 +307,18 @@ export class CaClient implements PvProvider {
       );
       return;
     }
-    for (const { header, payload } of messages) {
-      switch (header.command) {
-        case Command.SEARCH: {
-          const address =
-            header.p1 === ADDRESS_FROM_SOURCE || header.p1 === 0 ? source.address : ipv4ToString(header.p1);
-          this.onSearchReply(
-            header.p2,
-            address,
-            header.dataType,
-            payload.length >= 2 ? payload.readUInt16BE(0) : 0,
-          );
-          break;
-        }
-        case Command.RSRV_IS_UP:
-          this.onBeacon(
-            header.p2 === 0 ? source.address : ipv4ToString(header.p2),
-            header.count === 0 ? this.config.serverPort : header.count,
-            header.p1,
-          );
-          break;
-        case Command.REPEATER_CONFIRM:
-          if (!this.repeaterConfirmed) this.logger.debug('CA repeater confirmed the registration');
-          this.repeaterConfirmed = true;
-          break;
-        default:
-          // VERSION leads every reply datagram; NOT_FOUND needs no action.
-          break;
+    for (const event of events) {
+      if (event.kind === 'searchReply') this.onSearchReply(event);
+      else if (event.kind === 'beacon') this.onBeacon(event.address, event.port, event.sequence);
+      else {
+        if (!this.repeaterConfirmed) this.logger.debug('CA repeater confirmed the registration');
+        this.repeaterConfirmed = true;
       }
     }
   }
 
   /** @internal A search reply from UDP or a name server. */
-  onSearchReply(cid: number, address: string, port: number, minor: number): void {
+  onSearchReply({ cid, address, port, minor }: SearchReply): void {
     this.counters.searchRepliesReceived++;
     const channel = this.channelsByCid.get(cid);
     if (!channel) return;
@@ -397,7 +355,7 @@ export class CaClient implements PvProvider {
     address: string,
     port: number,
     serverMinor: number,
-    nameServer: NameServerLink | undefined,
+    nameServer: SearchReplyListener | undefined,
     onClosed: () => void,
   ): OpenCircuit {
     this.counters.circuitsOpened++;
@@ -413,11 +371,12 @@ export class CaClient implements PvProvider {
             channels: circuit.channelCount,
           });
         }
+        this.transports.delete(transport);
         circuit.close(reason);
         onClosed();
       },
     });
-    this.sockets.push(transport.closed);
+    this.transports.add(transport);
     const circuit: Circuit = new Circuit(address, port, transport, {
       serverMinor,
       maxPayloadBytes: this.maxArrayBytes,
@@ -426,6 +385,7 @@ export class CaClient implements PvProvider {
       identity: this.identity,
       searchReplies: nameServer,
     });
+    transport.connect();
     return { circuit, transport };
   }
 
@@ -481,59 +441,5 @@ export class CaClient implements PvProvider {
   /** @internal */
   get isClosed(): boolean {
     return this.closed;
-  }
-}
-
-/** A TCP name server (EPICS_CA_NAME_SERVERS): kept connected, used for searches once it says minor >= 12. */
-class NameServerLink {
-  openCircuit: OpenCircuit | undefined;
-  private retryDelayMs = NAME_SERVER_RETRY_MIN_MS;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private stopped = false;
-  private versionSeen = false;
-
-  constructor(
-    private readonly client: CaClient,
-    private readonly endpoint: Endpoint,
-  ) {
-    this.connect();
-  }
-
-  search(requests: readonly SearchRequest[]): void {
-    const circuit = this.openCircuit?.circuit;
-    if (!circuit?.acceptsSearch) return;
-    if (!this.versionSeen) {
-      // First searches on a fresh link: the names waiting on long back-off go out now too.
-      this.versionSeen = true;
-      this.client.boostSearches();
-    }
-    circuit.search(requests);
-  }
-
-  onSearchReply(cid: number, address: string, port: number, minor: number): void {
-    this.retryDelayMs = NAME_SERVER_RETRY_MIN_MS;
-    this.client.onSearchReply(cid, address, port, minor);
-  }
-
-  stop(): void {
-    this.stopped = true;
-    clearTimeout(this.retryTimer);
-    this.openCircuit?.transport.close();
-  }
-
-  private connect(): void {
-    this.versionSeen = false;
-    this.openCircuit = this.client.openCircuit(
-      this.endpoint.host,
-      this.endpoint.port,
-      CA_MINOR_VERSION,
-      this,
-      () => {
-        this.openCircuit = undefined;
-        if (this.stopped || this.client.isClosed) return;
-        this.retryTimer = setTimeout(() => this.connect(), this.retryDelayMs);
-        this.retryDelayMs = Math.min(2 * this.retryDelayMs, NAME_SERVER_RETRY_MAX_MS);
-      },
-    );
   }
 }

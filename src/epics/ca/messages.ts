@@ -227,22 +227,3 @@ export function readNulTerminated(buffer: Buffer, start: number, end: number): s
   while (stop < end && buffer[stop] !== 0) stop++;
   return buffer.toString('utf8', start, stop);
 }
-
-/** Dotted-quad text of an IPv4 address held as u32. */
-export function ipv4ToString(address: number): string {
-  return `${address >>> 24}.${(address >>> 16) & 0xff}.${(address >>> 8) & 0xff}.${address & 0xff}`;
-}
-
-/** u32 of a dotted-quad IPv4 address; undefined for anything else. */
-export function ipv4FromString(text: string): number | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  let value = 0;
-  for (const part of parts) {
-    if (!/^\d{1,3}$/.test(part)) return undefined;
-    const octet = Number(part);
-    if (octet > 255) return undefined;
-    value = value * 256 + octet;
-  }
-  return value;
-}

@@ -9,7 +9,8 @@ import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dg
 import { networkInterfaces } from 'node:os';
 import type { Logger } from '../../logging/logger.js';
 import { Command, HEADER_SIZE } from './constants.js';
-import { encodeMessage, ipv4FromString } from './messages.js';
+import { ipv4FromString } from '../common/addresses.js';
+import { encodeMessage } from './messages.js';
 
 function localAddresses(): Set<string> {
   const addresses = new Set<string>(['127.0.0.1']);

@@ -6,14 +6,16 @@
  * sit in one min-heap ordered by due time (one timer for all channels, not one per channel). A beacon anomaly
  * (a server booted, or came back) pulls every waiting channel forward to be searched again at once.
  */
+import { ipv4ToString } from '../common/addresses.js';
 import {
+  ADDRESS_FROM_SOURCE,
   CA_MINOR_VERSION,
   Command,
   HEADER_SIZE,
   MAX_SEARCH_DATAGRAM_BYTES,
   SearchReplyFlag,
 } from './constants.js';
-import { encodeSearchVersion, padded, writeHeader } from './messages.js';
+import { decodeDatagram, encodeSearchVersion, type MessageHeader, padded, writeHeader } from './messages.js';
 
 export interface SearchRequest {
   readonly cid: number;
@@ -232,4 +234,70 @@ export class BeaconTracker {
     state.lastSequence = sequence;
     return restarted || gap;
   }
+}
+
+/** A search reply: the server of channel `cid`, and the minor version it speaks. */
+export interface SearchReply {
+  readonly cid: number;
+  readonly address: string;
+  readonly port: number;
+  readonly minor: number;
+}
+
+/**
+ * The reply a SEARCH message carries; `source` is the address it came from (a server may leave its own address
+ * to the receiver), `defaultMinor` the version assumed when the reply does not say.
+ */
+export function searchReply(
+  header: MessageHeader,
+  payload: Buffer,
+  source: string,
+  defaultMinor: number,
+): SearchReply {
+  return {
+    cid: header.p2,
+    address: header.p1 === ADDRESS_FROM_SOURCE || header.p1 === 0 ? source : ipv4ToString(header.p1),
+    port: header.dataType,
+    minor: payload.length >= 2 ? payload.readUInt16BE(0) : defaultMinor,
+  };
+}
+
+/** What a datagram on the search socket says. */
+export type SearchDatagramEvent =
+  | ({ readonly kind: 'searchReply' } & SearchReply)
+  /** A server beacon, forwarded by the repeater. */
+  | { readonly kind: 'beacon'; readonly address: string; readonly port: number; readonly sequence: number }
+  | { readonly kind: 'repeaterConfirm' };
+
+/**
+ * Decodes a datagram on the search socket: search replies, beacons and the repeater's confirmation (VERSION leads
+ * every reply datagram and NOT_FOUND needs no action: neither is reported). Throws CaProtocolError when malformed.
+ */
+export function decodeSearchDatagram(
+  datagram: Buffer,
+  source: string,
+  serverPort: number,
+): SearchDatagramEvent[] {
+  const events: SearchDatagramEvent[] = [];
+  for (const { header, payload } of decodeDatagram(datagram)) {
+    switch (header.command) {
+      case Command.SEARCH:
+        events.push({ kind: 'searchReply', ...searchReply(header, payload, source, 0) });
+        break;
+      case Command.RSRV_IS_UP:
+        events.push({
+          kind: 'beacon',
+          address: header.p2 === 0 ? source : ipv4ToString(header.p2),
+          port: header.count === 0 ? serverPort : header.count,
+          sequence: header.p1,
+        });
+        break;
+      case Command.REPEATER_CONFIRM:
+        events.push({ kind: 'repeaterConfirm' });
+        break;
+      default:
+        break;
+    }
+  }
+  return events;
 }

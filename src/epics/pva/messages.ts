@@ -4,6 +4,7 @@
  * WireReader positioned at its start. Both directions exist for each message so in-repo test servers can speak
  * the protocol with the same code that is tested against real captures.
  */
+import type { ClientIdentity } from '../common/identity.js';
 import { beginMessage, endMessage } from './header.js';
 import {
   type FieldDesc,
@@ -160,12 +161,6 @@ export function decodeServerValidation(reader: WireReader): ServerValidation {
   return { receiveBufferSize: reader.i32(), registryMaxSize: reader.i16(), authMethods: readStrings(reader) };
 }
 
-/** Credentials of the "ca" method. */
-export interface CaCredentials {
-  readonly user: string;
-  readonly host: string;
-}
-
 const caCredentialsType: StructureDesc = structure('', { user: scalarDesc.string, host: scalarDesc.string });
 
 export interface ClientValidation {
@@ -173,7 +168,7 @@ export interface ClientValidation {
   readonly registryMaxSize: number;
   readonly qos: number;
   readonly method: string;
-  readonly credentials: CaCredentials | null;
+  readonly credentials: ClientIdentity | null;
 }
 
 export function encodeClientValidation(writer: WireWriter, validation: ClientValidation): void {
@@ -195,7 +190,7 @@ export function decodeClientValidation(reader: WireReader, registry: TypeRegistr
   const qos = reader.i16();
   const method = reader.string();
   const type = decodeFieldDesc(reader, registry);
-  let credentials: CaCredentials | null = null;
+  let credentials: ClientIdentity | null = null;
   if (type?.kind === 'structure') {
     const fields: Record<string, string> = {};
     for (const member of type.fields) {

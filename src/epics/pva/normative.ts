@@ -9,7 +9,8 @@
  */
 import type { FieldDesc } from './introspection.js';
 import type { ScalarType } from './protocol.js';
-import { PvUnion, PvVariant, type PvData, type StructureLayout, type StructureStore } from './values.js';
+import { PvUnion, PvVariant, type PvData } from './values.js';
+import { type StructureLayout, type StructureStore } from './structure.js';
 import {
   type Alarm,
   type Display,

@@ -3,8 +3,15 @@
  * unanswered ones then sit in a ring of one-second buckets, moving n buckets ahead after their n-th unanswered
  * search (retries after 1, 2, 3, … 30 s, then every 30 s). Pure: the caller owns the timer and the sockets.
  */
-import { MAX_SEARCH_DATAGRAM } from './protocol.js';
-import { SEARCH_FIXED_BYTES, type SearchChannel } from './messages.js';
+import { isControl, isLittleEndian, readHeader } from './header.js';
+import {
+  decodeSearchResponse,
+  SEARCH_FIXED_BYTES,
+  type SearchChannel,
+  type SearchResponse,
+} from './messages.js';
+import { Command, HEADER_SIZE, MAX_SEARCH_DATAGRAM } from './protocol.js';
+import { PvaProtocolError, WireReader } from './wire.js';
 
 export const SEARCH_BUCKETS = 30;
 export const SEARCH_TICK_MS = 1000;
@@ -103,4 +110,30 @@ export function packSearchChannels(channels: readonly SearchChannel[]): SearchCh
   }
   if (group.length > 0) groups.push(group);
   return groups;
+}
+
+const datagramReader = new WireReader();
+
+/**
+ * Decodes a datagram on the search socket: its SEARCH_RESPONSE messages (beacons and anything else are skipped).
+ * Throws PvaProtocolError when malformed.
+ */
+export function decodeSearchDatagram(datagram: Buffer): SearchResponse[] {
+  const responses: SearchResponse[] = [];
+  let offset = 0;
+  while (datagram.length - offset >= HEADER_SIZE) {
+    const header = readHeader(datagram, offset, true);
+    if (isControl(header.flags)) {
+      offset += HEADER_SIZE;
+      continue;
+    }
+    const end = offset + HEADER_SIZE + header.size;
+    if (end > datagram.length) throw new PvaProtocolError('datagram shorter than its message');
+    if (header.command === Command.searchResponse) {
+      const reader = datagramReader.reset(datagram, offset + HEADER_SIZE, end, isLittleEndian(header.flags));
+      responses.push(decodeSearchResponse(reader));
+    }
+    offset = end;
+  }
+  return responses;
 }

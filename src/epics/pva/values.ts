@@ -1,26 +1,18 @@
 /**
- * Value encoding (spec §4): full values of any type, and partial structure values selected by a BitSet, merged
- * into the last complete value.
- *
- * A monitored structure is flattened into a `StructureLayout`: its nodes numbered depth-first (the root is 0, a
- * structure's children follow it), which is exactly the bit numbering of changed/overrun BitSets. The merged value
- * lives in a flat array indexed by node (`StructureStore`), so applying a delta writes straight into it with no
- * tree walking; leaves of compound types (unions, variants, structure arrays) hold generic `PvData`.
+ * Full values of any pvData type (docs/protocols/pvaccess.md, "Values"): decoded from and encoded into the wire
+ * format, in either byte order. Numeric arrays are copied out of a message in one piece (a byte swap when the
+ * orders differ), never element by element.
  */
-import { BitSet } from './bitset.js';
 import {
-  type FieldDesc,
-  type Member,
-  type StructureDesc,
-  type TypeRegistry,
-  type UnionDesc,
   decodeFieldDesc,
   encodeFieldDesc,
+  type FieldDesc,
+  type TypeRegistry,
+  type UnionDesc,
 } from './introspection.js';
 import { MAX_NESTING_DEPTH, type ScalarType, SizeMarker, scalarByteSize } from './protocol.js';
 import { PvaProtocolError, type WireReader, type WireWriter } from './wire.js';
 import type { NumericArray } from '../../model/update.js';
-import { Slabs } from '../../util/slabs.js';
 
 /** The selected member of a union (field null when the union is empty). */
 export class PvUnion {
@@ -85,9 +77,10 @@ const typedArrayClass: Readonly<
 
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-type ScalarReader = (reader: WireReader) => PvData;
+/** Decodes one value of a scalar or scalar array type. */
+export type ScalarReader = (reader: WireReader) => PvData;
 
-const scalarReaders: Readonly<Record<ScalarType, ScalarReader>> = {
+export const scalarReaders: Readonly<Record<ScalarType, ScalarReader>> = {
   boolean: (r) => r.boolean(),
   int8: (r) => r.i8(),
   int16: (r) => r.i16(),
@@ -119,7 +112,7 @@ function readNumericArray(reader: WireReader, type: NumericArrayType): NumericAr
   return out;
 }
 
-function readScalarArray(reader: WireReader, type: ScalarType): PvData {
+export function readScalarArray(reader: WireReader, type: ScalarType): PvData {
   if (type === 'string') {
     const n = reader.count(1);
     const out = new Array<string>(n);
@@ -336,192 +329,4 @@ function writeArrayOf(
       write(element);
     }
   }
-}
-
-/** One node of a flattened structure type. */
-export interface LayoutNode {
-  /** Dotted path from the top structure ("" for the top itself). */
-  readonly path: string;
-  readonly type: FieldDesc;
-  /** Index of the parent node (-1 for the top). */
-  readonly parent: number;
-  /** One past the index of the last descendant: the subtree is [index, end). */
-  readonly end: number;
-}
-
-/** A structure type numbered depth-first, as the BitSets of partial values number it. */
-export class StructureLayout {
-  readonly nodes: readonly LayoutNode[];
-  private readonly byPath: ReadonlyMap<string, number>;
-  /** Per node: how to decode it if it is a leaf (undefined for structure nodes, which carry no bytes). */
-  readonly leafReaders: readonly (ScalarReader | undefined)[];
-
-  constructor(readonly type: StructureDesc) {
-    const nodes: LayoutNode[] = [];
-    const flatten = (path: string, nodeType: FieldDesc, parent: number): void => {
-      const index = nodes.length;
-      const node = { path, type: nodeType, parent, end: index + 1 };
-      nodes.push(node);
-      if (nodeType.kind === 'structure') {
-        for (const member of nodeType.fields)
-          flatten(path ? `${path}.${member.name}` : member.name, member.type, index);
-        node.end = nodes.length;
-      }
-    };
-    flatten('', type, -1);
-    this.nodes = nodes;
-    this.byPath = new Map(nodes.map((node, index) => [node.path, index]));
-    this.leafReaders = nodes.map((node) => leafReader(node.type));
-  }
-
-  get size(): number {
-    return this.nodes.length;
-  }
-
-  /** Node index of a dotted path, or -1. */
-  indexOf(path: string): number {
-    return this.byPath.get(path) ?? -1;
-  }
-
-  node(index: number): LayoutNode {
-    const node = this.nodes[index];
-    if (!node) throw new RangeError(`no node ${index}`);
-    return node;
-  }
-
-  /** Children of a structure node, with their indices. */
-  children(index: number): { member: Member; index: number }[] {
-    const node = this.node(index);
-    if (node.type.kind !== 'structure') return [];
-    const out: { member: Member; index: number }[] = [];
-    let child = index + 1;
-    for (const member of node.type.fields) {
-      out.push({ member, index: child });
-      child = this.node(child).end;
-    }
-    return out;
-  }
-}
-
-function leafReader(type: FieldDesc): ScalarReader | undefined {
-  switch (type.kind) {
-    case 'structure':
-      return undefined;
-    case 'scalar':
-      return scalarReaders[type.type];
-    case 'scalarArray': {
-      const element = type.type;
-      return (reader) => readScalarArray(reader, element);
-    }
-    default:
-      // Compound leaves need the type registry (variants carry types); decodeDelta handles them.
-      return undefined;
-  }
-}
-
-/** A store lives as long as its monitor: its change marks take little room, so they share slabs. */
-const changeMarkSlabs = new Slabs();
-
-/**
- * The merged value of a monitored structure: one slot per layout node (structure nodes stay undefined), plus the
- * update sequence number at which each node was last written, so consumers can tell what changed.
- */
-export class StructureStore {
-  readonly values: (PvData | undefined)[];
-  readonly changedAt: Uint32Array;
-  /** Incremented by every applied delta. */
-  sequence = 0;
-  /** Leaves the last delta marked as overrun (changed more than once since the previous update). */
-  lastOverrunCount = 0;
-
-  constructor(readonly layout: StructureLayout) {
-    this.values = layout.nodes.map((node) =>
-      node.type.kind === 'structure' ? undefined : defaultData(node.type),
-    );
-    this.changedAt = changeMarkSlabs.uint32Array(layout.size);
-  }
-
-  get(index: number): PvData | undefined {
-    return this.values[index];
-  }
-
-  /** True when any node in [from, to) changed in the last applied delta. */
-  changedInRange(from: number, to: number): boolean {
-    const sequence = this.sequence;
-    for (let i = from; i < to; i++) if (this.changedAt[i] === sequence) return true;
-    return false;
-  }
-
-  /** The merged value as a plain nested object. */
-  toData(index = 0): PvData {
-    const node = this.layout.node(index);
-    if (node.type.kind !== 'structure') return this.values[index] as PvData;
-    const out: Record<string, PvData> = {};
-    for (const { member, index: child } of this.layout.children(index)) out[member.name] = this.toData(child);
-    return out;
-  }
-}
-
-/**
- * Applies a partial value (changed BitSet, the values it selects, overrun BitSet) to the store, as pvxs
- * from_wire_valid: for each set bit b, decode node b in full (a structure node: all its descendants), then
- * continue at the first set bit past b's subtree, so bits of already decoded descendants are skipped. Bits past
- * the last node are padding of the byte-granular encoding and ignored.
- * `changed` and `overrun` are scratch BitSets owned by the caller (reused across messages).
- */
-export function decodeDelta(
-  reader: WireReader,
-  store: StructureStore,
-  registry: TypeRegistry,
-  changed: BitSet,
-  overrun: BitSet,
-): void {
-  const layout = store.layout;
-  const nodes = layout.nodes;
-  const readers = layout.leafReaders;
-  const values = store.values;
-  const changedAt = store.changedAt;
-  const sequence = ++store.sequence;
-  changed.read(reader);
-  let bit = changed.nextSetBit(0);
-  while (bit >= 0 && bit < nodes.length) {
-    const end = (nodes[bit] as LayoutNode).end;
-    for (let i = bit; i < end; i++) {
-      const node = nodes[i] as LayoutNode;
-      changedAt[i] = sequence;
-      if (node.type.kind === 'structure') continue;
-      const read = readers[i];
-      values[i] = read ? read(reader) : decodeData(reader, node.type, registry);
-    }
-    bit = changed.nextSetBit(end);
-  }
-  overrun.read(reader);
-  store.lastOverrunCount = overrun.isEmpty() ? 0 : overrun.cardinality();
-}
-
-/** Encodes a partial value of `data` (a plain object of the layout's type) selecting the `changed` nodes. */
-export function encodeDelta(
-  writer: WireWriter,
-  layout: StructureLayout,
-  data: PvStructureData,
-  changed: BitSet,
-  overrun: BitSet = new BitSet(),
-): void {
-  changed.write(writer);
-  let bit = changed.nextSetBit(0);
-  while (bit >= 0 && bit < layout.size) {
-    const node = layout.node(bit);
-    encodeData(writer, node.type, dataAt(data, node.path));
-    bit = changed.nextSetBit(node.end);
-  }
-  overrun.write(writer);
-}
-
-function dataAt(data: PvStructureData, path: string): PvData | undefined {
-  if (path === '') return data;
-  let current: PvData | undefined = data;
-  for (const name of path.split('.')) {
-    current = (current as PvStructureData | undefined)?.[name];
-  }
-  return current;
 }

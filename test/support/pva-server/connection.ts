@@ -21,7 +21,7 @@ import {
   encodeStatusMessage,
 } from '../../../src/epics/pva/messages.js';
 import { Command, ControlCommand, HEADER_SIZE, MonitorSubcommand } from '../../../src/epics/pva/protocol.js';
-import { encodeDelta } from '../../../src/epics/pva/values.js';
+import { encodeDelta } from '../../../src/epics/pva/structure.js';
 import { OK_STATUS, type PvaStatus, WireReader, WireWriter } from '../../../src/epics/pva/wire.js';
 import { CachedTypeWriter, segments } from './faults.js';
 import { FloodPump, UpdateStream } from './load.js';

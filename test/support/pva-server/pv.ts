@@ -1,7 +1,8 @@
 /** A PV of the fake pvAccess server: its type and current value, and what a test makes the server do with it. */
 import { BitSet } from '../../../src/epics/pva/bitset.js';
 import type { StructureDesc } from '../../../src/epics/pva/introspection.js';
-import { type PvData, type PvStructureData, StructureLayout } from '../../../src/epics/pva/values.js';
+import { type PvData, type PvStructureData } from '../../../src/epics/pva/values.js';
+import { StructureLayout } from '../../../src/epics/pva/structure.js';
 import { OK_STATUS, type PvaStatus } from '../../../src/epics/pva/wire.js';
 import type { FakePvaServer } from './server.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { broadcastAddresses, readCaConfig } from '../../../src/epics/ca/config.js';
+import { readCaConfig } from '../../../src/epics/ca/config.js';
 
 describe('CA configuration from the environment', () => {
   it('uses the EPICS defaults', () => {
@@ -63,24 +63,5 @@ describe('CA configuration from the environment', () => {
     assert.equal(config.connectionTimeoutMs, 30_000);
     assert.deepEqual(config.addressList, []);
     assert.equal(config.warnings.length, 3);
-  });
-
-  it('derives broadcast addresses from IPv4 interfaces, skipping loopback', () => {
-    const info = (address: string, netmask: string, internal = false) => ({
-      address,
-      netmask,
-      internal,
-      family: 'IPv4' as const,
-      mac: '00:00:00:00:00:00',
-      cidr: null,
-    });
-    assert.deepEqual(
-      broadcastAddresses({
-        lo: [info('127.0.0.1', '255.0.0.0', true)],
-        eth0: [info('192.168.10.7', '255.255.255.0')],
-        eth1: [info('10.1.2.3', '255.255.0.0')],
-      }),
-      ['192.168.10.255', '10.1.255.255'],
-    );
   });
 });

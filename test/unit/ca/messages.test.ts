@@ -17,8 +17,6 @@ import {
   encodeSearchVersion,
   encodeString,
   encodeVersion,
-  ipv4FromString,
-  ipv4ToString,
   readHeader,
 } from '../../../src/epics/ca/messages.js';
 
@@ -164,14 +162,5 @@ describe('requests against the libca capture', () => {
     assert.equal(decoded.request.count, 100_000);
     assert.equal(decoded.text, 'too large');
     assert.throws(() => decodeErrorPayload(Buffer.alloc(8)), CaProtocolError);
-  });
-});
-
-describe('IPv4 helpers', () => {
-  it('converts addresses both ways', () => {
-    assert.equal(ipv4ToString(0x7f000001), '127.0.0.1');
-    assert.equal(ipv4FromString('192.168.1.255'), 0xc0a801ff);
-    assert.equal(ipv4FromString('256.1.1.1'), undefined);
-    assert.equal(ipv4FromString('host'), undefined);
   });
 });

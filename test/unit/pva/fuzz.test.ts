@@ -4,68 +4,54 @@
  * hang, and no garbage size may make us allocate beyond the bytes received.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { BitSet } from '../../../src/epics/pva/bitset.js';
-import { Circuit, type CircuitListener } from '../../../src/epics/pva/circuit.js';
 import { type FieldDesc, TypeRegistry, decodeFieldDesc } from '../../../src/epics/pva/introspection.js';
-import { MonitorSubcommand } from '../../../src/epics/pva/protocol.js';
-import { NormativeMapper } from '../../../src/epics/pva/normative.js';
-import { StructureLayout, StructureStore, decodeData, decodeDelta } from '../../../src/epics/pva/values.js';
-import { PvaProtocolError, WireReader } from '../../../src/epics/pva/wire.js';
-import { silentLogger } from '../../../src/logging/logger.js';
+import { beginMonitorResponse } from '../../../src/epics/pva/messages.js';
+import { endMessage } from '../../../src/epics/pva/header.js';
+import { decodeData } from '../../../src/epics/pva/values.js';
+import { PvaProtocolError, WireReader, WireWriter } from '../../../src/epics/pva/wire.js';
 import { pvaRandomMessage } from '../../support/garbage-servers.js';
+import { channelHarness, FIXTURE_IOID, fixture, serverStream } from './channel-harness.js';
 
 const handshake = Buffer.from(
   'ca02410200000000' + 'ca0240011400000000000100ff7f0209616e6f6e796d6f7573026361' + 'ca02400901000000ff',
   'hex',
 );
 
-function captureStream(name: string): Buffer {
-  const path = join(import.meta.dirname, 'fixtures', `${name}.json`);
-  const fixture = JSON.parse(readFileSync(path, 'utf8')) as { messages: { from: string; hex: string }[] };
-  return Buffer.concat(
-    fixture.messages.filter((m) => m.from === 'server').map((m) => Buffer.from(m.hex, 'hex')),
-  );
+/** The QSRV conversation up to the monitor's first update: validated, channel created, INIT answered. */
+function monitorStarted(): Buffer {
+  const messages = fixture('qsrv-ai').messages.filter((m) => m.from === 'server');
+  return Buffer.concat(messages.slice(0, 5).map((m) => Buffer.from(m.hex, 'hex')));
 }
 
-/** A circuit whose listener decodes monitors like the client does; returns the errors it reported. */
+/**
+ * Feeds a stream to the client's own path (a circuit carrying a channel with its monitor), as the client does:
+ * an error out of the circuit closes it and nothing more is read. Returns the errors.
+ */
 function decodeStream(stream: Buffer, chunk = 97): Error[] {
-  const errors: Error[] = [];
-  let store: StructureStore | undefined;
-  let mapper: NormativeMapper | undefined;
-  const listener: CircuitListener = {
-    onReady: () => undefined,
-    onCreateChannel: () => undefined,
-    onDestroyChannel: () => undefined,
-    onMonitor: (circuit, _ioid, subcommand, reader) => {
-      if (subcommand & MonitorSubcommand.init) {
-        reader.status();
-        const type = decodeFieldDesc(reader, circuit.rxTypes);
-        if (type?.kind !== 'structure') throw new PvaProtocolError('not a structure');
-        store = new StructureStore(new StructureLayout(type));
-        mapper = new NormativeMapper(store.layout);
-      } else if (store && mapper) {
-        decodeDelta(reader, store, circuit.rxTypes, new BitSet(), new BitSet());
-        mapper.map(store);
-      }
-    },
-    onSearchResponse: () => undefined,
-    onServerMessage: () => undefined,
-    onProtocolError: (_c, error) => errors.push(error),
-  };
-  const circuit = new Circuit('fuzz', listener, {
-    credentials: { user: 'u', host: 'h' },
-    logger: silentLogger,
-  });
-  circuit.connected(0);
+  const harness = channelHarness();
   for (let offset = 0; offset < stream.length; offset += chunk) {
-    circuit.receive(stream.subarray(offset, offset + chunk), 0);
+    try {
+      harness.circuit.receive(stream.subarray(offset, offset + chunk), 0);
+    } catch (error) {
+      harness.circuit.close(`protocol error: ${(error as Error).message}`);
+      return [error as Error];
+    }
   }
-  return errors;
+  return [];
 }
+
+/** A MONITOR message of the fixture's IOID with the given sub-command and random payload. */
+const randomMonitorMessage = fc
+  .tuple(fc.constantFrom(0x00, 0x10, 0x08), fc.uint8Array({ maxLength: 200 }))
+  .map(([subcommand, payload]) => {
+    const writer = new WireWriter(true);
+    const start = beginMonitorResponse(writer, FIXTURE_IOID, subcommand);
+    writer.bytes(payload);
+    endMessage(writer, start);
+    return writer.take();
+  });
 
 function assertOnlyDecodeErrors(errors: Error[]): void {
   assert.ok(errors.length <= 1, 'a circuit reports at most one error (it closes)');
@@ -83,6 +69,17 @@ describe('fuzzing the decoders', () => {
     );
   });
 
+  it('survives random monitor responses to a running monitor', () => {
+    const started = monitorStarted();
+    assert.deepEqual(decodeStream(started), [], 'the start of the conversation decodes cleanly');
+    fc.assert(
+      fc.property(fc.array(randomMonitorMessage, { maxLength: 20 }), (messages) => {
+        assertOnlyDecodeErrors(decodeStream(Buffer.concat([started, ...messages])));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('survives random messages with valid headers and random payloads', () => {
     fc.assert(
       fc.property(fc.array(pvaRandomMessage, { maxLength: 20 }), (messages) => {
@@ -93,7 +90,7 @@ describe('fuzzing the decoders', () => {
   });
 
   it('survives corrupted real QSRV conversations', () => {
-    const streams = ['qsrv-ai', 'qsrv-mbbi', 'qsrv-wf-int64'].map(captureStream);
+    const streams = ['qsrv-ai', 'qsrv-mbbi', 'qsrv-wf-int64'].map((name) => serverStream(fixture(name)));
     assert.deepEqual(decodeStream(streams[0] as Buffer), [], 'the uncorrupted stream decodes cleanly');
     fc.assert(
       fc.property(

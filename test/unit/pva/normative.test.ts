@@ -13,15 +13,13 @@ import {
 } from '../../../src/epics/pva/introspection.js';
 import { NormativeMapper } from '../../../src/epics/pva/normative.js';
 import type { ScalarType } from '../../../src/epics/pva/protocol.js';
+import { type PvStructureData, PvUnion, PvVariant } from '../../../src/epics/pva/values.js';
 import {
-  type PvStructureData,
-  PvUnion,
-  PvVariant,
   StructureLayout,
   StructureStore,
   decodeDelta,
   encodeDelta,
-} from '../../../src/epics/pva/values.js';
+} from '../../../src/epics/pva/structure.js';
 import { WireReader, WireWriter } from '../../../src/epics/pva/wire.js';
 import type { PvUpdate } from '../../../src/model/update.js';
 import { alarmT, timeT } from '../../support/pva-types.js';

@@ -5,87 +5,50 @@
  * type description, the first (leaf-bit) update and steady deltas merged into it, in any chunking of the stream.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { BitSet } from '../../../src/epics/pva/bitset.js';
-import { Circuit, type CircuitListener } from '../../../src/epics/pva/circuit.js';
-import { TypeRegistry, decodeFieldDesc } from '../../../src/epics/pva/introspection.js';
+import { TypeRegistry } from '../../../src/epics/pva/introspection.js';
 import { MonitorSubcommand } from '../../../src/epics/pva/protocol.js';
 import { NormativeMapper } from '../../../src/epics/pva/normative.js';
-import { StructureLayout, StructureStore, decodeDelta } from '../../../src/epics/pva/values.js';
+import { StructureLayout, StructureStore, decodeDelta } from '../../../src/epics/pva/structure.js';
 import { WireReader } from '../../../src/epics/pva/wire.js';
-import { silentLogger } from '../../../src/logging/logger.js';
 import type { PvUpdate } from '../../../src/model/update.js';
-
-interface Fixture {
-  pv: string;
-  messages: { from: 'server' | 'client'; hex: string }[];
-}
-
-function fixture(name: string): Fixture {
-  const path = join(import.meta.dirname, 'fixtures', `${name}.json`);
-  return JSON.parse(readFileSync(path, 'utf8')) as Fixture;
-}
-
-function serverStream(f: Fixture): Buffer {
-  return Buffer.concat(f.messages.filter((m) => m.from === 'server').map((m) => Buffer.from(m.hex, 'hex')));
-}
+import { channelHarness, feed, type Fixture, fixture, serverStream } from './channel-harness.js';
 
 interface Decoded {
   layout?: StructureLayout;
   changed: number[][];
   updates: PvUpdate[];
   stores: unknown[];
+  /** What the channel asked of its client (search), and the circuit's readiness. */
   events: string[];
+  /** The requests the circuit wrote, in hex. */
+  requests: string[];
+  /** The connection states the channel published. */
+  connection: string[];
 }
 
-/** Feeds the server side of a capture, cut into the given chunk sizes, through a Circuit. */
+/**
+ * Feeds the server side of a capture, cut into the given chunk sizes, through the client's own path: a Circuit
+ * carrying a PvaChannel, whose monitor decodes and maps each update.
+ */
 function replay(f: Fixture, chunkSizes: readonly number[] = []): Decoded {
-  const out: Decoded = { changed: [], updates: [], stores: [], events: [] };
-  let store: StructureStore | undefined;
-  let mapper: NormativeMapper | undefined;
-  const listener: CircuitListener = {
-    onReady: () => out.events.push('ready'),
-    onCreateChannel: (_c, r) => out.events.push(`created cid=${r.cid} sid=0x${r.sid.toString(16)}`),
-    onDestroyChannel: (_c, ids) => out.events.push(`destroyed sid=0x${ids.sid.toString(16)} cid=${ids.cid}`),
-    onMonitor: (circuit, ioid, subcommand, reader) => {
-      assert.equal(ioid, 0x2a);
-      if (subcommand === MonitorSubcommand.init) {
-        assert.equal(reader.status().type, 0);
-        const type = decodeFieldDesc(reader, circuit.rxTypes);
-        assert.equal(type?.kind, 'structure');
-        out.layout = new StructureLayout(type as never);
-        store = new StructureStore(out.layout);
-        mapper = new NormativeMapper(out.layout);
-        return;
-      }
-      const changed = new BitSet();
-      decodeDelta(reader, store as StructureStore, circuit.rxTypes, changed, new BitSet());
-      assert.equal(reader.remaining, 0);
-      out.changed.push(changed.toArray());
-      out.updates.push((mapper as NormativeMapper).map(store as StructureStore) as PvUpdate);
-      out.stores.push(store?.toData());
-    },
-    onSearchResponse: () => assert.fail('no search over TCP here'),
-    onServerMessage: () => assert.fail('no MESSAGE expected'),
-    onProtocolError: (_c, error) => assert.fail(error),
+  const harness = channelHarness(f.pv);
+  feed(harness, serverStream(f), chunkSizes);
+  const type = harness.structures[0]?.type;
+  const layout = type && new StructureLayout(type);
+  return {
+    ...(layout && { layout }),
+    changed: harness.structures.map((update) =>
+      update.changed.map((path) => (layout as StructureLayout).indexOf(path)),
+    ),
+    updates: harness.updates,
+    stores: harness.structures.map((update) => update.value),
+    events: harness.events,
+    requests: harness.written.map((request) => request.toString('hex')),
+    connection: harness.connections.map((event) => event.state),
   };
-  const circuit = new Circuit('127.0.0.1:5075', listener, {
-    credentials: { user: 'op', host: 'ws1' },
-    logger: silentLogger,
-  });
-  circuit.connected(0);
-  const stream = serverStream(f);
-  let offset = 0;
-  for (const size of chunkSizes) {
-    if (offset >= stream.length) break;
-    circuit.receive(stream.subarray(offset, offset + size), 0);
-    offset += size;
-  }
-  if (offset < stream.length) circuit.receive(stream.subarray(offset), 0);
-  return out;
 }
 
 const sine = (tick: number): number => 10 * Math.sin(tick * 0.05);
@@ -93,8 +56,16 @@ const sine = (tick: number): number => 10 * Math.sin(tick * 0.05);
 describe('QSRV capture: ai (NTScalar double)', () => {
   const decoded = replay(fixture('qsrv-ai'));
 
-  it('validates, creates the channel and decodes the 34-node NTScalar type', () => {
-    assert.deepEqual(decoded.events.slice(0, 2), ['ready', 'created cid=7 sid=0x7050301']);
+  it('validates, creates the channel, starts its monitor and decodes the 34-node NTScalar type', () => {
+    const [validation, create, init, start] = decoded.requests;
+    assert.match(validation ?? '', /^ca020001/);
+    assert.equal(create, 'ca0200070d000000010007000000065453543a6169', 'CREATE_CHANNEL of CID 7, TST:ai');
+    // INIT and START of IOID 0x2a on the SID the server gave (0x07050301).
+    assert.equal(init, 'ca02000d15000000010305072a00000008800001056669656c64800000');
+    assert.equal(start, 'ca02000d09000000010305072a00000044');
+    // The recording ends with the server destroying the channel: the channel searches again.
+    assert.deepEqual(decoded.events, ['search', 'ready', 'search']);
+    assert.deepEqual(decoded.connection, ['connected', 'destroyed']);
     const layout = decoded.layout as StructureLayout;
     assert.equal(layout.type.id, 'epics:nt/NTScalar:1.0');
     assert.equal(layout.size, 34);

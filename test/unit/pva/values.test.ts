@@ -21,14 +21,16 @@ import {
   type PvStructureData,
   PvUnion,
   PvVariant,
-  StructureLayout,
-  StructureStore,
   defaultData,
   decodeData,
-  decodeDelta,
   encodeData,
-  encodeDelta,
 } from '../../../src/epics/pva/values.js';
+import {
+  StructureLayout,
+  StructureStore,
+  decodeDelta,
+  encodeDelta,
+} from '../../../src/epics/pva/structure.js';
 import { PvaProtocolError, WireReader, WireWriter } from '../../../src/epics/pva/wire.js';
 import { ntType } from '../../support/pva-types.js';
 

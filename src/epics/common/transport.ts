@@ -1,0 +1,166 @@
+/**
+ * The thin I/O layer both clients share: the UDP socket searches go out of, and TCP sockets for circuits.
+ * Everything protocol-related lives in the sans-I/O modules; this file only moves bytes.
+ */
+import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
+import { connect, type Socket } from 'node:net';
+
+const SEARCH_SOCKET_RECEIVE_BUFFER = 4 * 1024 * 1024;
+
+/** The UDP socket searches go out from and replies (and repeater-forwarded beacons) come back to. */
+export class SearchSocket {
+  private closed = false;
+
+  private constructor(
+    private readonly socket: UdpSocket,
+    /** The local port (chosen by the OS). */
+    readonly port: number,
+  ) {}
+
+  /** Binds a socket on an OS-chosen port; rejects when it cannot. */
+  static async open(
+    onDatagram: (datagram: Buffer, source: RemoteInfo) => void,
+    onError: (error: Error) => void,
+  ): Promise<SearchSocket> {
+    const socket = createSocket({ type: 'udp4' });
+    socket.on('message', onDatagram);
+    await new Promise<void>((resolveBind, rejectBind) => {
+      socket.once('error', rejectBind);
+      socket.bind(0, () => {
+        socket.off('error', rejectBind);
+        resolveBind();
+      });
+    });
+    socket.on('error', onError);
+    // Only after bind: broadcast destinations (automatic address lists, x.x.x.255 in a list) need it.
+    socket.setBroadcast(true);
+    try {
+      socket.setRecvBufferSize(SEARCH_SOCKET_RECEIVE_BUFFER);
+    } catch {
+      // The kernel caps the size; the default still works, with more retries under a burst of replies.
+    }
+    return new SearchSocket(socket, socket.address().port);
+  }
+
+  send(datagram: Buffer, host: string, port: number, onError: (error: Error) => void): void {
+    if (this.closed) return;
+    this.socket.send(datagram, port, host, (error) => {
+      if (error) onError(error);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await new Promise<void>((resolveClose) => this.socket.close(() => resolveClose()));
+  }
+}
+
+export interface SocketHandlers {
+  onConnect(): void;
+  onData(chunk: Buffer): void;
+  /** Called once, whatever ended the connection (also when it never connected). */
+  onClose(reason: string): void;
+}
+
+/** How long a closing socket may take to send what is pending before it is destroyed. */
+const CLOSE_GRACE_MS = 1000;
+
+/**
+ * A TCP connection as a circuit sees it. Writes made during one event-loop turn leave in one segment (thousands
+ * of channel and subscription requests after a reconnect go out together); writes before the connection is up
+ * wait for it.
+ */
+export class SocketTransport {
+  private socket: Socket | undefined;
+  private pending: Buffer[] = [];
+  private flushScheduled = false;
+  private closeReason: string | undefined;
+  private finished = false;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private resolveClosed: () => void = () => undefined;
+  /** Settles when the connection has closed. */
+  readonly closed: Promise<void>;
+
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    private readonly connectTimeoutMs: number,
+    private readonly handlers: SocketHandlers,
+  ) {
+    this.closed = new Promise((resolveClosed) => (this.resolveClosed = resolveClosed));
+  }
+
+  /** True once the connection was closed or failed on this side. */
+  get failed(): boolean {
+    return this.closeReason !== undefined;
+  }
+
+  connect(): void {
+    if (this.socket || this.finished) return;
+    const socket = connect({ host: this.host, port: this.port, noDelay: true, keepAlive: true });
+    this.socket = socket;
+    this.connectTimer = setTimeout(
+      () => this.fail(`no TCP connection within ${this.connectTimeoutMs} ms`),
+      this.connectTimeoutMs,
+    );
+    socket.once('connect', () => {
+      clearTimeout(this.connectTimer);
+      this.handlers.onConnect();
+      this.flush();
+    });
+    socket.on('data', this.handlers.onData);
+    socket.on('error', (error) => {
+      this.closeReason ??= error.message;
+    });
+    socket.once('close', () => this.finish(this.closeReason ?? 'connection closed by the server'));
+  }
+
+  write(data: Buffer): void {
+    if (this.finished) return;
+    this.pending.push(data);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  /** Closes the connection after sending what is pending; a peer that does not read cannot hold it up. */
+  close(reason = 'closed by the client'): void {
+    this.closeReason ??= reason;
+    const socket = this.socket;
+    if (!socket) {
+      this.finish(reason);
+      return;
+    }
+    this.flush();
+    socket.destroySoon();
+    setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+  }
+
+  /** Destroys the connection at once, remembering why; the close handler reports that reason. */
+  fail(reason: string): void {
+    this.closeReason ??= reason;
+    if (this.socket) this.socket.destroy();
+    else this.finish(reason);
+  }
+
+  private flush(): void {
+    const socket = this.socket;
+    const pending = this.pending;
+    if (pending.length === 0 || !socket || socket.connecting || socket.destroyed) return;
+    this.pending = [];
+    socket.write(pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending));
+  }
+
+  private finish(reason: string): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearTimeout(this.connectTimer);
+    this.pending = [];
+    this.handlers.onClose(reason);
+    this.resolveClosed();
+  }
+}
