@@ -14,7 +14,8 @@ import { createTopics, uniqueTopic } from '../../test/support/kafka.js';
 import { fixed, progress, thousands } from '../format.js';
 import { counterName } from '../load-ioc.js';
 import { connectedProducer } from '../producer.js';
-import { benchCommand, percentile } from './report.js';
+import { percentile } from './latency.js';
+import { benchCommand } from './report.js';
 import {
   type BenchSettings,
   CONNECT_DEADLINE_MS,

@@ -11,7 +11,7 @@ import { freePort } from '../../test/support/ports.js';
 import { loadAverage, progress } from '../format.js';
 import { startForwarder } from './launch.js';
 import { memoryDetail, processCpuSeconds, processMemoryMb } from './process.js';
-import { latencyTrace } from './report.js';
+import { latencyTrace } from './latency.js';
 import {
   type BenchSettings,
   CONNECT_DEADLINE_MS,

@@ -1,7 +1,7 @@
 /**
  * The forwarder's core: applies config commands to the stream registry and keeps one pipeline with one EPICS
  * subscription per stream. Streams are isolated: removing one never disturbs another, including other streams of
- * the same PV (decision d).
+ * the same PV (docs/differences.md, "Removing a stream leaves the PV's other streams running").
  */
 import { type CommandParseResult, type ConfigCommand, parseConfigMessage } from '../streams/commands.js';
 import { type RegistryChange, StreamRegistry } from '../streams/registry.js';

@@ -1,5 +1,5 @@
 /**
- * The reference's per-message-kind timestamp filter (reference-forwarder.md §7.3): a message older than the last
+ * The per-message-kind timestamp filter, as the ESS forwarder has it (docs/forwarding.md, "Timestamp filter"): a message older than the last
  * accepted one, more than 365.25 days old, or more than 10 minutes in the future is not forwarded. Equal times
  * pass.
  */

@@ -1,7 +1,7 @@
 /**
- * The config-topic consumer. Like the reference (reference-forwarder.md §4.1) it reads only commands sent after
+ * The config-topic consumer. Like the ESS forwarder it reads only commands sent after
  * it starts, from a fresh consumer identity: commands sent while the forwarder is down are not replayed (the
- * storage topic restores the stream set instead). Unlike the reference it does not join a consumer group: it
+ * storage topic restores the stream set instead). Unlike the ESS forwarder it does not join a consumer group: it
  * reads every partition's end offset and assigns itself there, so once start-up says it is listening, no command
  * can slip past it, and no group is left behind on the brokers.
  */

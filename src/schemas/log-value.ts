@@ -1,6 +1,7 @@
 /**
  * How a protocol-neutral PV value becomes an f144/f142 value union member, and an EPICS alarm an f142 status and
- * severity. The rules are the reference forwarder's (spec reference-forwarder.md §8, decisions e and k).
+ * severity. The rules are the ESS forwarder's (docs/forwarding.md, "Values per protocol" and "f142
+ * alarm fields"), except for the alarm status over pvAccess (docs/differences.md).
  */
 import type { EpicsProtocol } from '../model/protocol.js';
 import type {
@@ -161,7 +162,7 @@ export function f142AlarmSeverity(epicsSeverity: number): F142AlarmSeverity {
 /**
  * pvAccess alarm messages to f142 status. Real IOCs (QSRV) send the bare EPICS condition names ("HIHI", and
  * "TIMEOUT" for the status f142 calls TIMED); the reference forwarder only knew "HIHI_ALARM"-style names. Both are
- * accepted (decisions e and k).
+ * accepted.
  */
 const F142_STATUS_OF_MESSAGE = new Map<string, F142AlarmStatus>([['TIMEOUT', F142AlarmStatus.TIMED]]);
 for (let status = F142AlarmStatus.NO_ALARM; status < F142AlarmStatus.NO_CHANGE; status++) {

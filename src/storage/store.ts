@@ -1,7 +1,7 @@
 /**
  * The storage topic: after every valid command the whole stream set is saved as one fc00 message (ADD with every
  * stream, or REMOVEALL when empty); at start-up the newest valid message is read back, walking backwards over
- * junk (reference-forwarder.md §11). The topic must have one partition: saves are unkeyed and reads use
+ * junk (docs/forwarding.md, "Storage topic"). The topic must have one partition: saves are unkeyed and reads use
  * partition 0.
  */
 import rdkafka from '@confluentinc/kafka-javascript';

@@ -110,13 +110,18 @@ export class Subscribers<L extends ConnectionListener, V> {
     if (this.state !== undefined || state !== 'disconnected') this.publishConnection(state, detail);
   }
 
-  publish(value: V): void {
+  /** Delivers a value to every listener; returns how many got it. */
+  publish(value: V): number {
     this.last = value;
     const handles = this.handles;
+    let delivered = 0;
     for (let i = 0; i < handles.length; i++) {
       const handle = handles[i] as Handle<L, V>;
-      if (handle.active) this.deliverTo(handle, value);
+      if (!handle.active) continue;
+      this.deliverTo(handle, value);
+      delivered++;
     }
+    return delivered;
   }
 
   private replay(handle: Handle<L, V>): void {

@@ -1,5 +1,5 @@
 /**
- * pvAccess BitSet (spec §3): Size N (bytes), then ⌊N/8⌋ 64-bit words in the message byte order, then the
+ * pvAccess BitSet (docs/protocols/pvaccess.md, "Basic encodings"): Size N (bytes), then ⌊N/8⌋ 64-bit words in the message byte order, then the
  * N mod 8 remaining bytes least significant first. On a big-endian connection each full 8-byte group is thus
  * byte-reversed relative to a plain LSB-first byte string.
  *

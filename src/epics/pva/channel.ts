@@ -28,22 +28,17 @@ import { describeStatus, isSuccess, type PvaStatus } from './wire.js';
 
 export type ChannelState = 'searching' | 'connecting' | 'connected' | 'closed';
 
-/** Counters a metrics layer can read; all only ever grow. */
+/** Counters a metrics layer can read (each becomes a metric, in this order); all only ever grow. */
 export interface PvaCounters {
-  searchDatagramsSent: number;
-  searchRepliesReceived: number;
-  /** Datagrams on the search socket that could not be decoded. */
-  badDatagrams: number;
   circuitsOpened: number;
   circuitsClosed: number;
   /** Circuits closed because the server sent something undecodable or out of protocol. */
   protocolErrors: number;
   /** Circuits closed because the server went silent. */
-  circuitsDroppedForSilence: number;
-  bytesReceived: number;
+  idleTimeouts: number;
   /** Monitor updates received and merged (one per server message, whatever the number of subscribers). */
   updatesReceived: number;
-  /** Updates passed to the update subscribers of a channel (once per update, however many listen). */
+  /** Updates handed to update listeners (counted per listener). */
   updatesDelivered: number;
   /** Fields the server reported as overrun: values it squashed into later ones. */
   coalescedUpdates: number;
@@ -51,26 +46,31 @@ export interface PvaCounters {
   unsupportedUpdates: number;
   /** Exceptions thrown by listeners (logged and otherwise ignored). */
   listenerErrors: number;
+  searchDatagramsSent: number;
+  searchResponses: number;
+  /** Datagrams on the search socket that could not be decoded. */
+  badDatagrams: number;
   /** Monitor INIT errors and error finals from servers. */
   remoteErrors: number;
+  bytesReceived: number;
 }
 
 export function newCounters(): PvaCounters {
   return {
-    searchDatagramsSent: 0,
-    searchRepliesReceived: 0,
-    badDatagrams: 0,
     circuitsOpened: 0,
     circuitsClosed: 0,
     protocolErrors: 0,
-    circuitsDroppedForSilence: 0,
-    bytesReceived: 0,
+    idleTimeouts: 0,
     updatesReceived: 0,
     updatesDelivered: 0,
     coalescedUpdates: 0,
     unsupportedUpdates: 0,
     listenerErrors: 0,
+    searchDatagramsSent: 0,
+    searchResponses: 0,
+    badDatagrams: 0,
     remoteErrors: 0,
+    bytesReceived: 0,
   };
 }
 
@@ -242,10 +242,8 @@ export class PvaChannel implements CircuitChannel, SubscriberOwner {
     }
     if (this.updates.size > 0) {
       const update = (this.mapper as NormativeMapper).map(store);
-      if (update) {
-        counters.updatesDelivered++;
-        this.updates.publish(update);
-      } else {
+      if (update) counters.updatesDelivered += this.updates.publish(update);
+      else {
         counters.unsupportedUpdates++;
       }
     }

@@ -1,10 +1,10 @@
 /**
  * A virtual circuit: the TCP connection to one server, as a state machine without I/O (docs/protocols/pvaccess.md,
- * "Connections"). It writes each request through a `CircuitTransport` as it is made (a socket, which sends what one
- * event-loop turn wrote in one segment, or an array in tests), is fed received bytes through `receive()`, and routes
- * what the server says to the channel it concerns: CREATE_CHANNEL replies by CID, DESTROY_CHANNEL by SID, MONITOR
- * responses by IOID, decoded by the channel's monitor operation. Anything that breaks the protocol throws
- * PvaProtocolError out of `receive()`; the client then closes the circuit.
+ * "Connection handshake" and "Channels"). It writes each request through a `CircuitTransport` as it is made (a
+ * socket, which sends what one event-loop turn wrote in one segment, or an array in tests), is fed received bytes
+ * through `receive()`, and routes what the server says to the channel it concerns: CREATE_CHANNEL replies by CID,
+ * DESTROY_CHANNEL by SID, MONITOR responses by IOID, decoded by the channel's monitor operation. Anything that
+ * breaks the protocol throws PvaProtocolError out of `receive()`; the client then closes the circuit.
  *
  * States: connecting (TCP) → validating (waiting for SET_BYTE_ORDER and CONNECTION_VALIDATION, answered with our
  * identity) → ready (after CONNECTION_VALIDATED) → closed. Channels added earlier are created once it is ready.

@@ -269,7 +269,7 @@ export class PvaClient implements PvProvider {
   }
 
   private onSearchResponse(response: SearchResponse, source: string): void {
-    this.liveCounters.searchRepliesReceived++;
+    this.liveCounters.searchResponses++;
     if (!response.found || response.protocol !== TCP_PROTOCOL) return;
     const host = response.serverAddress ?? source;
     const key = `${host}:${response.serverPort}`;
@@ -374,7 +374,7 @@ export class PvaClient implements PvProvider {
     for (const connection of this.connections.values()) {
       const { circuit, transport } = connection;
       if (circuit.checkLiveness(now, times) === 'dead') {
-        this.liveCounters.circuitsDroppedForSilence++;
+        this.liveCounters.idleTimeouts++;
         transport.fail(`no data for ${this.config.idleTimeoutMs / 1000} s`);
       } else if (!connection.nameServer && circuit.channelCount === 0 && circuit.state !== 'connecting') {
         connection.emptySinceMs ??= now;

@@ -1,5 +1,5 @@
 /**
- * Client configuration from the EPICS_PVA_* environment variables (docs/protocols/pvaccess.md, "Settings"): where
+ * Client configuration from the EPICS_PVA_* environment variables (docs/protocols/pvaccess.md, "Environment"): where
  * to send searches, name servers, ports and the connection timeout.
  */
 import { isIPv4 } from 'node:net';

@@ -1,5 +1,6 @@
 /**
- * Splits a TCP byte stream into pvAccess messages and reassembles segmented ones (spec §2, §13.3).
+ * Splits a TCP byte stream into pvAccess messages and reassembles segmented ones
+ * (docs/protocols/pvaccess.md, "Segmentation" and "Framing").
  *
  * Chunks are parsed in place: complete messages inside a chunk are handed on as (buffer, start, end) with no
  * copy. Only a message that straddles chunks is copied, once, into a buffer of exactly its size, and a large

@@ -1,5 +1,5 @@
 /**
- * The 8-byte message header (spec §2): magic 0xCA, version, flags, command, then a u32 in the byte order of
+ * The 8-byte message header (docs/protocols/pvaccess.md, "Message header"): magic 0xCA, version, flags, command, then a u32 in the byte order of
  * flags bit 7 — the payload size of an application message, or the value of a control message.
  */
 import { HEADER_SIZE, HeaderFlag, PVA_MAGIC, PVA_VERSION } from './protocol.js';

@@ -1,5 +1,5 @@
 /**
- * Introspection (spec §4): type descriptions (FieldDesc) with the per-connection type cache.
+ * Introspection (docs/protocols/pvaccess.md, "Introspection"): type descriptions (FieldDesc) with the per-connection type cache.
  *
  * A FieldDesc is one lead byte: 0xFF null, 0xFE + id (a type cached earlier on this connection and direction),
  * 0xFD + id + FieldDesc (define and use), 0xFC + id + tag + FieldDesc (tagged define), or a type code. Structures

@@ -1,5 +1,6 @@
 /**
- * Payload encoders and decoders of the messages a monitoring client exchanges (spec §5–§8). Encoders write a
+ * Payload encoders and decoders of the messages a monitoring client exchanges
+ * (docs/protocols/pvaccess.md: "Connection handshake", "Search", "Channels", "Monitors"). Encoders write a
  * whole message (header included) into a WireWriter in its byte order; decoders read a payload from a
  * WireReader positioned at its start. Both directions exist for each message so in-repo test servers can speak
  * the protocol with the same code that is tested against real captures.

@@ -1,5 +1,6 @@
 /**
- * Maps a monitored pvAccess structure onto the protocol-neutral update model (spec §9): NTScalar and
+ * Maps a monitored pvAccess structure onto the protocol-neutral update model
+ * (docs/protocols/pvaccess.md, "Normative types"): NTScalar and
  * NTScalarArray of every scalar type, NTEnum, NTTable, and a `value` held in a union or variant union.
  * Fields are found by name, so field order and extra or missing optional fields do not matter.
  *

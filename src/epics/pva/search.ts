@@ -1,5 +1,5 @@
 /**
- * Search scheduling (spec §6), like pvxs: new channels are searched in one batch shortly after they are added;
+ * Search scheduling (docs/protocols/pvaccess.md, "Back-off"), like pvxs: new channels are searched in one batch shortly after they are added;
  * unanswered ones then sit in a ring of one-second buckets, moving n buckets ahead after their n-th unanswered
  * search (retries after 1, 2, 3, … 30 s, then every 30 s). Pure: the caller owns the timer and the sockets.
  */

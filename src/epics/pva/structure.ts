@@ -1,5 +1,5 @@
 /**
- * Partial values of a monitored structure (docs/protocols/pvaccess.md, "Partial values"), merged into the last
+ * Partial values of a monitored structure (docs/protocols/pvaccess.md, "Values"), merged into the last
  * complete value.
  *
  * A monitored structure is flattened into a `StructureLayout`: its nodes numbered depth-first (the root is 0, a

@@ -1,5 +1,5 @@
 /**
- * Basic pvAccess encodings (spec §3): integers and floats in either byte order, Size, String and Status.
+ * Basic pvAccess encodings (docs/protocols/pvaccess.md, "Basic encodings"): integers and floats in either byte order, Size, String and Status.
  * `WireReader` decodes from a slice of a buffer without copying; `WireWriter` encodes into a growable buffer.
  * Both are reusable (reset) so the per-message hot path allocates nothing for them.
  */

@@ -1,6 +1,6 @@
 /**
  * Every record of the test IOC's database forwarded by forwarder-launch as f144 and as f142 over one protocol,
- * checked in Kafka: the value union member each protocol gives (reference-forwarder.md §8), the values the
+ * checked in Kafka: the value union member each protocol gives (docs/forwarding.md, "Values per protocol"), the values the
  * database defines or the test wrote, strings only on f142 (while al00 and ep01 of the f144 stream still flow),
  * exact EPICS timestamps in ns, Kafka time = EPICS time in ms, key = PV name; and the same messages decoded by
  * the Python reference deserialisers. Run by records-ca.test.ts and records-pva.test.ts.

@@ -1,8 +1,8 @@
 /**
  * Stream bookkeeping end to end: REMOVE with name and topic wildcards and exact schemas removes exactly the
  * matching streams while every other stream keeps forwarding, including other streams of the same PV (another
- * topic, another schema, another protocol; decision d); a second ADD with another periodic flag changes the
- * stream instead of adding a duplicate (decision h).
+ * topic, another schema, another protocol); a second ADD with another periodic flag changes the stream instead
+ * of adding a duplicate (docs/differences.md, "Streams and commands").
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

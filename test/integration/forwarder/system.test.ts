@@ -133,7 +133,7 @@ describe('forwarder system scenario (CA and PVA, f142, storage, status, periodic
     );
     const fromPva = f142Of(pva).find((m) => valueOf(m.message) === 16.5)!;
     const fromCa = f142Of(ca).find((m) => valueOf(m.message) === 21.25)!;
-    // HIGH 15 MINOR over PVA (bare QSRV message mapped, decision e); HIHI 20 MAJOR over CA.
+    // HIGH 15 MINOR over PVA (bare QSRV message mapped: docs/differences.md); HIHI 20 MAJOR over CA.
     assert.equal(fromPva.message.alarmStatus, 4 /* HIGH */);
     assert.equal(fromPva.message.alarmSeverity, 0 /* MINOR */);
     assert.equal(fromCa.message.alarmStatus, 3 /* HIHI */);

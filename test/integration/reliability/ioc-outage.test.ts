@@ -3,7 +3,7 @@
  * DISCONNECTED then CONNECTED (ep01) each time, updates resume, the alarm state (al00) matches the values
  * throughout, and no update is forwarded twice: a reconnect must not leave a second subscription behind.
  * A restarted record's first update (UDF, stamped with the EPICS epoch) is refused by the timestamp filter
- * after its alarm was noted, as in the reference (§7.2), so an unchanged alarm may be sent again after a
+ * after its alarm was noted, as in the ESS forwarder (docs/forwarding.md, "al00: alarms"), so an unchanged alarm may be sent again after a
  * restart: the check is on the alarm in force at every value, not on consecutive al00 differing.
  * (test/integration/forwarder/alarms-connection.test.ts covers one quick kill and restart in detail.)
  */

@@ -20,7 +20,7 @@ import {
   readHeader,
 } from '../../../src/epics/ca/messages.js';
 
-/** Hex from the libca 7.0.3.1 captures (channel-access.md §6), whitespace ignored. */
+/** Hex from captures of libca 7.0.3.1 talking to a test server, whitespace ignored. */
 const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ''), 'hex');
 
 describe('CA message headers', () => {

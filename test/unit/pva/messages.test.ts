@@ -1,7 +1,6 @@
 /**
- * Known-byte tests against the real capture of pvaccess.md §11 (a pvxs 1.5 softIocPVX answering a hand-written
- * client): every message our encoders produce must match it byte for byte, every server message must decode to
- * the values stated there.
+ * Known-byte tests against a real capture (a pvxs 1.5 softIocPVX answering a hand-written client): every message
+ * our encoders produce must match it byte for byte, every server message must decode to the values stated there.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -62,7 +61,7 @@ const capture = {
   destroyChannelReply: hex('ca 02 40 08 08 00 00 00 01 03 05 07 07 00 00 00'),
 };
 
-describe('header (spec §2)', () => {
+describe('header', () => {
   it('decodes SET_BYTE_ORDER as a little-endian control message from the server', () => {
     const header = readHeader(capture.setByteOrder, 0, true);
     assert.deepEqual(header, { version: 2, flags: 0x41, command: ControlCommand.setByteOrder, size: 0 });
@@ -80,7 +79,7 @@ describe('header (spec §2)', () => {
   });
 });
 
-describe('SEARCH and SEARCH_RESPONSE (spec §6)', () => {
+describe('SEARCH and SEARCH_RESPONSE', () => {
   it('encodes the captured big-endian SEARCH byte for byte', () => {
     const request = {
       sequenceId: 0x11223344,
@@ -128,7 +127,7 @@ describe('SEARCH and SEARCH_RESPONSE (spec §6)', () => {
   });
 });
 
-describe('connection validation (spec §5)', () => {
+describe('connection validation', () => {
   it('decodes the server’s buffer size, registry size and methods', () => {
     assert.deepEqual(decodeServerValidation(payload(capture.serverValidation)), {
       receiveBufferSize: 0x10000,
@@ -172,7 +171,7 @@ describe('connection validation (spec §5)', () => {
   });
 });
 
-describe('channels and monitor requests (spec §7, §8)', () => {
+describe('channels and monitor requests', () => {
   it('encodes CREATE_CHANNEL and decodes its reply (cid 7, sid 0x07050301, OK)', () => {
     assert.deepEqual(
       encode((w) => encodeCreateChannel(w, 7, 'TST:ai')),
@@ -226,7 +225,7 @@ describe('channels and monitor requests (spec §7, §8)', () => {
   });
 });
 
-describe('introspection with cached types (spec §4)', () => {
+describe('introspection with cached types', () => {
   const timeStampT = hex(`fd 00 01 80 0b 74696d655374616d705f74 03
     10 7365636f6e64735061737445706f6368 23  0b 6e616e6f5365636f6e6473 22  07 75736572546167 22`);
 

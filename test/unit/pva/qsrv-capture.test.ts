@@ -69,7 +69,7 @@ describe('QSRV capture: ai (NTScalar double)', () => {
     const layout = decoded.layout as StructureLayout;
     assert.equal(layout.type.id, 'epics:nt/NTScalar:1.0');
     assert.equal(layout.size, 34);
-    // Bit numbers observed in pvaccess.md §9.
+    // Bit numbers as QSRV lays out an ai record (docs/protocols/pvaccess.md, "Servers met in practice").
     for (const [path, bit] of [
       ['value', 1],
       ['alarm', 2],
@@ -147,8 +147,8 @@ describe('QSRV capture: ai (NTScalar double)', () => {
   });
 });
 
-describe('pvaccess.md §11 update bytes decoded with the recorded QSRV ai type', () => {
-  it('reads the spec’s first-update BitSet and its steady update (55.0 at 1795472099 s + 47149809 ns)', () => {
+describe('captured pvxs update bytes decoded with the recorded QSRV ai type', () => {
+  it('reads the captured first-update BitSet and its steady update (55.0 at 1795472099 s + 47149809 ns)', () => {
     const layout = replay(fixture('qsrv-ai')).layout as StructureLayout;
     const bits = new BitSet().read(new WireReader(Buffer.from('04bafb361e', 'hex'))).toArray();
     assert.deepEqual(bits, [1, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 15, 17, 18, 20, 21, 25, 26, 27, 28]);

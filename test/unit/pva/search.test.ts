@@ -13,7 +13,7 @@ function retryTicks(scheduler: SearchScheduler<string>, item: string, ticks: num
   return out;
 }
 
-describe('search back-off (spec §6)', () => {
+describe('search back-off', () => {
   it('searches new items once in the initial batch, then after 1, 2, 3, … 30 s, then every 30 s', () => {
     const scheduler = new SearchScheduler<string>();
     scheduler.add('pv');
@@ -68,7 +68,7 @@ describe('search back-off (spec §6)', () => {
   });
 });
 
-describe('client configuration from the environment (spec §1)', () => {
+describe('client configuration from the environment', () => {
   it('reads address list, name servers and ports, with the broadcast port as default search port', () => {
     const config = readPvaConfig({
       EPICS_PVA_ADDR_LIST: '127.0.0.1  127.0.0.2:6000 224.0.0.128,8@lo',

@@ -46,7 +46,7 @@ function applyDelta(store: StructureStore, bytes: Buffer, littleEndian = true): 
   return changed.toArray();
 }
 
-describe('structure layout (bit numbering, spec §4)', () => {
+describe('structure layout (bit numbering)', () => {
   it('numbers nodes depth-first with subtree ends', () => {
     const layout = new StructureLayout(ntScalar);
     assert.deepEqual(
@@ -67,7 +67,7 @@ describe('structure layout (bit numbering, spec §4)', () => {
   });
 });
 
-describe('partial values merged into the last full value (spec §8)', () => {
+describe('partial values merged into the last full value', () => {
   it('starts from type defaults and merges a first update that carries only some leaves', () => {
     const store = new StructureStore(new StructureLayout(ntScalar));
     // changed {1, 5}: value 2.5 and alarm.message "HIHI"

@@ -16,7 +16,7 @@ function reader(bytes: Buffer, littleEndian = true): WireReader {
   return new WireReader(bytes, littleEndian);
 }
 
-describe('Size and String encodings (spec §3)', () => {
+describe('Size and String encodings', () => {
   it('encodes sizes in one byte up to 253, then 0xFE + i32, and null as 0xFF', () => {
     for (const [n, bytes] of [
       [0, '00'],
@@ -62,7 +62,7 @@ describe('Size and String encodings (spec §3)', () => {
   });
 });
 
-describe('Status (spec §3)', () => {
+describe('Status', () => {
   it('decodes 0xFF as OK without a message', () => {
     const status = reader(hex('ff')).status();
     assert.equal(status, OK_STATUS);
@@ -83,7 +83,7 @@ describe('Status (spec §3)', () => {
   });
 });
 
-describe('BitSet (spec §3 examples)', () => {
+describe('BitSet', () => {
   const examples: [number[], string][] = [
     [[], '00'],
     [[0], '01 01'],

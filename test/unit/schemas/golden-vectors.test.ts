@@ -1,6 +1,6 @@
 /**
- * The golden buffers recorded from the Python reference library (ess-streaming-data-types 0.27.0; see the spec's
- * schemas.md §15): each decodes to the values of the Python call that made it, with our reader and with the
+ * The golden buffers recorded from the Python reference library (ess-streaming-data-types 0.27.0; how they were
+ * made is in the vectors file's "_about"): each decodes to the values of the Python call that made it, with our reader and with the
  * flatc-generated one, at any byte offset; and our serialisers reproduce each buffer byte for byte.
  */
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-/** The value and alarm mapping rules of the reference forwarder (spec reference-forwarder.md §8, decisions e, k). */
+/** The value and alarm mapping rules (docs/forwarding.md, "Values per protocol"; docs/differences.md for f142 over PVA). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Alarm } from '../../../src/model/update.js';
