@@ -32,9 +32,9 @@ export interface StreamSpec {
 }
 
 /**
- * Identity of a stream: (PV name, protocol, topic, schema); periodic is not part of it. Built by join, which makes one flat
- * string: a template literal makes a chain of six concatenation nodes, which the maps keyed by it keep alive
- * (~190 bytes per stream).
+ * Identity of a stream: (PV name, protocol, topic, schema); periodic is not part of it. Built by join, which makes
+ * one flat string: a template literal makes a chain of six concatenation nodes, which the maps keyed by it keep
+ * alive (~190 bytes per stream).
  */
 export function streamKey(stream: Omit<StreamSpec, 'periodic'>): string {
   return [stream.protocol, stream.pvName, stream.topic, stream.schema].join('\u0000');
