@@ -147,6 +147,7 @@ async function startForwarding(
     produceLatency: observability.produceLatency,
   });
   observability.setForwarder(forwarder);
+  producer.onFailure(({ topic, key, reason }) => forwarder.noteDeliveryFailure(topic, key, reason));
   let membership: GroupMembership | undefined;
   const status = new StatusReporter(
     statusProducer,

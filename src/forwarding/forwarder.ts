@@ -17,6 +17,7 @@ import {
   StreamPipeline,
   type StreamCounters,
 } from './pipeline.js';
+import { DeliveryFailures, type StreamDeliveryFailures } from './delivery-failures.js';
 import type { MessageSink } from './sink.js';
 
 export interface ForwarderOptions {
@@ -48,6 +49,8 @@ export interface CommandCounts {
 export interface StreamStatus {
   readonly spec: StreamSpec;
   readonly counters: Readonly<StreamCounters>;
+  /** Messages of the stream's PV and topic that Kafka refused or failed to deliver; absent when none. */
+  readonly deliveryFailures?: StreamDeliveryFailures;
 }
 
 interface RunningStream {
@@ -57,6 +60,7 @@ interface RunningStream {
 
 export class Forwarder {
   readonly commandCounts: CommandCounts = { accepted: 0, rejected: 0, skippedStreams: 0 };
+  private readonly deliveryFailures = new DeliveryFailures();
   private readonly registry = new StreamRegistry();
   private readonly running = new Map<string, RunningStream>();
   private readonly providers = new Map<EpicsProtocol, PvProvider>();
@@ -138,8 +142,15 @@ export class Forwarder {
       .filter(this.forwards)
       .map((spec) => {
         const running = this.running.get(streamKey(spec));
-        return { spec, counters: running?.pipeline.counters ?? newStreamCounters() };
+        const counters = running?.pipeline.counters ?? newStreamCounters();
+        const deliveryFailures = this.deliveryFailures.of(spec.topic, spec.pvName);
+        return deliveryFailures === undefined ? { spec, counters } : { spec, counters, deliveryFailures };
       });
+  }
+
+  /** A message Kafka refused or failed to deliver; data messages are keyed by their PV name. */
+  noteDeliveryFailure(topic: string, key: Buffer | null, reason: string): void {
+    this.deliveryFailures.note(topic, key?.toString() ?? '', reason, this.now());
   }
 
   /**

@@ -58,6 +58,13 @@ export interface ProducerCounters {
   produceErrors: number;
 }
 
+/** A message Kafka did not take: refused when it was queued, or failed delivery. */
+export interface DeliveryFailure {
+  readonly topic: string;
+  readonly key: Buffer | null;
+  readonly reason: string;
+}
+
 export class KafkaProducer implements MessageSink {
   readonly counters: ProducerCounters = {
     queued: 0,
@@ -71,6 +78,7 @@ export class KafkaProducer implements MessageSink {
   private closed = false;
   private readonly deliveryErrorLog: RateLimitedLog;
   private readonly produceErrorLog: RateLimitedLog;
+  private failureListener: ((failure: DeliveryFailure) => void) | undefined;
 
   private constructor(
     private readonly producer: RdKafka.Producer,
@@ -81,10 +89,14 @@ export class KafkaProducer implements MessageSink {
     this.produceErrorLog = new RateLimitedLog(logger, 'error', 10_000);
     const statisticsErrorLog = new RateLimitedLog(logger, 'warn', 600_000);
     // Only failures are reported (delivery.report.only.error).
-    producer.on('delivery-report', (error) => {
+    producer.on('delivery-report', (error, report) => {
       if (!error) return;
       this.counters.deliveryErrors++;
-      this.deliveryErrorLog.log(`Kafka ${role}: message failed delivery: ${error.message}`);
+      const key = report.key === undefined || report.key === null ? null : Buffer.from(report.key);
+      this.deliveryErrorLog.log(
+        `Kafka ${role}: message failed delivery (${describeMessage(report.topic, key)}): ${error.message}`,
+      );
+      this.failureListener?.({ topic: report.topic, key, reason: error.message });
     });
     producer.on('event.stats', (event: { message: string }) => {
       if (this.closed) return;
@@ -125,10 +137,17 @@ export class KafkaProducer implements MessageSink {
       const code = (error as { code?: number }).code;
       if (code === CODES.ERRORS.ERR__QUEUE_FULL) this.counters.queueFull++;
       else this.counters.produceErrors++;
+      const reason = (error as Error).message;
       this.produceErrorLog.log(
-        `Kafka ${this.role}: could not queue a message for ${topic}: ${(error as Error).message}`,
+        `Kafka ${this.role}: could not queue a message (${describeMessage(topic, key)}): ${reason}`,
       );
+      this.failureListener?.({ topic, key, reason });
     }
+  }
+
+  /** Tells `listener` of every message refused or failed (the daemon hands them to the streams). */
+  onFailure(listener: (failure: DeliveryFailure) => void): void {
+    this.failureListener = listener;
   }
 
   /** librdkafka's latencies over its last statistics interval; undefined before the first. */
@@ -197,4 +216,9 @@ export class KafkaProducer implements MessageSink {
       seen = this.counters.deliveryErrors;
     }
   }
+}
+
+/** The topic and, when there is one, the key (the PV name of data messages) of a message, for log lines. */
+function describeMessage(topic: string, key: Buffer | null): string {
+  return key === null ? `topic ${topic}` : `PV ${key.toString()}, topic ${topic}`;
 }

@@ -51,6 +51,8 @@ export interface StreamEntry {
   readonly messages: number;
   readonly resends: number;
   readonly rejected: { readonly timestamp: number; readonly unsupported: number; readonly error: number };
+  /** Messages Kafka refused or failed to deliver, with the last reason and its time; absent when none. */
+  readonly deliveryFailures?: { readonly count: number; readonly lastReason: string; readonly last: string };
 }
 
 export interface StatusDocument {
@@ -95,7 +97,7 @@ function streamOrder(a: StreamEntry, b: StreamEntry): number {
 }
 
 export function statusDocument(sources: StatusSources, health: HealthReport, nowMs: number): StatusDocument {
-  const streams = sources.streams().map(({ spec, counters }): StreamEntry => ({
+  const streams = sources.streams().map(({ spec, counters, deliveryFailures }): StreamEntry => ({
     pv: spec.pvName,
     protocol: spec.protocol,
     topic: spec.topic,
@@ -107,6 +109,13 @@ export function statusDocument(sources: StatusSources, health: HealthReport, now
     messages: counters.messages,
     resends: counters.resends,
     rejected: { ...counters.rejected },
+    ...(deliveryFailures && {
+      deliveryFailures: {
+        count: deliveryFailures.count,
+        lastReason: deliveryFailures.reason,
+        last: new Date(deliveryFailures.lastMs).toISOString(),
+      },
+    }),
   }));
   streams.sort(streamOrder);
   const streamStates: Record<string, number> = {};
