@@ -7,6 +7,7 @@ import { passwordFile, readableFile } from '../option-values/files.js';
 import { kafkaProperties } from '../option-values/kafka.js';
 import { password } from '../option-values/kinds.js';
 import { KafkaUriError, parseKafkaUri } from '../kafka/uri.js';
+import { forwarderTopicProblem, topicNameProblem } from '../streams/topic-name.js';
 import type { KafkaUri, TlsOptions } from '../kafka/endpoint.js';
 import { KafkaClientConfigError, kafkaClientConfig } from '../kafka/client-config.js';
 import { UsageError } from './errors.js';
@@ -129,18 +130,22 @@ function withoutUndefined(tls: Record<keyof TlsOptions, string | undefined>): Tl
 
 /**
  * The topic a command works on: the TOPIC argument of a command that takes one (`positional` given), else the
- * --broker URI's topic.
+ * --broker URI's topic. Checked as Kafka checks names; a forwarder's topics are never Kafka's internal ones, but
+ * any topic can be read (`internal: 'readable'`).
  */
 export function topicOf(
   access: KafkaAccess,
   what: string,
   positional?: { argument: string | undefined },
+  internal: 'refused' | 'readable' = 'refused',
 ): string {
   const topic = positional?.argument ?? access.uri.topic;
   if (topic === undefined) {
     const orArgument = positional === undefined ? '' : ' or as the TOPIC argument';
     throw new UsageError(`no ${what}: give it as host:port/TOPIC in --broker${orArgument}`);
   }
+  const problem = internal === 'refused' ? forwarderTopicProblem(topic) : topicNameProblem(topic);
+  if (problem !== undefined) throw new UsageError(`${what} "${topic}" ${problem}`);
   return topic;
 }
 

@@ -12,11 +12,13 @@
  *   the `-sasl-password` options, never in a URI.
  * - Hosts are names or IPv4 addresses; IPv6 addresses go in brackets (`[::1]:9092`). The port defaults to 9092
  *   (Kafka's and librdkafka's default) and must be 1..65535.
- * - The topic must be a legal Kafka topic name (letters, digits, `.`, `_`, `-`; at most 249 characters).
+ * - The topic must be a legal Kafka topic name (letters, digits, `.`, `_`, `-`; at most 249 characters; not `.`
+ *   or `..`). Whether a program may use Kafka's internal topics (`__consumer_offsets`, ...) is its own decision.
  *
  * Error messages quote the offending fragment (never the user name), so they can go to a log.
  */
 import { AddressError, formatHostPort, parseHostPort } from '../util/host-port.js';
+import { topicNameProblem } from '../streams/topic-name.js';
 import type { KafkaUri, SaslMechanism, SecurityProtocol } from './endpoint.js';
 
 export class KafkaUriError extends Error {
@@ -28,9 +30,6 @@ const saslMechanisms: readonly SaslMechanism[] = ['PLAIN', 'SCRAM-SHA-256', 'SCR
 const saslProtocols: ReadonlySet<SecurityProtocol> = new Set(['SASL_PLAINTEXT', 'SASL_SSL']);
 
 export const defaultKafkaPort = 9092;
-/** Kafka's own limit (org.apache.kafka.common.internals.Topic). */
-const maxTopicLength = 249;
-const topicPattern = /^[A-Za-z0-9._-]+$/;
 
 export const kafkaUriSyntax = '[PROTOCOL+][MECHANISM\\][user@]host:port[,host:port...][/topic]';
 
@@ -149,13 +148,6 @@ function parseLocation(text: string): { brokers: string; topic?: string } {
 export function checkTopic(topic: string): void {
   if (topic === '') throw new KafkaUriError('empty topic after "/"');
   if (topic.includes('/')) throw new KafkaUriError(`more than one "/" (topic "${topic}")`);
-  if (!topicPattern.test(topic)) {
-    throw new KafkaUriError(`topic "${topic}" may only contain letters, digits, ".", "_" and "-"`);
-  }
-  if (topic === '.' || topic === '..') throw new KafkaUriError(`"${topic}" is not a valid topic name`);
-  if (topic.length > maxTopicLength) {
-    throw new KafkaUriError(
-      `topic is ${topic.length} characters long, Kafka allows at most ${maxTopicLength}`,
-    );
-  }
+  const problem = topicNameProblem(topic);
+  if (problem !== undefined) throw new KafkaUriError(`topic "${topic}" ${problem}`);
 }

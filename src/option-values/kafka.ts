@@ -5,6 +5,7 @@
 import rdkafka from '@confluentinc/kafka-javascript';
 import type { KafkaUri } from '../kafka/endpoint.js';
 import { checkTopic, KafkaUriError, parseKafkaUri } from '../kafka/uri.js';
+import { forwarderTopicProblem, isInternalTopic } from '../streams/topic-name.js';
 import { OptionValueError, type ValueKind } from './kinds.js';
 
 export const topicName: ValueKind<string> = {
@@ -16,9 +17,15 @@ export const topicName: ValueKind<string> = {
       if (error instanceof KafkaUriError) throw new OptionValueError(error.message);
       throw error;
     }
+    refuseInternal(text);
     return text;
   },
 };
+
+/** The forwarder's own topics are never Kafka's internal ones (a legal name, but a mistake). */
+function refuseInternal(topic: string): void {
+  if (isInternalTopic(topic)) throw new OptionValueError(`topic "${topic}" ${forwarderTopicProblem(topic)}`);
+}
 
 /** `topic: 'required'` for topic URIs; `'dropped'` for the output broker, whose topic part is ignored. */
 export function kafkaUri(topic: 'required' | 'dropped'): ValueKind<KafkaUri> {
@@ -34,6 +41,7 @@ export function kafkaUri(topic: 'required' | 'dropped'): ValueKind<KafkaUri> {
       }
       if (topic === 'dropped') return withoutTopic(uri);
       if (uri.topic === undefined) throw new OptionValueError('no topic given: add /topic after the brokers');
+      refuseInternal(uri.topic);
       return uri;
     },
   };

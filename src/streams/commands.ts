@@ -15,6 +15,7 @@ import {
 } from '../schemas/index.js';
 import type { EpicsProtocol } from '../model/protocol.js';
 import type { OutputSchema, StreamSpec } from '../model/stream.js';
+import { forwarderTopicProblem } from './topic-name.js';
 
 /** A REMOVE request: empty fields match every stream; name and topic take wildcards, schema is exact. */
 export interface StreamPattern {
@@ -35,7 +36,6 @@ export type CommandParseResult =
 
 /** Longest PV name accepted; EPICS names are far shorter, so anything longer is junk. */
 export const MAX_PV_NAME_LENGTH = 1024;
-const KAFKA_TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
 
 const PROTOCOL_OF_NUMBER = new Map<number, EpicsProtocol>([
   [Protocol.PVA, 'pva'],
@@ -121,7 +121,8 @@ function addedStream(stream: RawStream): StreamSpec | string {
   // eslint-disable-next-line no-control-regex -- control characters are what this rejects
   if (/[\s\u0000-\u001f]/.test(stream.channel)) return 'PV name contains white space or control characters';
   if (stream.topic === '') return 'empty topic';
-  if (!KAFKA_TOPIC.test(stream.topic)) return 'topic is not a valid Kafka topic name';
+  const topicProblem = forwarderTopicProblem(stream.topic);
+  if (topicProblem !== undefined) return `topic '${printable(stream.topic)}' ${topicProblem}`;
   if (stream.schema === '') return 'empty schema';
   if (!isSchemaOfProtocol(protocol, stream.schema)) return unavailableSchema(stream.schema, protocol);
   return {

@@ -25,7 +25,7 @@ export function registerTail(program: Command, io: CtlIo): void {
       ) => {
         const max = options.max === undefined ? Infinity : positiveInteger('--max', options.max);
         const access = accessOf(io, self);
-        const topic = topicOf(access, 'topic to read', { argument });
+        const topic = topicOf(access, 'topic to read', { argument }, 'readable');
         const matches = fieldMatcher(options.source);
         let printed = 0;
         await readTopic(

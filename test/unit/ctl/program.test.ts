@@ -250,6 +250,24 @@ describe('forwarder-ctl arguments', () => {
       ],
       [['-b', '127.0.0.1:1', 'tail', 'data', '--max', '0'], {}, /--max: "0" is not a positive integer/],
       [
+        ['-b', '127.0.0.1:1/__consumer_offsets', 'add', 'A', 'ca', 't', 'f144'],
+        {},
+        /config topic "__consumer_offsets" is reserved for Kafka's internal topics/,
+      ],
+      [['-b', nowhere, 'add', 'A', 'ca', '..', 'f144'], {}, /topic '\.\.' is not a valid topic name/],
+      [
+        ['-b', nowhere, 'add', 'A', 'ca', '__consumer_offsets', 'f144'],
+        {},
+        /topic '__consumer_offsets' is reserved for Kafka's internal topics/,
+      ],
+      [['-b', '127.0.0.1:1', 'status', '.'], {}, /status topic "\." is not a valid topic name/],
+      [
+        ['-b', '127.0.0.1:1', 'stored', '__consumer_offsets'],
+        {},
+        /storage topic "__consumer_offsets" is reserved/,
+      ],
+      [['-b', '127.0.0.1:1', 'tail', 'a/b'], {}, /topic to read "a\/b" may only contain letters/],
+      [
         ['-b', '127.0.0.1:1', 'tail'],
         {},
         /no topic to read: give it as host:port\/TOPIC in --broker or as the TOPIC argument/,

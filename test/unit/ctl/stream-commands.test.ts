@@ -60,7 +60,7 @@ describe('command streams', () => {
         "line 2: unknown schema 'f999' (expected one of f144, f142, tdct, al00, ep01, no_op, nttable_se00, nttable_senv)",
         "line 3: schema 'nttable_senv' is not available for protocol ca",
         'line 4: PV name contains white space or control characters',
-        'line 5: topic is not a valid Kafka topic name',
+        `line 5: topic 'bad/topic' may only contain letters, digits, ".", "_" and "-"`,
         'line 6: empty PV name',
         'line 7: no protocol (ca, pva, fake)',
       ],

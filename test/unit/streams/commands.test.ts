@@ -55,6 +55,34 @@ describe('config commands', () => {
     });
   });
 
+  it('skips streams whose topic Kafka would refuse or keeps for itself', () => {
+    const result = parseConfigMessage(
+      serialiseFc00({
+        configChange: UpdateType.ADD,
+        streams: [
+          stream({ topic: '.' }),
+          stream({ topic: '..' }),
+          stream({ topic: '__consumer_offsets' }),
+          stream({ topic: 'x'.repeat(250) }),
+          stream({ topic: '.hidden..but_legal-1' }),
+        ],
+      }),
+    );
+    assert.ok(result.ok);
+    assert.deepEqual(
+      result.skipped.map((reason) => reason.replace(/^stream name=.*?: /, '')),
+      [
+        `topic '.' is not a valid topic name ("." and ".." are refused by Kafka)`,
+        `topic '..' is not a valid topic name ("." and ".." are refused by Kafka)`,
+        `topic '__consumer_offsets' is reserved for Kafka's internal topics (names beginning with "__")`,
+        `topic '${'x'.repeat(200)}...(250 characters)' is 250 characters long, Kafka allows at most 249`,
+      ],
+    );
+    assert.deepEqual(result.command.type === 'add' && result.command.streams.map((s) => s.topic), [
+      '.hidden..but_legal-1',
+    ]);
+  });
+
   it('skips invalid streams of an ADD and keeps the valid ones after them', () => {
     const result = parseConfigMessage(
       serialiseFc00({

@@ -27,6 +27,24 @@ describe('launcher options: wrong values are one line and exit code 2', () => {
       '--storage-topic: no topic given: add /topic after the brokers',
     ],
     [
+      'Kafka internal topic as the config topic',
+      [...minimal, '--config-topic', 'h:1/__consumer_offsets'],
+      {},
+      '--config-topic: topic "__consumer_offsets" is reserved for Kafka\'s internal topics (names beginning with "__")',
+    ],
+    [
+      '"." as the storage topic',
+      [...minimal, '--storage-topic', 'h:1/.'],
+      {},
+      '--storage-topic: topic "." is not a valid topic name ("." and ".." are refused by Kafka)',
+    ],
+    [
+      'Kafka internal topic as the group topic',
+      [...minimal, '--group-id', 'g', '--group-topic', '__transaction_state'],
+      {},
+      '--group-topic: topic "__transaction_state" is reserved for Kafka\'s internal topics (names beginning with "__")',
+    ],
+    [
       'bad URI',
       [...minimal, '--config-topic', 'h:99999/commands'],
       {},
