@@ -2,8 +2,8 @@
 # Installs everything the project and its tests need, idempotently: Debian packages (librdkafka build
 # dependencies, Java for the test broker, flatc), Node >= 22 from the npm registry when the machine's Node is
 # older, the npm packages (building the librdkafka binding for that Node), the Kafka broker jars and test
-# certificates, the Python test environment (EPICS IOC, p4p, caproto, the reference serialisers), and Chromium
-# for the status page test.
+# certificates, the Python test environment (EPICS IOC, p4p, caproto, the reference serialisers), Chromium
+# for the status page test and logrotate for the deploy/ file's.
 # Downloads are cached in EKF_CACHE_DIR (default ~/.cache/epics-kafka-forwarder), so a second run is quick.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,7 +17,7 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "Debian packages"
 packages=(build-essential python3 python3-venv openjdk-17-jre-headless maven openssl flatbuffers-compiler
-  libssl-dev zlib1g-dev libzstd-dev liblz4-dev libsasl2-dev chromium)
+  libssl-dev zlib1g-dev libzstd-dev liblz4-dev libsasl2-dev chromium logrotate)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

@@ -180,6 +180,7 @@ async function startForwarding(
 
   if (options.storageTopic && !options.skipRetrieval) {
     const storageTopic = topicOf(options.storageTopic);
+    logger.info(`Restoring the stream set from storage topic ${storageTopic}`);
     const stored = await StreamStore.retrieve(
       clientConfig(options.storageTopic),
       storageTopic,

@@ -14,6 +14,7 @@ import {
 } from '../kafka/connect.js';
 import { KafkaProducer } from '../kafka/producer.js';
 import type { Logger } from '../logging/logger.js';
+import { StorageTopicError } from '../storage/restore.js';
 import { StreamStore } from '../storage/store.js';
 import { CtlError, UsageError } from './errors.js';
 import type { KafkaAccess } from './kafka-access.js';
@@ -161,6 +162,7 @@ export async function readStoredStreams(
   try {
     return await StreamStore.retrieve(access.config, topic, log, singleAttempt(access));
   } catch (error) {
+    if (error instanceof StorageTopicError) throw new CtlError(error.message);
     throw new CtlError(`cannot read storage topic ${topic}: ${(error as Error).message}`);
   }
 }

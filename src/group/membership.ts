@@ -13,6 +13,7 @@ import rdkafka, { type RdKafka } from '@confluentinc/kafka-javascript';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logging/logger.js';
 import {
+  blockingRequest,
   type ConnectRetry,
   connectWithRetry,
   logClientErrors,
@@ -294,9 +295,11 @@ async function coordinationPartitions(
 }
 
 async function partitionCount(consumer: RdKafka.KafkaConsumer, topic: string): Promise<number> {
-  const metadata = await new Promise<RdKafka.Metadata>((resolveMetadata, rejectMetadata) =>
-    consumer.getMetadata({ topic, timeout: METADATA_TIMEOUT_MS }, (error, data) =>
-      error ? rejectMetadata(error) : resolveMetadata(data),
+  const metadata = await blockingRequest(
+    new Promise<RdKafka.Metadata>((resolveMetadata, rejectMetadata) =>
+      consumer.getMetadata({ topic, timeout: METADATA_TIMEOUT_MS }, (error, data) =>
+        error ? rejectMetadata(error) : resolveMetadata(data),
+      ),
     ),
   );
   return metadata.topics.find((entry) => entry.name === topic)?.partitions.length ?? 0;

@@ -3,12 +3,13 @@ import rdkafka, { type RdKafka } from '@confluentinc/kafka-javascript';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logging/logger.js';
 import { RateLimitedLog } from '../logging/rate-limited.js';
+import { SettingsError } from '../util/settings-error.js';
 
 /**
  * librdkafka refused to create the client: its configuration is wrong (a CA file that holds no certificate,
  * properties that contradict each other, ...), and trying again cannot help.
  */
-export class KafkaClientCreationError extends Error {
+export class KafkaClientCreationError extends SettingsError {
   override readonly name = 'KafkaClientCreationError';
 }
 
@@ -101,9 +102,33 @@ export async function connectWithRetry(
 
 /** One attempt: resolves with its error, or undefined once connected. */
 function connectOnce(client: Client, timeoutMs: number): Promise<RdKafka.LibrdKafkaError | undefined> {
-  return new Promise((resolveAttempt) =>
-    client.connect({ timeout: timeoutMs }, (error) => resolveAttempt(error ?? undefined)),
+  return blockingRequest(
+    new Promise((resolveAttempt) =>
+      client.connect({ timeout: timeoutMs }, (error) => resolveAttempt(error ?? undefined)),
+    ),
   );
+}
+
+let requestsUnderWay = 0;
+
+/**
+ * A librdkafka request that waits on one of libuv's worker threads until it is answered or times out (connecting,
+ * metadata, offsets). Nothing can abandon it, and the process cannot end by process.exit() before it is over:
+ * libuv waits for its threads. Wrapped here, such requests are counted, so that a stop asked for in the middle of
+ * one can end the process another way.
+ */
+export async function blockingRequest<T>(request: Promise<T>): Promise<T> {
+  requestsUnderWay++;
+  try {
+    return await request;
+  } finally {
+    requestsUnderWay--;
+  }
+}
+
+/** How many blockingRequest()s have not ended yet. */
+export function blockingRequestsUnderWay(): number {
+  return requestsUnderWay;
 }
 
 export const CANCELLED = Symbol('cancelled');

@@ -1,7 +1,7 @@
 /** Where a topic's partitions begin and end, for consumers that assign themselves instead of joining a group. */
 import type { RdKafka } from '@confluentinc/kafka-javascript';
 import type { Logger } from '../logging/logger.js';
-import { CANCELLED, type ConnectRetry, pauseBeforeRetry, unlessAborted } from './connect.js';
+import { blockingRequest, CANCELLED, type ConnectRetry, pauseBeforeRetry, unlessAborted } from './connect.js';
 
 const METADATA_TIMEOUT_MS = 10_000;
 
@@ -44,15 +44,17 @@ export async function topicOffsets(
 
 /** One try: the offsets of every partition, none when the topic does not exist. */
 async function readOffsets(consumer: RdKafka.KafkaConsumer, topic: string): Promise<PartitionOffsets[]> {
-  const metadata = await new Promise<RdKafka.Metadata>((resolveMetadata, rejectMetadata) =>
-    consumer.getMetadata({ topic, timeout: METADATA_TIMEOUT_MS }, (error, data) =>
-      error ? rejectMetadata(error) : resolveMetadata(data),
+  const metadata = await blockingRequest(
+    new Promise<RdKafka.Metadata>((resolveMetadata, rejectMetadata) =>
+      consumer.getMetadata({ topic, timeout: METADATA_TIMEOUT_MS }, (error, data) =>
+        error ? rejectMetadata(error) : resolveMetadata(data),
+      ),
     ),
   );
   const partitions = metadata.topics.find((entry) => entry.name === topic)?.partitions ?? [];
   return Promise.all(
-    partitions.map(
-      ({ id }) =>
+    partitions.map(({ id }) =>
+      blockingRequest(
         new Promise<PartitionOffsets>((resolveOffsets, rejectOffsets) =>
           consumer.queryWatermarkOffsets(topic, id, METADATA_TIMEOUT_MS, (error, offsets) =>
             error
@@ -60,6 +62,7 @@ async function readOffsets(consumer: RdKafka.KafkaConsumer, topic: string): Prom
               : resolveOffsets({ partition: id, low: offsets.lowOffset, high: offsets.highOffset }),
           ),
         ),
+      ),
     ),
   );
 }

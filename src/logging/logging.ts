@@ -1,8 +1,10 @@
 /**
  * The daemon's logger: winston writing plain lines to stderr, or to `--log-file` instead, and, with
  * `--graylog-logger-address`, GELF records to Graylog as well. Secrets never reach any of them (log-format.ts).
+ * The log file can be reopened (on SIGHUP, after logrotate moved it away).
  */
 import { closeSync, createWriteStream, openSync, type WriteStream } from 'node:fs';
+import { Writable } from 'node:stream';
 import winston from 'winston';
 import { GelfTransport, type GelfStats, type GraylogAddress } from './gelf-transport.js';
 import { plainLine, stampTime } from './log-format.js';
@@ -43,6 +45,11 @@ export interface Logging {
   readonly logger: winston.Logger;
   /** Counters of the Graylog transport; undefined without Graylog. */
   readonly graylogStats: GelfStats | undefined;
+  /**
+   * Opens the log file again by its name, so that lines go to a new file once logrotate moved the old one away.
+   * Throws LogFileError when it cannot (the old file is kept); false when logging to stderr (nothing to reopen).
+   */
+  reopen(): boolean;
   /** Writes out what is pending (Graylog: at most GRAYLOG_FLUSH_TIMEOUT_MS), then releases file and sockets. */
   close(): Promise<void>;
 }
@@ -77,10 +84,41 @@ function openLogFile(path: string): WriteStream {
     throw new LogFileError(path, error as NodeJS.ErrnoException);
   }
   try {
-    return createWriteStream(path, { fd });
+    const stream = createWriteStream(path, { fd });
+    stream.on('error', (error) => reportLoggingFailure(`writing ${path}`, error));
+    return stream;
   } catch (error) {
     closeSync(fd);
     throw error;
+  }
+}
+
+/**
+ * The log file as one stream for winston, whose file underneath can be swapped: lines written before a reopen
+ * finish in the old file, every later line goes to the new one.
+ */
+class ReopenableLogFile extends Writable {
+  private file: WriteStream;
+
+  constructor(private readonly path: string) {
+    super();
+    this.file = openLogFile(path);
+  }
+
+  reopen(): void {
+    const next = openLogFile(this.path);
+    const previous = this.file;
+    this.file = next;
+    previous.end();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+    // A failed write is reported by the file's error listener; logging itself carries on.
+    this.file.write(chunk, () => done());
+  }
+
+  override _final(done: (error?: Error | null) => void): void {
+    this.file.end(() => done());
   }
 }
 
@@ -121,8 +159,7 @@ function skipDisabledLevels(logger: winston.Logger): void {
  * Builds the daemon's logger. Throws LogFileError when `logFile` cannot be opened for appending.
  */
 export function createLogger(options: LoggingOptions): Logging {
-  const file = options.logFile === undefined ? undefined : openLogFile(options.logFile);
-  file?.on('error', (error) => reportLoggingFailure(`writing ${options.logFile ?? ''}`, error));
+  const file = options.logFile === undefined ? undefined : new ReopenableLogFile(options.logFile);
   const logger = winston.createLogger({
     level: LOG_LEVEL_FOR_VERBOSITY[options.verbosity],
     levels: winston.config.npm.levels,
@@ -160,6 +197,10 @@ export function createLogger(options: LoggingOptions): Logging {
     logger,
     get graylogStats() {
       return graylog?.stats;
+    },
+    reopen: () => {
+      file?.reopen();
+      return file !== undefined;
     },
     close: () => (closing ??= close()),
   };

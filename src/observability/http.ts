@@ -10,6 +10,7 @@ import type { HealthReport } from './health.js';
 import type { Logger } from '../logging/logger.js';
 import { EXPOSITION_CONTENT_TYPE } from './metrics.js';
 import { RateLimitedLog } from '../logging/rate-limited.js';
+import { SettingsError } from '../util/settings-error.js';
 import { type StatusDocument, statusPageHtml } from './status-page.js';
 
 export interface HttpHandlers {
@@ -31,6 +32,14 @@ function json(status: number, value: unknown): Reply {
   return { status, contentType: JSON_TYPE, body: `${JSON.stringify(value, null, 2)}\n` };
 }
 
+/** What the usual reasons a listener cannot start mean for the operator. */
+const LISTEN_ERRORS: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'another program listens on that port',
+  EADDRNOTAVAIL: "the address is not one of this host's",
+  EACCES: 'ports below 1024 need privileges',
+  ENOTFOUND: 'the host name does not resolve',
+};
+
 /** The page allows its own inline style and nothing else: no script, no external request. */
 const PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
 
@@ -45,7 +54,9 @@ export class ObservabilityServer {
     this.problems = new RateLimitedLog(logger, 'error', 60_000);
   }
 
-  /** Listens on `address`; rejects with a clear message when it cannot (address in use, not local, ...). */
+  /**
+   * Listens on `address`; rejects with a SettingsError saying why when it cannot (address in use, not local, ...).
+   */
   static async start(
     address: HostPort,
     handlers: HttpHandlers,
@@ -61,7 +72,10 @@ export class ObservabilityServer {
     await new Promise<void>((resolveListen, rejectListen) => {
       const refused = (error: NodeJS.ErrnoException): void =>
         rejectListen(
-          new Error(`cannot serve HTTP on ${address.host}:${address.port}: ${error.code ?? error.message}`),
+          new SettingsError(
+            `cannot serve HTTP on ${address.host}:${address.port}: ${error.code ?? error.message}` +
+              ` (${LISTEN_ERRORS[error.code ?? ''] ?? error.message}; change --http-address)`,
+          ),
         );
       server.once('error', refused);
       server.listen(address.port, address.host, () => {

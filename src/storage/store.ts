@@ -1,8 +1,8 @@
 /**
  * The storage topic: after every valid command the whole stream set is saved as one fc00 message (ADD with every
- * stream, or REMOVEALL when empty); at start-up the newest valid message is read back, walking backwards over
- * junk (docs/forwarding.md, "Storage topic"). The topic must have one partition: saves are unkeyed and reads use
- * partition 0.
+ * stream, or REMOVEALL when empty); at start-up the newest valid message is read back (restore.ts), reading
+ * backwards over junk, within bounds (docs/forwarding.md, "Storage topic"). The topic must have one partition:
+ * saves are unkeyed and reads use partition 0.
  */
 import rdkafka from '@confluentinc/kafka-javascript';
 import { randomUUID } from 'node:crypto';
@@ -15,6 +15,7 @@ import {
   logClientErrors,
 } from '../kafka/connect.js';
 import { topicOffsets } from '../kafka/topic-offsets.js';
+import { newestStoredSet } from './restore.js';
 import type { KafkaProducer } from '../kafka/producer.js';
 import type { Logger } from '../logging/logger.js';
 import { Protocol, serialiseFc00, UpdateType } from '../schemas/index.js';
@@ -50,7 +51,8 @@ export class StreamStore {
 
   /**
    * The newest stored stream set (an fc00 or rf5k ADD or REMOVEALL), or undefined when the topic holds none.
-   * Junk is skipped with a warning. Waits (saying so) while the topic does not exist.
+   * Newer messages that are not stored sets are skipped with a warning; too many of them (restore.ts) throw a
+   * StorageTopicError. Waits (saying so) while the topic does not exist; gives up at once when `retry.abort` aborts.
    */
   static async retrieve(
     config: Readonly<Record<string, string>>,
@@ -67,20 +69,8 @@ export class StreamStore {
     await connectWithRetry(consumer, role, logger, retry);
     try {
       const partitions = await topicOffsets(consumer, topic, 'Storage topic', logger, retry);
-      const { low, high } = partitions.find(({ partition }) => partition === 0) ?? { low: 0, high: 0 };
-      consumer.setDefaultConsumeTimeout(2_000);
-      for (let offset = high - 1; offset >= low; offset--) {
-        consumer.assign([{ topic, partition: 0, offset }]);
-        const messages = await new Promise<rdkafka.Message[]>((resolveConsume, rejectConsume) =>
-          consumer.consume(1, (error, consumed) => (error ? rejectConsume(error) : resolveConsume(consumed))),
-        );
-        const payload = messages[0]?.offset === offset ? messages[0].value : null;
-        if (payload && isStoredStreamSet(payload)) return payload;
-        logger.warn(
-          `Skipping message at offset ${offset} of storage topic ${topic}: not a stored stream set`,
-        );
-      }
-      return undefined;
+      const range = partitions.find(({ partition }) => partition === 0) ?? { low: 0, high: 0 };
+      return await newestStoredSet(consumer, topic, range, isStoredStreamSet, logger, retry.abort);
     } finally {
       await new Promise<void>((resolveDisconnect) => consumer.disconnect(() => resolveDisconnect()));
     }

@@ -87,3 +87,11 @@ export class ForwarderProcess {
     }
   }
 }
+
+/**
+ * How a forwarder stopped by SIGTERM during start-up ends cleanly: with exit code 0, or, stopped in the middle of
+ * a librdkafka request (a connection attempt waits up to 10 s for its answer), by the signal itself.
+ */
+export function stoppedInStartUp(exit: { code: number | null; signal: NodeJS.Signals | null }): boolean {
+  return exit.code === 0 || (exit.code === null && exit.signal === 'SIGTERM');
+}

@@ -1,7 +1,8 @@
 /**
  * The deployment files in deploy/: the example config file is valid for the real option parser, as shipped and
  * with every commented-out setting switched on; the systemd unit passes `systemd-analyze verify` (where systemd
- * is installed) and keeps the promises the README makes about it.
+ * is installed) and keeps the promises the README makes about it. (deploy/forwarder.logrotate rotates a running
+ * forwarder's log in signals.test.ts.)
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -99,6 +100,13 @@ describe('deploy/forwarder.service', () => {
       'no restarts after a mistake in the settings',
     );
     assert.equal(settings.get('KillSignal'), 'SIGTERM');
+  });
+
+  it('reopens the log file on reload, as deploy/forwarder.logrotate asks after rotating', () => {
+    assert.equal(settings.get('ExecReload'), '/bin/kill -HUP $MAINPID');
+    const logrotate = readFileSync(join(repoRoot, 'deploy', 'forwarder.logrotate'), 'utf8');
+    assert.match(logrotate, /^\/var\/log\/forwarder\/\*\.log \{$/m, "the unit's LogsDirectory");
+    assert.match(logrotate, /^ +systemctl reload forwarder\.service /m);
   });
 
   it("gives node the options of forwarder-launch's #! line, and malloc settings", () => {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { Protocol, serialiseFc00, UpdateType } from '../../../src/schemas/index.js';
-import { ForwarderProcess } from '../../support/forwarder.js';
+import { ForwarderProcess, stoppedInStartUp } from '../../support/forwarder.js';
 import { ForwarderWorld } from '../../support/forwarder-world.js';
 import { freePort } from '../../support/ports.js';
 import { runPythonCode } from '../../support/python.js';
@@ -365,22 +365,35 @@ describe('forwarder HTTP listener while Kafka is unreachable', () => {
       const metrics = await httpGet(`http://127.0.0.1:${httpPort}/metrics`);
       assert.equal(metricValue(metrics.body, 'forwarder_healthy'), 0);
     } finally {
-      assert.equal((await waiting.stop('SIGTERM', 20_000)).code, 0);
+      assert.ok(stoppedInStartUp(await waiting.stop('SIGTERM', 20_000)), waiting.output);
     }
   });
 
-  it('exits with a clear error when the HTTP address is taken', async () => {
+  it('ends with exit code 2 and one line when the HTTP address is taken or not on this host', async () => {
     const taken = await CarbonListener.start();
     try {
-      const blocked = ForwarderProcess.start(
-        world.standardArguments(['--http-address', `127.0.0.1:${taken.port}`]),
-      );
-      const exit = await blocked.exit(30_000);
-      assert.equal(exit.code, 1);
-      assert.match(
-        blocked.output,
-        new RegExp(`cannot serve HTTP on 127\\.0\\.0\\.1:${taken.port}: EADDRINUSE`),
-      );
+      for (const [address, reason] of [
+        [
+          `127.0.0.1:${taken.port}`,
+          'EADDRINUSE \\(another program listens on that port; change --http-address\\)',
+        ],
+        // A documentation address (RFC 5737): never one of this host's, and binding to it sends nothing.
+        [
+          '192.0.2.10:8080',
+          "EADDRNOTAVAIL \\(the address is not one of this host's; change --http-address\\)",
+        ],
+      ] as const) {
+        const blocked = ForwarderProcess.start(world.standardArguments(['--http-address', address]));
+        const exit = await blocked.exit(30_000);
+        assert.equal(exit.code, 2, blocked.output);
+        const errors = blocked.output.split('\n').filter((line) => / ERROR /.test(line));
+        assert.equal(errors.length, 1, blocked.output);
+        assert.match(
+          errors[0] ?? '',
+          new RegExp(`ERROR Fatal error: cannot serve HTTP on ${address.replaceAll('.', '\\.')}: ${reason}$`),
+        );
+        assert.doesNotMatch(blocked.output, /\n\s+at /, 'no stack trace');
+      }
     } finally {
       await taken.close();
     }
