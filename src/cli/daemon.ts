@@ -236,6 +236,8 @@ async function startForwarding(
       status.stop();
       await membership?.close();
       await forwarder.stop();
+      // Readers of the status topic see a clean stop at once, instead of a forwarder gone silent.
+      status.reportStopped();
       const flushed = await producer.close(SHUTDOWN_FLUSH_MS);
       await Promise.all([statusProducer.close(2_000), storageProducer?.close(5_000)]);
       await observability.close();

@@ -21,8 +21,11 @@ export interface ForwarderInstance {
   readonly updateIntervalMs: number;
   /** Kafka timestamp of its newest status message. */
   readonly lastSeenMs: number;
-  /** 'silent' when several status intervals passed since its last message: stopped, hung or cut off. */
-  readonly state: 'running' | 'silent';
+  /**
+   * 'stopped' when its last message says it stopped cleanly; 'silent' when several status intervals passed since
+   * its last message: killed, hung or cut off.
+   */
+  readonly state: 'running' | 'silent' | 'stopped';
   /** The streams of its newest status message; null when the status JSON could not be read. */
   readonly streams: readonly Readonly<Record<string, unknown>>[] | null;
   readonly statusJsonError?: string;
@@ -93,12 +96,25 @@ function instanceOf(message: X5f2Message, lastSeenMs: number, nowMs: number): Fo
     softwareVersion: message.softwareVersion,
     updateIntervalMs: message.updateIntervalMs,
     lastSeenMs,
-    state: nowMs - lastSeenMs > SILENT_AFTER_INTERVALS * interval ? 'silent' : 'running',
-    ...parsed,
+    state: parsed.stopped
+      ? 'stopped'
+      : nowMs - lastSeenMs > SILENT_AFTER_INTERVALS * interval
+        ? 'silent'
+        : 'running',
+    ...withoutStopped(parsed),
   };
 }
 
-function parseStatusJson(text: string): Pick<ForwarderInstance, 'streams' | 'statusJsonError' | 'group'> {
+function withoutStopped({ stopped: _stopped, ...rest }: ParsedStatusJson): Omit<ParsedStatusJson, 'stopped'> {
+  return rest;
+}
+
+type ParsedStatusJson = Pick<ForwarderInstance, 'streams' | 'statusJsonError' | 'group'> & {
+  /** The forwarder's last message: it stopped cleanly. */
+  readonly stopped?: boolean;
+};
+
+function parseStatusJson(text: string): ParsedStatusJson {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -111,7 +127,12 @@ function parseStatusJson(text: string): Pick<ForwarderInstance, 'streams' | 'sta
     return { streams: null, statusJsonError: 'status JSON has no "streams" list' };
   }
   const group = groupOf((parsed as { group?: unknown }).group);
-  return { streams: streams as Record<string, unknown>[], ...(group === undefined ? {} : { group }) };
+  const stopped = (parsed as { state?: unknown }).state === 'stopped';
+  return {
+    streams: streams as Record<string, unknown>[],
+    ...(group === undefined ? {} : { group }),
+    ...(stopped ? { stopped } : {}),
+  };
 }
 
 function groupOf(value: unknown): GroupMembership | undefined {

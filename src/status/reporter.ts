@@ -1,7 +1,8 @@
 /**
- * x5f2 status messages: every status interval and right after each valid command. The JSON keeps the reference's
- * `streams` entries (channel_name, protocol, output_topic, schema) so existing readers work, and adds each stream's
- * periodic flag and connection state.
+ * x5f2 status messages: every status interval, right after each valid command, and a last one at a clean stop.
+ * The JSON keeps the reference's `streams` entries (channel_name, protocol, output_topic, schema) so existing
+ * readers work, and adds each stream's periodic flag and connection state; the last message has no streams and
+ * says `"state": "stopped"`, so that readers can tell a stopped forwarder from one gone silent.
  */
 import type { StreamStatus } from '../forwarding/forwarder.js';
 import { PROTOCOL_LABEL } from '../model/protocol.js';
@@ -42,6 +43,9 @@ export function statusJson(streams: readonly StreamStatus[], group?: GroupReport
   return `{"streams": [${entries.join(', ')}]${group === undefined ? '' : `, "group": ${groupJson(group)}`}}`;
 }
 
+/** The status JSON of a forwarder that stopped cleanly. */
+export const STOPPED_STATUS_JSON = '{"streams": [], "state": "stopped"}';
+
 function groupJson(group: GroupReport): string {
   const storage =
     group.storageTopic === undefined ? '' : `, "storage_topic": ${JSON.stringify(group.storageTopic)}`;
@@ -68,11 +72,17 @@ export class StatusReporter {
   }
 
   report(): void {
-    const payload = serialiseX5f2({
-      ...this.identity,
-      updateIntervalMs: this.intervalMs,
-      statusJson: statusJson(this.streams(), this.group?.()),
-    });
+    this.send(statusJson(this.streams(), this.group?.()));
+  }
+
+  /** The last message, at a clean stop: no streams are forwarded any more. Stops the periodic reports. */
+  reportStopped(): void {
+    this.stop();
+    this.send(STOPPED_STATUS_JSON);
+  }
+
+  private send(statusJson: string): void {
+    const payload = serialiseX5f2({ ...this.identity, updateIntervalMs: this.intervalMs, statusJson });
     this.sink.send(this.topic, null, payload, Date.now());
   }
 

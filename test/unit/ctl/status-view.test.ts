@@ -53,6 +53,23 @@ describe('status view', () => {
     assert.equal(unknownInterval.instances(now)[0]?.state, 'running');
   });
 
+  it('shows an instance whose last message says it stopped as stopped, never silent, without streams', () => {
+    const collector = new StatusCollector();
+    collector.add(status({ updateIntervalMs: 1000 }), now - 10_000);
+    collector.add(
+      status({ updateIntervalMs: 1000, statusJson: '{"streams": [], "state": "stopped"}' }),
+      now - 500,
+    );
+    const [instance] = collector.instances(now + 60_000);
+    assert.equal(instance?.state, 'stopped');
+    assert.deepEqual(instance?.streams, []);
+    assert.equal(
+      statusText('status', collector.instances(now), now, 60),
+      'fwd-1 on host-a (pid 100), Forwarder 0.1.0: stopped, last seen 2026-01-01T11:59:59.500Z (1 s ago), 0 streams\n',
+    );
+    assert.deepEqual(groupSummaries(collector.instances(now)), []);
+  });
+
   it('prints each instance and its streams as a table', () => {
     const collector = new StatusCollector();
     collector.add(status(), now - 2000);

@@ -79,5 +79,12 @@ describe('status reporter', () => {
     assert.equal(message.updateIntervalMs, 4000);
     assert.equal(message.processId, 42);
     assert.match(message.statusJson, /"channel_name": "PV", "protocol": "FAKE"/);
+
+    reporter.start();
+    reporter.reportStopped();
+    assert.equal(sent.length, 2);
+    const last = deserialiseX5f2(sent[1]!.payload);
+    assert.equal(last.serviceId, 'fwd-1');
+    assert.deepEqual(JSON.parse(last.statusJson), { streams: [], state: 'stopped' });
   });
 });
