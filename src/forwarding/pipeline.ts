@@ -30,7 +30,7 @@ export interface RejectionCounts {
   error: number;
 }
 
-/** Per-stream figures, for status reports and metrics. */
+/** Per-stream figures and state, for status reports, the status page and metrics. */
 export interface StreamCounters {
   /** Updates received from EPICS. */
   updates: number;
@@ -41,6 +41,16 @@ export interface StreamCounters {
   /** Wall-clock ms of the last update received, 0 before the first. */
   lastUpdateMs: number;
   connection: ConnectionState | 'never_connected';
+  /** Wall-clock ms the connection state last changed; for a stream never connected, when it was added. */
+  connectionSinceMs: number;
+  /** The server of the current or last connection, as the EPICS client names it; undefined before the first. */
+  server: string | undefined;
+  /** Why the stream is not connected, when the EPICS client said (undefined while connected). */
+  connectionDetail: string | undefined;
+  /** The last update received (the EPICS client holds it anyway, for late subscribers): value and alarm. */
+  lastUpdate: PvUpdate | undefined;
+  /** Why the latest update for the main schema was not forwarded; undefined once one is. */
+  rejecting: string | undefined;
 }
 
 /** Takes one latency figure in seconds (a metrics histogram). */
@@ -70,6 +80,8 @@ export interface PipelineContext {
 abstract class MessageKind {
   private lastAcceptedNs = -1n;
   private cached: Uint8Array | undefined;
+  /** The stream's main schema, whose rejections make the stream "rejecting". */
+  isMain = false;
 
   constructor(
     protected readonly pipeline: StreamPipeline,
@@ -83,6 +95,7 @@ abstract class MessageKind {
     const verdict = timestampVerdict(timestampNs, this.lastAcceptedNs, nowMs);
     if (verdict !== 'accepted') {
       pipeline.counters.rejected.timestamp++;
+      if (this.isMain) pipeline.counters.rejecting = VERDICT_EXPLANATION[verdict];
       pipeline.logProblem(
         `Rejecting ${this.kind} message on ${pipeline.spec.pvName} as ${VERDICT_EXPLANATION[verdict]} ` +
           `(timestamp ${timestampNs} ns)`,
@@ -90,6 +103,7 @@ abstract class MessageKind {
       );
       return;
     }
+    if (this.isMain) pipeline.counters.rejecting = undefined;
     this.lastAcceptedNs = timestampNs;
     const timestampMs = Number(timestampNs / NS_PER_MS);
     pipeline.emit(payload, timestampMs);
@@ -171,8 +185,8 @@ type UpdateKind = AlarmMessages | ValueMessages;
 const isUpdateKind = (kind: unknown): kind is UpdateKind =>
   kind instanceof AlarmMessages || kind instanceof ValueMessages;
 
-/** The counters of a stream before its first update. */
-export function newStreamCounters(): StreamCounters {
+/** The counters of a stream before its first update; `addedMs`: when it was added. */
+export function newStreamCounters(addedMs = 0): StreamCounters {
   return {
     updates: 0,
     messages: 0,
@@ -180,11 +194,16 @@ export function newStreamCounters(): StreamCounters {
     rejected: { timestamp: 0, unsupported: 0, error: 0 },
     lastUpdateMs: 0,
     connection: 'never_connected',
+    connectionSinceMs: addedMs,
+    server: undefined,
+    connectionDetail: undefined,
+    lastUpdate: undefined,
+    rejecting: undefined,
   };
 }
 
 export class StreamPipeline implements SubscriptionListener {
-  readonly counters: StreamCounters = newStreamCounters();
+  readonly counters: StreamCounters;
   private readonly key: Buffer;
   private readonly updateKinds: readonly UpdateKind[];
   private readonly connectionKinds: readonly ConnectionMessages[];
@@ -196,6 +215,7 @@ export class StreamPipeline implements SubscriptionListener {
     readonly spec: StreamSpec,
     readonly context: PipelineContext,
   ) {
+    this.counters = newStreamCounters(context.now());
     this.key = Buffer.from(spec.pvName);
     this.periodicFlag = spec.periodic;
     const { main, alarms } = OUTPUT_SCHEMAS[spec.schema];
@@ -210,6 +230,7 @@ export class StreamPipeline implements SubscriptionListener {
       alarms ? new AlarmMessages(this) : undefined,
       new ConnectionMessages(this),
     ];
+    if (kinds[0] !== undefined) kinds[0].isMain = true;
     // Copied to their exact size: an array filled by push or filter has room for 17 (~150 bytes per stream).
     this.updateKinds = kinds.filter(isUpdateKind).slice();
     this.connectionKinds = kinds.filter((kind) => kind instanceof ConnectionMessages).slice();
@@ -230,22 +251,31 @@ export class StreamPipeline implements SubscriptionListener {
   onUpdate(update: PvUpdate): void {
     this.counters.updates++;
     this.counters.lastUpdateMs = this.context.now();
+    this.counters.lastUpdate = update;
     for (const kind of this.updateKinds) {
       try {
         kind.onUpdate(update);
       } catch (error) {
-        this.reportFailure(error);
+        this.reportFailure(error, kind.isMain);
       }
     }
   }
 
   onConnection(event: ConnectionEvent): void {
-    this.counters.connection = event.state;
+    const counters = this.counters;
+    if (counters.connection !== event.state) counters.connectionSinceMs = this.context.now();
+    counters.connection = event.state;
+    if (event.state === 'connected') {
+      counters.server = event.detail;
+      counters.connectionDetail = undefined;
+      // A type the EPICS client cannot express: no update will come for a main schema made from updates.
+      if (this.updateKinds[0]?.isMain) counters.rejecting = event.unsupported;
+    } else counters.connectionDetail = event.detail;
     for (const kind of this.connectionKinds) {
       try {
         kind.onConnection(event);
       } catch (error) {
-        this.reportFailure(error);
+        this.reportFailure(error, kind.isMain);
       }
     }
   }
@@ -268,13 +298,15 @@ export class StreamPipeline implements SubscriptionListener {
     this.problemLog.log(message, nowMs);
   }
 
-  private reportFailure(error: unknown): void {
+  private reportFailure(error: unknown, main: boolean): void {
     const unsupported = error instanceof UnsupportedValueError;
     if (unsupported) this.counters.rejected.unsupported++;
     else this.counters.rejected.error++;
+    const reason = error instanceof Error ? error.message : String(error);
+    if (main) this.counters.rejecting = reason;
     this.logProblem(
       `Got error when handling ${this.spec.protocol.toUpperCase()} update of stream ${describeStream(this.spec)}: ` +
-        (error instanceof Error ? error.message : String(error)),
+        reason,
       this.context.now(),
     );
   }

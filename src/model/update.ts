@@ -120,8 +120,10 @@ export interface ConnectionEvent {
   readonly state: ConnectionState;
   /** Local wall-clock time of the event, ns since the Unix epoch. */
   readonly timestampNs: bigint;
-  /** Why, when the client knows (server address, error text). */
+  /** The server's address when connected; why not, when the client knows (error text). */
   readonly detail?: string;
+  /** Connected, but the PV's type cannot be expressed in this model (a structure array): why. No update follows. */
+  readonly unsupported?: string;
 }
 
 /** What a subscriber receives. Listeners must not throw; a client logs and counts what they throw. */

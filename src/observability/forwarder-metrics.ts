@@ -15,6 +15,8 @@ import { type GroupMetricsView, registerGroupMetrics } from './group-metrics.js'
 import { type ProducerView, registerProducerMetrics } from './kafka-metrics.js';
 import { type Histogram, type MetricSnapshot, MetricsRegistry } from './metrics.js';
 import { ProcessMetrics } from './process-metrics.js';
+import type { HealthReport } from './health.js';
+import { OVERALL_STATES, overallState } from './status-document.js';
 import { StreamMetrics } from './stream-metrics.js';
 
 /** What metrics are read from; parts appear as the daemon starts them. */
@@ -24,8 +26,8 @@ export interface MetricSources {
   /** By role: output, status, storage. */
   producers(): ReadonlyMap<string, ProducerView>;
   epicsClients(): ReadonlyMap<EpicsProtocol, EpicsClientView>;
-  /** 1 while healthy (as last checked), 0 otherwise. */
-  healthy(): boolean;
+  /** The last health check; undefined before the first. */
+  health(): HealthReport | undefined;
   /** With --group-id: the member's part in its forwarding group. */
   group(): GroupMetricsView | undefined;
 }
@@ -59,7 +61,17 @@ export class ForwarderMetrics {
       },
     ]);
     registry.gauge('forwarder_healthy', '1 when /healthz last found the forwarder healthy, else 0.', () =>
-      sources.healthy() ? 1 : 0,
+      sources.health()?.healthy ? 1 : 0,
+    );
+    registry.gauge(
+      'forwarder_state',
+      'The overall state, 1 for the current one: ok, degraded (healthy, but streams are disconnected, never ' +
+        'connected, rejecting or failing delivery), starting, unhealthy, stopping.',
+      () => {
+        const health = sources.health();
+        const current = health === undefined ? 'starting' : overallState(health, this.streams.problems);
+        return OVERALL_STATES.map((state) => ({ labels: { state }, value: state === current ? 1 : 0 }));
+      },
     );
     this.streams = new StreamMetrics(registry);
     this.produceLatency = this.streams.produceLatency;
@@ -85,8 +97,8 @@ export class ForwarderMetrics {
   }
 
   /** Every family as of now. */
-  collect(): MetricSnapshot[] {
-    this.streams.update(this.sources.streams());
+  collect(nowMs = Date.now()): MetricSnapshot[] {
+    this.streams.update(this.sources.streams(), nowMs);
     return this.registry.collect();
   }
 

@@ -1,23 +1,27 @@
 /**
  * The optional HTTP listener (`--http-address`): `/metrics` (Prometheus text), `/healthz` (200 or 503 with a
- * short JSON body), `/status.json` and `/` (the operators' page). Read-only: GET and HEAD only. It serves from
- * the moment the daemon starts, so a forwarder still waiting for Kafka says so instead of refusing connections.
+ * short JSON body), `/status.json` and `/` (the operators' page, which draws /status.json). Read-only: GET and
+ * HEAD only. It serves from the moment the daemon starts, so a forwarder still waiting for Kafka says so instead
+ * of refusing connections. Large replies go gzip-compressed to clients that accept it (every browser does):
+ * /status.json of thousands of streams shrinks about tenfold.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
+import { constants as zlib, gzip } from 'node:zlib';
 import type { HostPort } from '../util/host-port.js';
 import type { HealthReport } from './health.js';
 import type { Logger } from '../logging/logger.js';
 import { EXPOSITION_CONTENT_TYPE } from './metrics.js';
 import { RateLimitedLog } from '../logging/rate-limited.js';
 import { SettingsError } from '../util/settings-error.js';
-import { type StatusDocument, statusPageHtml } from './status-page.js';
+import type { StatusDocument } from './status-document.js';
+import { STATUS_PAGE_HTML, STATUS_PAGE_POLICY } from './status-page.js';
 
 export interface HttpHandlers {
   readonly metrics: () => Promise<string>;
   readonly health: () => Promise<HealthReport>;
   readonly status: () => Promise<StatusDocument>;
-  readonly now: () => number;
 }
 
 interface Reply {
@@ -40,8 +44,11 @@ const LISTEN_ERRORS: Readonly<Record<string, string>> = {
   ENOTFOUND: 'the host name does not resolve',
 };
 
-/** The page allows its own inline style and nothing else: no script, no external request. */
-const PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
+/** Replies smaller than this go uncompressed: compressing them saves little. */
+const COMPRESS_FROM_BYTES = 8 * 1024;
+/** Fast compression: the forwarder's CPU is for forwarding (level 6 saves a few per cent more at 3 times the cost). */
+const COMPRESSION = { level: 1, strategy: zlib.Z_DEFAULT_STRATEGY };
+const compress = promisify(gzip);
 
 export class ObservabilityServer {
   private readonly problems: RateLimitedLog;
@@ -107,16 +114,22 @@ export class ObservabilityServer {
       this.problems.log(`HTTP ${request.url ?? ''}: ${(error as Error).stack ?? String(error)}`);
       reply = json(500, { error: 'internal error' });
     }
+    let body: Buffer = Buffer.from(reply.body);
     const headers: Record<string, string | number> = {
       'Content-Type': reply.contentType,
-      'Content-Length': Buffer.byteLength(reply.body),
       'Cache-Control': 'no-store',
       'X-Content-Type-Options': 'nosniff',
+      Vary: 'Accept-Encoding',
     };
-    if (reply.contentType.startsWith('text/html')) headers['Content-Security-Policy'] = PAGE_POLICY;
+    if (body.length >= COMPRESS_FROM_BYTES && acceptsGzip(request)) {
+      body = await compress(body, COMPRESSION);
+      headers['Content-Encoding'] = 'gzip';
+    }
+    headers['Content-Length'] = body.length;
+    if (reply.contentType.startsWith('text/html')) headers['Content-Security-Policy'] = STATUS_PAGE_POLICY;
     if (reply.status === 405) headers['Allow'] = 'GET, HEAD';
     response.writeHead(reply.status, headers);
-    response.end(request.method === 'HEAD' ? undefined : reply.body);
+    response.end(request.method === 'HEAD' ? undefined : body);
   }
 
   private async route(request: IncomingMessage): Promise<Reply> {
@@ -133,13 +146,20 @@ export class ObservabilityServer {
       case '/status.json':
         return json(200, await this.handlers.status());
       case '/':
-        return {
-          status: 200,
-          contentType: 'text/html; charset=utf-8',
-          body: statusPageHtml(await this.handlers.status(), this.handlers.now()),
-        };
+        return { status: 200, contentType: 'text/html; charset=utf-8', body: STATUS_PAGE_HTML };
       default:
         return json(404, { error: 'not found', paths: ['/', '/metrics', '/healthz', '/status.json'] });
     }
   }
+}
+
+/** Whether the client takes gzip (`Accept-Encoding: gzip`, not refused with q=0). */
+function acceptsGzip(request: IncomingMessage): boolean {
+  const accepted = request.headers['accept-encoding'];
+  if (typeof accepted !== 'string') return false;
+  return accepted.split(',').some((coding) => {
+    const [name, ...parameters] = coding.trim().toLowerCase().split(';');
+    const refused = parameters.some((parameter) => /^\s*q=0(\.0*)?\s*$/.test(parameter));
+    return (name === 'gzip' || name === '*') && !refused;
+  });
 }

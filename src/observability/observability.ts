@@ -27,7 +27,7 @@ import {
   type ServiceDescription,
   statusDocument,
   type StatusSources,
-} from './status-page.js';
+} from './status-document.js';
 
 /** What metrics read of a forwarding group membership. */
 export type GroupView = Pick<
@@ -81,7 +81,7 @@ export class Observability {
           commandCounts: () => this.forwarder?.commandCounts,
           producers: () => this.producers,
           epicsClients: () => this.epicsClients,
-          healthy: () => this.health.last?.healthy ?? false,
+          health: () => this.health.last,
           group: () => this.groupMetrics(),
         },
         {
@@ -120,7 +120,6 @@ export class Observability {
             },
             health: () => observability.health.check(),
             status: async () => statusDocument(status, await observability.health.check(), Date.now()),
-            now: Date.now,
           },
           logger,
         );

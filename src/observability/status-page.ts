@@ -1,253 +1,107 @@
 /**
- * What /status.json and the operators' page show: the service, its health, Kafka and command figures, and
- * every stream with its connection state, last update and counts. The page is one self-contained HTML
- * document (no script, no external assets) that reloads itself; every text from outside (PV names, topics,
- * service id) is escaped.
+ * The operators' page at `/`: one self-contained HTML document (its style and script inline, no external asset,
+ * so it works on an isolated control network) that draws /status.json and keeps it current without reloading.
+ * The page itself holds no data: it is the same few kilobytes whatever the number of streams, and the data comes
+ * compressed. Its content security policy allows its own inline script (by hash), its style, and requests to its
+ * own origin only.
  */
-import type { StreamStatus } from '../forwarding/forwarder.js';
-import type { CommandCounts } from '../forwarding/forwarder.js';
-import type { ProducerView } from './kafka-metrics.js';
-import type { HealthReport } from './health.js';
-
-export interface ServiceDescription {
-  readonly version: string;
-  readonly serviceId: string;
-  readonly hostName: string;
-  readonly processId: number;
-  /** Wall-clock ms. */
-  readonly startedAtMs: number;
-}
-
-export interface StatusSources {
-  readonly service: ServiceDescription;
-  streams(): readonly StreamStatus[];
-  producers(): ReadonlyMap<string, ProducerView>;
-  commandCounts(): Readonly<CommandCounts> | undefined;
-  /** With --group-id: this member's part in its forwarding group. */
-  group?(): GroupStatus | undefined;
-}
-
-/** A forwarding group member's part in its group, as /status.json shows it. */
-export interface GroupStatus {
-  readonly id: string;
-  /** Whether the member holds an assignment from the group. */
-  readonly member: boolean;
-  readonly partitions: readonly number[];
-  readonly partitionCount: number;
-  /** Streams the whole group is asked to forward; `streams` lists this member's. */
-  readonly desiredStreams: number;
-}
-
-export interface StreamEntry {
-  readonly pv: string;
-  readonly protocol: string;
-  readonly topic: string;
-  readonly schema: string;
-  readonly periodic: boolean;
-  readonly state: string;
-  /** ISO 8601; null before the first update. */
-  readonly lastUpdate: string | null;
-  readonly updates: number;
-  readonly messages: number;
-  readonly resends: number;
-  readonly rejected: { readonly timestamp: number; readonly unsupported: number; readonly error: number };
-  /** Messages Kafka refused or failed to deliver, with the last reason and its time; absent when none. */
-  readonly deliveryFailures?: { readonly count: number; readonly lastReason: string; readonly last: string };
-}
-
-export interface StatusDocument {
-  readonly service: {
-    readonly software: 'epics-kafka-forwarder';
-    readonly version: string;
-    readonly serviceId: string;
-    readonly hostName: string;
-    readonly processId: number;
-    readonly startedAt: string;
-    readonly uptimeSeconds: number;
-  };
-  readonly health: HealthReport;
-  readonly generatedAt: string;
-  readonly streamStates: Readonly<Record<string, number>>;
-  readonly kafka: Readonly<
-    Record<
-      string,
-      {
-        readonly queued: number;
-        readonly delivered: number;
-        readonly deliveryErrors: number;
-        readonly queueFull: number;
-        readonly produceErrors: number;
-        readonly inFlight: number;
-      }
-    >
-  >;
-  readonly commands: Readonly<CommandCounts>;
-  readonly group?: GroupStatus;
-  readonly streams: readonly StreamEntry[];
-}
-
-/** Streams that need attention first (anything not connected), then by PV name, protocol, topic, schema. */
-function streamOrder(a: StreamEntry, b: StreamEntry): number {
-  const attention = Number(a.state === 'connected') - Number(b.state === 'connected');
-  if (attention !== 0) return attention;
-  for (const key of ['pv', 'protocol', 'topic', 'schema'] as const) {
-    if (a[key] !== b[key]) return a[key] < b[key] ? -1 : 1;
-  }
-  return 0;
-}
-
-export function statusDocument(sources: StatusSources, health: HealthReport, nowMs: number): StatusDocument {
-  const streams = sources.streams().map(({ spec, counters, deliveryFailures }): StreamEntry => ({
-    pv: spec.pvName,
-    protocol: spec.protocol,
-    topic: spec.topic,
-    schema: spec.schema,
-    periodic: spec.periodic,
-    state: counters.connection,
-    lastUpdate: counters.lastUpdateMs > 0 ? new Date(counters.lastUpdateMs).toISOString() : null,
-    updates: counters.updates,
-    messages: counters.messages,
-    resends: counters.resends,
-    rejected: { ...counters.rejected },
-    ...(deliveryFailures && {
-      deliveryFailures: {
-        count: deliveryFailures.count,
-        lastReason: deliveryFailures.reason,
-        last: new Date(deliveryFailures.lastMs).toISOString(),
-      },
-    }),
-  }));
-  streams.sort(streamOrder);
-  const streamStates: Record<string, number> = {};
-  for (const stream of streams) streamStates[stream.state] = (streamStates[stream.state] ?? 0) + 1;
-  const kafka: Record<string, StatusDocument['kafka'][string]> = {};
-  for (const [role, view] of sources.producers()) kafka[role] = { ...view.counters, inFlight: view.inFlight };
-  const { service } = sources;
-  const group = sources.group?.();
-  return {
-    service: {
-      software: 'epics-kafka-forwarder',
-      version: service.version,
-      serviceId: service.serviceId,
-      hostName: service.hostName,
-      processId: service.processId,
-      startedAt: new Date(service.startedAtMs).toISOString(),
-      uptimeSeconds: Math.round((nowMs - service.startedAtMs) / 1000),
-    },
-    health,
-    generatedAt: new Date(nowMs).toISOString(),
-    streamStates,
-    kafka,
-    commands: { ...(sources.commandCounts() ?? { accepted: 0, rejected: 0, skippedStreams: 0 }) },
-    ...(group === undefined ? {} : { group }),
-    streams,
-  };
-}
-
-function groupFigures(group: GroupStatus): string {
-  const partitions = group.partitions.length === 0 ? 'none' : group.partitions.join(', ');
-  return [
-    figure('group', `${group.id}${group.member ? '' : ' (not a member now)'}`),
-    figure(`partitions of ${group.partitionCount}`, partitions),
-    figure('streams of the group', group.desiredStreams),
-  ].join('\n');
-}
-
-const HTML_ESCAPES: Readonly<Record<string, string>> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (character) => HTML_ESCAPES[character] ?? character);
-}
-
-/** `3 s`, `4 min`, `2 h`, `5 d`. */
-export function formatAge(seconds: number): string {
-  if (seconds < 120) return `${Math.max(0, Math.round(seconds))} s`;
-  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
-  if (seconds < 172_800) return `${Math.round(seconds / 3600)} h`;
-  return `${Math.round(seconds / 86_400)} d`;
-}
-
-/** Seconds between reloads of the page. */
-export const PAGE_REFRESH_S = 5;
+import { createHash } from 'node:crypto';
+import { PAGE_SCRIPT, REFRESH_MS } from './status-page-script.js';
 
 const STYLE = `
-body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
-h1{font-size:1.4em;margin:0 0 .3em}
-.meta{color:#555;margin-bottom:1em}
-.badge{display:inline-block;padding:.1em .6em;border-radius:.8em;font-weight:600;color:#fff}
-.ok,.state-connected{background:#2e7d32}
-.starting,.stopping,.state-never_connected{background:#9e9e9e}
-.unhealthy,.state-disconnected,.state-destroyed,.state-cancelled,.state-finished,.state-remote_error,.state-unknown{background:#c62828}
-.figures{display:flex;flex-wrap:wrap;gap:1em;margin:1em 0}
-.figures div{border:1px solid #ddd;border-radius:.4em;padding:.5em .8em}
-.figures b{display:block;font-size:1.3em}
+body{font:14px/1.4 system-ui,sans-serif;margin:1.2em;color:#222}
+h1{font-size:1.4em;margin:0 0 .2em}
+h2{font-size:.85em;margin:0 0 .3em;color:#555;text-transform:uppercase;letter-spacing:.04em}
+.meta{color:#555;margin-bottom:.6em}
+.badge{display:inline-block;padding:.05em .6em;border-radius:.8em;font-weight:600;color:#fff;background:#757575}
+.overall-ok,.badge.ok{background:#2e7d32}
+.overall-degraded,.badge.rejecting,.badge.delivery_failing{background:#e65100}
+.overall-unhealthy,.badge.disconnected{background:#c62828}
+.overall-starting,.overall-stopping,.badge.never_connected{background:#757575}
+#summary{margin-left:.6em;font-weight:600}
+#figures{display:flex;flex-wrap:wrap;gap:.8em;margin:.8em 0}
+.box{border:1px solid #ddd;border-radius:.4em;padding:.5em .8em;min-width:9em}
+.figure{display:block;border:0;background:none;padding:0;font:inherit;text-align:left;color:inherit}
+button.figure{cursor:pointer;text-decoration:underline dotted}
+.figure b{font-variant-numeric:tabular-nums}
+.controls{display:flex;flex-wrap:wrap;gap:.8em;align-items:center;margin:.6em 0;position:sticky;top:0;background:#fff;padding:.3em 0;z-index:2}
+#filter{width:28em;max-width:100%;padding:.3em .5em;font:inherit}
+#state{padding:.25em;font:inherit}
+#shown,#updated{color:#555}
+#updated.stale{color:#c62828;font-weight:600}
 table{border-collapse:collapse;width:100%}
-th,td{text-align:left;padding:.3em .6em;border-bottom:1px solid #eee;white-space:nowrap}
-th{background:#f5f5f5;position:sticky;top:0}
-td.n{text-align:right;font-variant-numeric:tabular-nums}
-code{font-size:.95em}
+th,td{text-align:left;padding:.2em .5em;border-bottom:1px solid #eee;white-space:nowrap}
+th{background:#f5f5f5;position:sticky;top:2.6em;cursor:pointer;user-select:none;z-index:1}
+th[aria-sort=ascending]::after{content:" \\25B2"}
+th[aria-sort=descending]::after{content:" \\25BC"}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+td.pv,td.value{font-family:ui-monospace,monospace;font-size:.95em}
+td.reason{max-width:30em;overflow:hidden;text-overflow:ellipsis}
+.alarm-MINOR{color:#8d6e00;font-weight:600}
+.alarm-MAJOR{color:#c62828;font-weight:600}
+.alarm-INVALID{color:#6a1b9a;font-weight:600}
+.alarm-NO_ALARM{color:#888}
 `;
 
-function figure(label: string, value: string | number): string {
-  return `<div><b>${escapeHtml(String(value))}</b>${escapeHtml(label)}</div>`;
-}
+const COLUMNS: readonly (readonly [key: string, title: string, numeric?: boolean])[] = [
+  ['pv', 'PV'],
+  ['state', 'State'],
+  ['since', 'Since'],
+  ['value', 'Last value'],
+  ['alarm', 'Alarm'],
+  ['lastUpdate', 'Last update'],
+  ['server', 'Server'],
+  ['reason', 'Why not forwarding'],
+  ['topic', 'Topic'],
+  ['schema', 'Schema'],
+  ['protocol', 'Protocol'],
+  ['updates', 'Updates', true],
+  ['messages', 'Messages', true],
+  ['rejected', 'Rejected', true],
+];
 
-export function statusPageHtml(document: StatusDocument, nowMs: number): string {
-  const { service, health } = document;
-  const output = document.kafka['output'];
-  const rejected = (entry: StreamEntry): number =>
-    entry.rejected.timestamp + entry.rejected.unsupported + entry.rejected.error;
-  const rows = document.streams.map((entry) => {
-    const age =
-      entry.lastUpdate === null ? 'never' : `${formatAge((nowMs - Date.parse(entry.lastUpdate)) / 1000)} ago`;
-    return (
-      `<tr><td><code>${escapeHtml(entry.pv)}</code></td><td>${escapeHtml(entry.protocol)}</td>` +
-      `<td>${escapeHtml(entry.topic)}</td><td>${escapeHtml(entry.schema)}${entry.periodic ? ' (periodic)' : ''}</td>` +
-      `<td><span class="badge state-${escapeHtml(entry.state)}">${escapeHtml(entry.state.replaceAll('_', ' '))}</span></td>` +
-      `<td title="${escapeHtml(entry.lastUpdate ?? '')}">${escapeHtml(age)}</td>` +
-      `<td class="n">${entry.updates}</td><td class="n">${entry.messages}</td><td class="n">${rejected(entry)}</td></tr>`
-    );
-  });
-  const states = Object.entries(document.streamStates)
-    .map(([state, count]) => `${count} ${state.replaceAll('_', ' ')}`)
-    .join(', ');
-  return `<!DOCTYPE html>
+const STATE_CHOICES: readonly (readonly [value: string, label: string])[] = [
+  ['', 'all streams'],
+  ['problem', 'with a problem'],
+  ['disconnected', 'disconnected'],
+  ['never_connected', 'never connected'],
+  ['rejecting', 'rejecting'],
+  ['delivery_failing', 'delivery failing'],
+  ['ok', 'forwarding'],
+];
+
+/** The page, the same for every request. */
+export const STATUS_PAGE_HTML = `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="refresh" content="${PAGE_REFRESH_S}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Forwarder ${escapeHtml(service.serviceId)}</title>
+<title>Forwarder</title>
 <style>${STYLE}</style>
 </head>
 <body>
-<h1>Forwarder ${escapeHtml(service.serviceId)} <span class="badge ${health.status}">${health.status}</span></h1>
-<div class="meta">version ${escapeHtml(service.version)} · host ${escapeHtml(service.hostName)} · pid ${service.processId} · up ${formatAge(service.uptimeSeconds)} · config consumer ${health.checks.configConsumer} · output producer ${health.checks.outputProducer} · <a href="metrics">metrics</a> · <a href="status.json">status.json</a> · <a href="healthz">healthz</a></div>
-<div class="figures">
-${figure('streams', document.streams.length)}
-${figure('by state', states === '' ? 'none' : states)}
-${figure('Kafka messages delivered', output?.delivered ?? 0)}
-${figure('Kafka in flight', output?.inFlight ?? 0)}
-${figure('Kafka delivery errors', output?.deliveryErrors ?? 0)}
-${figure('Kafka queue-full drops', output?.queueFull ?? 0)}
-${figure('commands accepted', document.commands.accepted)}
-${figure('commands rejected', document.commands.rejected)}
-${document.group === undefined ? '' : groupFigures(document.group)}
+<h1>Forwarder <span id="service"></span> <span id="overall" class="badge">loading</span><span id="summary"></span></h1>
+<div class="meta"><span id="meta"></span><a href="metrics">metrics</a> · <a href="status.json">status.json</a> · <a href="healthz">healthz</a></div>
+<noscript><p>This page needs JavaScript; <a href="status.json">status.json</a> has the same.</p></noscript>
+<div id="figures"></div>
+<div class="controls">
+<input id="filter" type="search" placeholder="Filter: PV, topic, server, reason..." aria-label="Filter streams" autofocus>
+<select id="state" aria-label="Streams in state">${STATE_CHOICES.map(([value, label]) => `<option value="${value}">${label}</option>`).join('')}</select>
+<span id="shown"></span>
+<span id="updated"></span>
 </div>
 <table>
-<thead><tr><th>PV</th><th>Protocol</th><th>Topic</th><th>Schema</th><th>State</th><th>Last update</th><th>Updates</th><th>Messages</th><th>Rejected</th></tr></thead>
-<tbody>
-${rows.join('\n')}
-</tbody>
+<thead><tr>${COLUMNS.map(([key, title, numeric]) => `<th data-key="${key}"${numeric ? ' class="n"' : ''}>${title}</th>`).join('')}</tr></thead>
+<tbody id="rows"></tbody>
 </table>
-<p class="meta">Generated ${escapeHtml(document.generatedAt)}; reloads every ${PAGE_REFRESH_S} s.</p>
+<p class="meta">Updates every ${REFRESH_MS / 1000} s without reloading; click a column to sort (again: descending, a third time: problems first). The filter and state are kept in the address, to share.</p>
+<script>${PAGE_SCRIPT}</script>
 </body>
 </html>
 `;
-}
+
+/** The page's content security policy: its inline script (by hash) and style, and requests to itself only. */
+export const STATUS_PAGE_POLICY =
+  "default-src 'none'; style-src 'unsafe-inline'; " +
+  `script-src 'sha256-${createHash('sha256').update(PAGE_SCRIPT).digest('base64')}'; ` +
+  "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";

@@ -1,11 +1,13 @@
 /**
- * Metrics of the stream pipelines: streams by connection state, totals of what they received, forwarded and
- * rejected (kept across removed streams), the EPICS-to-produce latency histogram, and, when asked for, series
- * per stream labelled by PV.
+ * Metrics of the stream pipelines: streams by connection state and by what keeps them from forwarding, totals of
+ * what they received, forwarded and rejected (kept across removed streams), the EPICS-to-produce latency
+ * histogram, and, when asked for, series per stream labelled by PV.
  */
 import type { ConnectionState } from '../model/update.js';
 import type { StreamStatus } from '../forwarding/forwarder.js';
 import type { StreamCounters } from '../forwarding/pipeline.js';
+import { type StreamProblem, streamProblem } from '../forwarding/stream-problem.js';
+import { problemCounts } from './status-document.js';
 import { exponentialBuckets, type Histogram, type MetricsRegistry, type Sample } from './metrics.js';
 
 /** Every state a stream can be in, so each has a series even at 0. */
@@ -85,10 +87,18 @@ export class StreamMetrics {
   private readonly totals = new StreamTotals();
   /** The streams as of the current scrape. */
   private streams: readonly StreamStatus[] = [];
+  /** Streams by problem, as of the current scrape. */
+  problems: Readonly<Record<StreamProblem, number>> = problemCounts([]);
 
   constructor(registry: MetricsRegistry) {
     registry.gauge('forwarder_streams', 'Configured streams by EPICS connection state.', () =>
       this.streamsByState(),
+    );
+    registry.gauge(
+      'forwarder_streams_with_problem',
+      'Streams not forwarding, by problem: disconnected, never_connected, rejecting (every update refused), ' +
+        'delivery_failing (Kafka refuses or fails to deliver their messages).',
+      () => Object.entries(this.problems).map(([problem, value]) => ({ labels: { problem }, value })),
     );
 
     const totals = this.totals.totals;
@@ -125,8 +135,9 @@ export class StreamMetrics {
   }
 
   /** At the start of a scrape: the streams as of now, and what they counted since the last scrape. */
-  update(streams: readonly StreamStatus[]): void {
+  update(streams: readonly StreamStatus[], nowMs: number): void {
     this.streams = streams;
+    this.problems = problemCounts(streams.map((stream) => streamProblem(stream, nowMs)?.problem));
     this.totals.update(streams.map((stream) => stream.counters));
   }
 

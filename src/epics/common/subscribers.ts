@@ -50,6 +50,7 @@ export class Subscribers<L extends ConnectionListener, V> {
   private handles: readonly Handle<L, V>[] = [];
   private state: ConnectionState | undefined;
   private detail: string | undefined;
+  private unsupported: string | undefined;
   private last: V | undefined;
 
   constructor(
@@ -92,13 +93,17 @@ export class Subscribers<L extends ConnectionListener, V> {
     this.handles = [];
   }
 
-  /** Passes a new connection state on (nothing when it is the current one); leaving "connected" drops the value. */
-  publishConnection(state: ConnectionState, detail?: string): void {
+  /**
+   * Passes a new connection state on (nothing when it is the current one); leaving "connected" drops the value.
+   * `unsupported`: connected, but why no value of this channel can be delivered.
+   */
+  publishConnection(state: ConnectionState, detail?: string, unsupported?: string): void {
     if (state === this.state) return;
     this.state = state;
     this.detail = detail;
+    this.unsupported = unsupported;
     if (state !== 'connected') this.last = undefined;
-    const event = connectionEvent(state, detail);
+    const event = connectionEvent(state, detail, unsupported);
     for (const handle of this.handles) if (handle.active) this.notify(handle, event);
   }
 
@@ -129,7 +134,7 @@ export class Subscribers<L extends ConnectionListener, V> {
     const value = this.current ? this.current() : this.last;
     // A live delivery between add() and now already gave this listener the current value.
     if (value !== undefined && handle.lastDelivered === value) return;
-    this.notify(handle, connectionEvent('connected', this.detail));
+    this.notify(handle, connectionEvent('connected', this.detail, this.unsupported));
     if (value !== undefined && handle.active) this.deliverTo(handle, value);
   }
 
@@ -151,8 +156,15 @@ export class Subscribers<L extends ConnectionListener, V> {
   }
 }
 
-function connectionEvent(state: ConnectionState, detail: string | undefined): ConnectionEvent {
-  return detail === undefined
-    ? { state, timestampNs: wallClockNs() }
-    : { state, timestampNs: wallClockNs(), detail };
+function connectionEvent(
+  state: ConnectionState,
+  detail: string | undefined,
+  unsupported: string | undefined,
+): ConnectionEvent {
+  return {
+    state,
+    timestampNs: wallClockNs(),
+    ...(detail === undefined ? {} : { detail }),
+    ...(unsupported === undefined ? {} : { unsupported }),
+  };
 }

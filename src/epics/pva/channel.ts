@@ -238,7 +238,13 @@ export class PvaChannel implements CircuitChannel, SubscriberOwner {
     if (!this.receivedUpdate) {
       this.receivedUpdate = true;
       this.monitorRetries = 0;
-      this.publishConnection('connected', `server ${this.circuit?.key}`);
+      const unsupported = this.mapper?.unsupported;
+      this.updates.publishConnection(
+        'connected',
+        this.circuit?.key,
+        unsupported === undefined ? undefined : `cannot be forwarded: ${unsupported}`,
+      );
+      this.structures?.publishConnection('connected', this.circuit?.key);
     }
     if (this.updates.size > 0) {
       const update = (this.mapper as NormativeMapper).map(store);

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 
 /** Debian's `chromium` package (scripts/setup.sh installs it); playwright-core drives it, it downloads no browser. */
 export const chromiumPath = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((path) =>
@@ -13,8 +13,10 @@ export interface RenderedPage {
   readonly screenshot: Buffer;
 }
 
-/** Loads `url` in headless Chromium and returns the rendered status table and a screenshot. */
-export async function renderInChromium(url: string): Promise<RenderedPage> {
+/** Headless Chromium with one page of `viewport`; close the browser when done. */
+export async function openChromium(
+  viewport = { width: 1280, height: 720 },
+): Promise<{ browser: Browser; page: Page }> {
   if (chromiumPath === undefined) throw new Error('chromium is not installed (Debian package chromium)');
   const browser = await chromium.launch({
     executablePath: chromiumPath,
@@ -30,12 +32,27 @@ export async function renderInChromium(url: string): Promise<RenderedPage> {
     ],
   });
   try {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    return { browser, page: await browser.newPage({ viewport }) };
+  } catch (error) {
+    await browser.close();
+    throw error;
+  }
+}
+
+/** The text of each cell of each table body row the page shows (rows the filter hides left out). */
+export function shownRows(page: Page): Promise<string[][]> {
+  return page.$$eval('tbody tr:not([hidden])', (trs) =>
+    trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => (td.textContent ?? '').trim())),
+  );
+}
+
+/** Loads the status page at `url` in headless Chromium, waits until it shows `streams` streams, and returns them. */
+export async function renderInChromium(url: string, streams: number): Promise<RenderedPage> {
+  const { browser, page } = await openChromium();
+  try {
     await page.goto(url, { timeout: 30_000 });
-    const rows = await page.$$eval('tbody tr', (trs) =>
-      trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => (td.textContent ?? '').trim())),
-    );
-    return { rows, screenshot: await page.screenshot() };
+    await page.waitForSelector(`#shown:text-matches("of ${streams} streams$")`, { timeout: 30_000 });
+    return { rows: await shownRows(page), screenshot: await page.screenshot() };
   } finally {
     await browser.close();
   }

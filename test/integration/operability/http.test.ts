@@ -24,6 +24,9 @@ let base: string;
 
 interface StatusStream {
   pv: string;
+  problem: string | null;
+  reason: string | null;
+  server: string | null;
   protocol: string;
   topic: string;
   schema: string;
@@ -35,6 +38,8 @@ interface StatusStream {
 }
 
 interface Status {
+  overall: string;
+  problems: Record<string, number>;
   service: { serviceId: string; version: string; uptimeSeconds: number; hostName: string; processId: number };
   health: { healthy: boolean; status: string };
   streams: StatusStream[];
@@ -264,32 +269,55 @@ describe('forwarder metrics, health and status over HTTP', () => {
     assert.ok(Date.now() - Date.parse(sine.lastUpdate!) < 10_000);
     const stringin = document.streams.find((stream) => stream.pv === world.ioc.pv('stringin'))!;
     assert.ok(stringin.rejected.unsupported > 0);
+    // Healthy, but a PV never connected and two rejected on every update: degraded.
+    assert.equal(document.overall, 'degraded');
+    assert.deepEqual(document.problems, {
+      disconnected: 0,
+      never_connected: 1,
+      rejecting: 2,
+      delivery_failing: 0,
+    });
+    assert.deepEqual([stringin.problem, sine.problem], ['rejecting', null]);
+    assert.match(stringin.reason ?? '', /string/);
+    assert.match(sine.server ?? '', /^127\.0\.0\.1:\d+$/);
   });
 
-  it('serves a self-contained status page that escapes PV names', async () => {
+  it('serves a self-contained status page that holds no data', async () => {
     const page = await httpGet(`${base}/`);
     assert.equal(page.status, 200);
     assert.match(page.contentType, /^text\/html/);
-    assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'none'/);
-    assert.ok(page.body.includes('SIM:&lt;b&gt;bold&lt;/b&gt;&amp;&quot;quoted&quot;&#39;'));
-    assert.ok(!page.body.includes('<b>bold</b>'));
-    assert.doesNotMatch(page.body, /<script|src=|href="http/);
-    assert.ok(page.body.includes(world.ioc.pv('sine')));
-    assert.ok(page.body.includes('Ops Test.'));
+    const policy = page.headers.get('content-security-policy') ?? '';
+    assert.match(policy, /default-src 'none'/);
+    assert.match(policy, /script-src 'sha256-[A-Za-z0-9+/=]+';/);
+    assert.doesNotMatch(page.body, /src=|href="http/);
+    // The page holds no data (it draws status.json): the same few kilobytes whatever the streams.
+    assert.ok(!page.body.includes(world.ioc.pv('sine')));
+    assert.ok(page.body.length < 40_000, `${page.body.length} bytes`);
+    // Small: sent as it is (status-page.test.ts has a large one compressed).
+    const small = await httpGet(`${base}/status.json`);
+    assert.equal(small.headers.get('content-encoding'), null);
+    assert.equal(small.headers.get('vary'), 'Accept-Encoding');
   });
 
-  it('shows every stream with its state in headless Chromium', async () => {
-    const { rows, screenshot } = await renderInChromium(`${base}/`);
-    const state = (pv: string): string | undefined => rows.find((row) => row[0] === pv)?.[4];
+  it('shows every stream with its state in headless Chromium, PV names as text', async () => {
+    const { rows, screenshot } = await renderInChromium(`${base}/`, 5);
+    const state = (pv: string): string | undefined => rows.find((row) => row[0] === pv)?.[1];
     assert.equal(rows.length, 5);
     // The PV name reaches the browser as text, not markup.
     assert.equal(state(markupPv), 'connected');
     assert.equal(state(world.ioc.pv('sine')), 'connected');
     assert.equal(state(world.ioc.pv('no-such-record')), 'never connected');
-    assert.deepEqual(rows[0]?.slice(0, 4), [world.ioc.pv('no-such-record'), 'ca', world.topics.data, 'f144']);
+    assert.equal(state(world.ioc.pv('stringin')), 'rejecting');
+    const first = rows[0] ?? [];
+    assert.deepEqual(
+      [first[0], first[8], first[9], first[10]],
+      [world.ioc.pv('no-such-record'), world.topics.data, 'f144', 'ca'],
+    );
     const sine = rows.find((row) => row[0] === world.ioc.pv('sine'))!;
     assert.match(sine[5] ?? '', /^\d+ s ago$/);
-    assert.ok(Number(sine[6]) > 0);
+    assert.match(sine[3] ?? '', /^-?\d+\.\d{3} V$/, 'the value with its precision and units');
+    assert.match(sine[6] ?? '', /^127\.0\.0\.1:\d+$/, 'the server');
+    assert.ok(Number(sine[11]) > 0);
 
     assert.deepEqual([...screenshot.subarray(1, 4)], [...Buffer.from('PNG')]);
     assert.equal(screenshot.readUInt32BE(16), 1280);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type SubscriberOwner, Subscribers } from '../../../src/epics/common/subscribers.js';
-import type { SubscriptionListener } from '../../../src/model/update.js';
+import type { ConnectionEvent, SubscriptionListener } from '../../../src/model/update.js';
 
 type Update = Parameters<SubscriptionListener['onUpdate']>[0];
 
@@ -62,6 +62,36 @@ describe('channel subscribers', () => {
     subscribers.publish(update(2));
     await Promise.resolve();
     assert.deepEqual(raced.seen, ['update 2'], 'the live value was the current one: no replay');
+  });
+
+  it('gives early and late listeners the server and why values cannot be delivered, with the connection', async () => {
+    const subscribers = list(owner());
+    const events: ConnectionEvent[] = [];
+    const listener = {
+      onUpdate: () => undefined,
+      onConnection: (event: ConnectionEvent) => events.push(event),
+    };
+    subscribers.add(listener);
+    subscribers.publishConnection('connected', '127.0.0.1:5075', 'cannot be forwarded: a structure array');
+    subscribers.add(listener);
+    await Promise.resolve();
+    assert.deepEqual(
+      events.map(({ state, detail, unsupported }) => ({ state, detail, unsupported })),
+      [
+        {
+          state: 'connected',
+          detail: '127.0.0.1:5075',
+          unsupported: 'cannot be forwarded: a structure array',
+        },
+        {
+          state: 'connected',
+          detail: '127.0.0.1:5075',
+          unsupported: 'cannot be forwarded: a structure array',
+        },
+      ],
+    );
+    subscribers.publishConnection('disconnected', 'gone');
+    assert.equal('unsupported' in (events.at(-1) ?? {}), false);
   });
 
   it('tells of a loss only when listeners heard something before, unless it says more than "disconnected"', () => {

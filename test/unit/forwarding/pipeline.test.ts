@@ -185,4 +185,66 @@ describe('stream pipeline', () => {
     pipeline.onUpdate(update(1));
     assert.deepEqual(sink.identifiers(), ['ep01', 'al00']);
   });
+
+  it('keeps the state the status page shows: last update, connection since, server, why not connected', () => {
+    const { pipeline, advance } = setup('f144');
+    assert.equal(pipeline.counters.connectionSinceMs, NOW_MS, 'never connected since it was added');
+    assert.equal(pipeline.counters.server, undefined);
+    advance(1000);
+    pipeline.onConnection({ ...connection('connected'), detail: '127.0.0.1:5064' });
+    const first = update(1.5);
+    pipeline.onUpdate(first);
+    assert.equal(pipeline.counters.lastUpdate, first);
+    assert.deepEqual(
+      [pipeline.counters.connectionSinceMs, pipeline.counters.server, pipeline.counters.connectionDetail],
+      [NOW_MS + 1000, '127.0.0.1:5064', undefined],
+    );
+    advance(1000);
+    pipeline.onConnection({ ...connection('disconnected'), detail: 'connection closed by the server' });
+    assert.deepEqual(
+      [pipeline.counters.connectionSinceMs, pipeline.counters.server, pipeline.counters.connectionDetail],
+      [NOW_MS + 2000, '127.0.0.1:5064', 'connection closed by the server'],
+      'the last server kept',
+    );
+    assert.equal(pipeline.counters.lastUpdate, first, 'the last value kept');
+    advance(1000);
+    pipeline.onConnection({ ...connection('disconnected'), detail: 'again' });
+    assert.equal(
+      pipeline.counters.connectionSinceMs,
+      NOW_MS + 2000,
+      'the same state does not restart "since"',
+    );
+  });
+
+  it('says the stream is rejecting while the latest update for its main schema is refused, with why', () => {
+    const { pipeline, sink } = setup('f144');
+    const text: PvUpdate = { ...update(0), value: { kind: 'string', value: 'text' } };
+    pipeline.onUpdate(text);
+    assert.match(pipeline.counters.rejecting ?? '', /string/);
+    assert.deepEqual(sink.identifiers(), ['al00'], 'the alarm still goes out');
+    pipeline.onUpdate(update(2, 1));
+    assert.equal(pipeline.counters.rejecting, undefined);
+    pipeline.onUpdate(update(3, 0));
+    assert.equal(pipeline.counters.rejecting, 'its timestamp is older than the previous message timestamp');
+    pipeline.onUpdate(update(4, 2));
+    assert.equal(pipeline.counters.rejecting, undefined);
+    // A record never processed: its 1990 timestamp is more than a year old.
+    const never = setup('f142').pipeline;
+    never.onUpdate({ ...update(3), timestampNs: 631_152_000_000_000_000n });
+    assert.equal(never.counters.rejecting, 'its timestamp is more than 365.25 days old');
+  });
+
+  it('is rejecting from the connection on when the EPICS client cannot express the type', () => {
+    for (const [schema, rejecting] of [
+      ['f144', 'cannot be forwarded: structure array'],
+      ['ep01', undefined],
+    ] as const) {
+      const { pipeline } = setup(schema, false, 'pva');
+      pipeline.onConnection({
+        ...connection('connected'),
+        unsupported: 'cannot be forwarded: structure array',
+      });
+      assert.equal(pipeline.counters.rejecting, rejecting, schema);
+    }
+  });
 });

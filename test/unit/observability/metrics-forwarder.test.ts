@@ -1,12 +1,13 @@
 /**
  * The forwarder's metric set read from plain counter fields (streams, commands, producers, EPICS clients), the
- * totals that survive removed streams, the pipeline's latency hook, health, Carbon lines and the status page.
+ * totals that survive removed streams, the pipeline's latency hook, health, the overall state and Carbon lines.
+ * (/status.json and the page: status-document.test.ts, status-page.test.ts.)
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { StreamSpec } from '../../../src/model/stream.js';
 import type { CommandCounts, StreamStatus } from '../../../src/forwarding/forwarder.js';
-import { StreamPipeline, type StreamCounters } from '../../../src/forwarding/pipeline.js';
+import { newStreamCounters, StreamPipeline, type StreamCounters } from '../../../src/forwarding/pipeline.js';
 import type { MessageSink } from '../../../src/forwarding/sink.js';
 import type { ProducerCounters } from '../../../src/kafka/producer.js';
 import { carbonLines, carbonPrefix } from '../../../src/observability/carbon.js';
@@ -15,27 +16,12 @@ import { ForwarderMetrics, type MetricSources } from '../../../src/observability
 import type { GroupMetricsView } from '../../../src/observability/group-metrics.js';
 import type { ProducerView } from '../../../src/observability/kafka-metrics.js';
 import { StreamTotals } from '../../../src/observability/stream-metrics.js';
-import { HealthCheck, type HealthInputs } from '../../../src/observability/health.js';
+import { HealthCheck, type HealthInputs, type HealthReport } from '../../../src/observability/health.js';
 import { silentLogger } from '../../../src/logging/logger.js';
 import { Histogram, renderExposition } from '../../../src/observability/metrics.js';
-import {
-  escapeHtml,
-  formatAge,
-  statusDocument,
-  statusPageHtml,
-  type StatusSources,
-} from '../../../src/observability/status-page.js';
 
 function counters(overrides: Partial<StreamCounters> = {}): StreamCounters {
-  return {
-    updates: 0,
-    messages: 0,
-    resends: 0,
-    rejected: { timestamp: 0, unsupported: 0, error: 0 },
-    lastUpdateMs: 0,
-    connection: 'never_connected',
-    ...overrides,
-  };
+  return { ...newStreamCounters(), ...overrides };
 }
 
 function spec(pvName: string, protocol: StreamSpec['protocol'] = 'ca'): StreamSpec {
@@ -58,7 +44,12 @@ class World implements MetricSources {
   commandCounts = (): CommandCounts => this.commands;
   producers = (): Map<string, ProducerView> => this.producerViews;
   epicsClients = (): Map<'ca' | 'pva' | 'fake', EpicsClientView> => this.clients;
-  healthy = (): boolean => true;
+  report: HealthReport | undefined = {
+    healthy: true,
+    status: 'ok',
+    checks: { configConsumer: 'up', outputProducer: 'up' },
+  };
+  health = (): HealthReport | undefined => this.report;
   groupView: GroupMetricsView | undefined;
   group = (): GroupMetricsView | undefined => this.groupView;
 }
@@ -112,6 +103,13 @@ describe('forwarder metrics', () => {
     const expected: Record<string, number> = {
       'forwarder_info{version="1.2.3",service_id="unit",host="host.example.org"}': 1,
       forwarder_healthy: 1,
+      // Healthy, but one stream never connected and one lost.
+      'forwarder_state{state="degraded"}': 1,
+      'forwarder_state{state="ok"}': 0,
+      'forwarder_streams_with_problem{problem="disconnected"}': 1,
+      'forwarder_streams_with_problem{problem="never_connected"}': 1,
+      'forwarder_streams_with_problem{problem="rejecting"}': 0,
+      'forwarder_streams_with_problem{problem="delivery_failing"}': 0,
       'forwarder_streams{state="connected"}': 1,
       'forwarder_streams{state="disconnected"}': 1,
       'forwarder_streams{state="never_connected"}': 1,
@@ -398,6 +396,32 @@ describe('Carbon lines', () => {
     );
   });
 
+  it('says the overall state: starting before the first health check, ok with every stream forwarding', (t) => {
+    const world = new World();
+    const metrics = metricsOf(world);
+    t.after(() => metrics.close());
+    world.statuses = [{ spec: spec('A'), counters: counters({ connection: 'connected' }) }];
+    const state = (): Map<string, number> => {
+      const scraped = values(renderExposition(metrics.collect()));
+      return new Map([...scraped].filter(([series]) => series.startsWith('forwarder_state{')));
+    };
+    assert.equal(state().get('forwarder_state{state="ok"}'), 1);
+    assert.deepEqual(
+      [...state().values()].sort(),
+      [0, 0, 0, 0, 1],
+      'one series per state, 1 for the current one',
+    );
+    world.report = undefined;
+    assert.equal(state().get('forwarder_state{state="starting"}'), 1);
+    world.report = {
+      healthy: false,
+      status: 'unhealthy',
+      checks: { configConsumer: 'up', outputProducer: 'down' },
+    };
+    world.statuses = [{ spec: spec('A'), counters: counters({ connection: 'disconnected' }) }];
+    assert.equal(state().get('forwarder_state{state="unhealthy"}'), 1, 'health first');
+  });
+
   it('sends an average of 0 for an empty histogram, as the reference does', () => {
     const text = carbonLines(
       [{ name: 'x_seconds', help: '', type: 'histogram', histogram: new Histogram([1]).snapshot() }],
@@ -405,90 +429,5 @@ describe('Carbon lines', () => {
       0,
     );
     assert.match(text, /^p\.x_seconds\.average 0 0$/m);
-  });
-});
-
-describe('status document and page', () => {
-  const nowMs = 1_700_000_100_000;
-  const sources: StatusSources = {
-    service: {
-      version: '1.2.3',
-      serviceId: 'svc<1>',
-      hostName: 'h',
-      processId: 42,
-      startedAtMs: nowMs - 3_600_000,
-    },
-    streams: () => [
-      {
-        spec: spec('B:ok'),
-        counters: counters({ updates: 3, messages: 6, lastUpdateMs: nowMs - 2000, connection: 'connected' }),
-      },
-      { spec: spec('A:<script>alert(1)</script>'), counters: counters() },
-      {
-        spec: spec('C:lost', 'pva'),
-        counters: counters({ connection: 'disconnected', lastUpdateMs: nowMs - 600_000 }),
-      },
-    ],
-    producers: () => new Map([['output', producer({ queued: 9, delivered: 7 }, 2)]]),
-    commandCounts: () => undefined,
-  };
-  const health = {
-    healthy: true,
-    status: 'ok',
-    checks: { configConsumer: 'up', outputProducer: 'up' },
-  } as const;
-
-  it('shows a forwarding group member its group, in the document and on the page', () => {
-    assert.equal(statusDocument(sources, health, nowMs).group, undefined);
-    const group = { id: 'bl<x>', member: true, partitions: [1, 5], partitionCount: 8, desiredStreams: 30 };
-    const document = statusDocument({ ...sources, group: () => group }, health, nowMs);
-    assert.deepEqual(document.group, group);
-    const page = statusPageHtml(document, nowMs);
-    assert.ok(page.includes('<div><b>bl&lt;x&gt;</b>group</div>'));
-    assert.ok(page.includes('<div><b>1, 5</b>partitions of 8</div>'));
-  });
-
-  it('lists the streams needing attention first, with ISO times and counts', () => {
-    const document = statusDocument(sources, health, nowMs);
-    assert.deepEqual(
-      document.streams.map((stream) => [stream.pv, stream.state, stream.lastUpdate]),
-      [
-        ['A:<script>alert(1)</script>', 'never_connected', null],
-        ['C:lost', 'disconnected', new Date(nowMs - 600_000).toISOString()],
-        ['B:ok', 'connected', new Date(nowMs - 2000).toISOString()],
-      ],
-    );
-    assert.equal(document.service.uptimeSeconds, 3600);
-    assert.deepEqual(document.streamStates, { never_connected: 1, disconnected: 1, connected: 1 });
-    assert.deepEqual(document.kafka['output'], {
-      queued: 9,
-      delivered: 7,
-      deliveryErrors: 0,
-      queueFull: 0,
-      produceErrors: 0,
-      inFlight: 2,
-    });
-    assert.deepEqual(document.commands, { accepted: 0, rejected: 0, skippedStreams: 0 });
-  });
-
-  it('escapes everything from outside in the page, which has no script or external asset', () => {
-    const page = statusPageHtml(statusDocument(sources, health, nowMs), nowMs);
-    assert.ok(page.includes('A:&lt;script&gt;alert(1)&lt;/script&gt;'));
-    assert.ok(page.includes('<title>Forwarder svc&lt;1&gt;</title>'));
-    assert.doesNotMatch(page, /<script|src=|https?:/);
-    assert.ok(page.includes('2 s ago'));
-    assert.ok(page.includes('10 min ago'));
-  });
-
-  it('escapes HTML and formats ages', () => {
-    assert.equal(escapeHtml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
-    assert.deepEqual([0, 119, 120, 7199, 7200, 172_800].map(formatAge), [
-      '0 s',
-      '119 s',
-      '2 min',
-      '120 min',
-      '2 h',
-      '2 d',
-    ]);
   });
 });

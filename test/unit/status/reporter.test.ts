@@ -1,20 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { StreamStatus } from '../../../src/forwarding/forwarder.js';
+import { newStreamCounters } from '../../../src/forwarding/pipeline.js';
 import type { MessageSink } from '../../../src/forwarding/sink.js';
 import { deserialiseX5f2 } from '../../../src/schemas/index.js';
 import { StatusReporter, statusJson } from '../../../src/status/reporter.js';
 
 const status = (pvName: string, protocol: 'ca' | 'pva' | 'fake'): StreamStatus => ({
   spec: { pvName, protocol, topic: 'data', schema: 'f144', periodic: protocol === 'pva' },
-  counters: {
-    updates: 0,
-    messages: 0,
-    resends: 0,
-    rejected: { timestamp: 0, unsupported: 0, error: 0 },
-    lastUpdateMs: 0,
-    connection: 'connected',
-  },
+  counters: { ...newStreamCounters(), connection: 'connected' },
 });
 
 describe('status reporter', () => {

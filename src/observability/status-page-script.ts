@@ -1,0 +1,307 @@
+/**
+ * The script of the status page, run in the browser: it reads /status.json every REFRESH_MS and updates the page
+ * in place (the table's rows are kept and only changed cells rewritten, so scrolling, selection and the browser's
+ * find survive a refresh), and filters and sorts the streams. Every text from the forwarder goes in as text, never
+ * as markup. It is plain JavaScript (the project's TypeScript has no DOM types); the helpers above `start` use no
+ * DOM, so the unit tests run them (`pageHelpers`).
+ */
+
+/** How often the page reads /status.json while it is visible. */
+export const REFRESH_MS = 2_000;
+
+export const PAGE_SCRIPT = `'use strict';
+const REFRESH_MS = ${REFRESH_MS};
+const PROBLEM_LABELS = {
+  disconnected: 'disconnected',
+  never_connected: 'never connected',
+  rejecting: 'rejecting',
+  delivery_failing: 'delivery failing',
+};
+/** Rank of a stream in the default order: what the server sends, problems first. */
+const PROBLEM_RANK = { disconnected: 0, never_connected: 1, rejecting: 2, delivery_failing: 2 };
+
+/** "3 s", "4 min", "2 h", "5 d". */
+function formatAge(seconds) {
+  if (seconds < 120) return Math.max(0, Math.round(seconds)) + ' s';
+  if (seconds < 7200) return Math.round(seconds / 60) + ' min';
+  if (seconds < 172800) return Math.round(seconds / 3600) + ' h';
+  return Math.round(seconds / 86400) + ' d';
+}
+
+/** "deliveryErrors" as "delivery errors". */
+function words(key) {
+  return key.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/_/g, ' ').toLowerCase();
+}
+
+function streamKey(stream) {
+  return [stream.protocol, stream.pv, stream.topic, stream.schema].join('\\u0000');
+}
+
+/** The state a stream is shown in: its problem, or (connected or not) its EPICS state. */
+function stateLabel(stream) {
+  if (stream.problem && stream.problem !== 'disconnected') return PROBLEM_LABELS[stream.problem];
+  return stream.state.replace(/_/g, ' ');
+}
+
+/** Whether the stream matches the state choice and every word of the filter text. */
+function matches(stream, text, state) {
+  if (state === 'problem' && !stream.problem) return false;
+  if (state === 'ok' && stream.problem) return false;
+  if (state !== '' && state !== 'problem' && state !== 'ok' && stream.problem !== state) return false;
+  const haystack = [stream.pv, stream.topic, stream.schema, stream.protocol, stream.server || '', stream.reason || '',
+    stateLabel(stream)].join('\\n').toLowerCase();
+  return text.toLowerCase().split(/\\s+/).every((word) => word === '' || haystack.includes(word));
+}
+
+/** Sorting by a column: the value compared, numbers as numbers, missing values last. */
+const SORT_VALUES = {
+  pv: (s) => s.pv,
+  state: (s) => (s.problem ? PROBLEM_RANK[s.problem] : 3) + stateLabel(s),
+  since: (s) => (s.since === null ? null : -Date.parse(s.since)),
+  value: (s) => s.value,
+  alarm: (s) => (s.alarm === null ? null : -['NO_ALARM', 'MINOR', 'MAJOR', 'INVALID'].indexOf(s.alarm.severity)),
+  lastUpdate: (s) => (s.lastUpdate === null ? null : -Date.parse(s.lastUpdate)),
+  server: (s) => s.server,
+  reason: (s) => s.reason,
+  topic: (s) => s.topic,
+  schema: (s) => s.schema,
+  protocol: (s) => s.protocol,
+  updates: (s) => -s.updates,
+  messages: (s) => -s.messages,
+  rejected: (s) => -(s.rejected.timestamp + s.rejected.unsupported + s.rejected.error),
+};
+
+/** The streams in the order asked for: the server's (problems first) unless a column was chosen. */
+function ordered(streams, key, descending) {
+  if (!key) return streams;
+  const value = SORT_VALUES[key];
+  const sign = descending ? -1 : 1;
+  return streams
+    .map((stream, index) => ({ stream, index, value: value(stream) }))
+    .sort((a, b) => {
+      if (a.value === null || b.value === null) {
+        if (a.value !== b.value) return a.value === null ? 1 : -1;
+      } else if (a.value !== b.value) return (a.value < b.value ? -1 : 1) * sign;
+      return a.index - b.index;
+    })
+    .map((entry) => entry.stream);
+}
+
+/** The cells of a stream's row: [text, title, class] each. */
+function cells(stream, nowMs) {
+  const ago = (iso) => (iso === null ? '' : formatAge((nowMs - Date.parse(iso)) / 1000));
+  const rejected = stream.rejected.timestamp + stream.rejected.unsupported + stream.rejected.error;
+  const alarm = stream.alarm === null ? '' : (stream.alarm.severity + ' ' + (stream.alarm.severity === 'NO_ALARM' ? '' : stream.alarm.message)).trim();
+  return [
+    [stream.pv, '', 'pv'],
+    [stateLabel(stream), stream.periodic ? 'periodic stream' : '', 'state ' + (stream.problem || 'ok')],
+    [ago(stream.since), stream.since || '', ''],
+    [stream.value === null ? '' : stream.value, '', 'value'],
+    [alarm, '', stream.alarm === null ? '' : 'alarm-' + stream.alarm.severity],
+    [stream.lastUpdate === null ? 'never' : ago(stream.lastUpdate) + ' ago', stream.lastUpdate || '', ''],
+    [stream.server || '', '', ''],
+    [stream.reason || '', stream.reason || '', 'reason'],
+    [stream.topic, '', ''],
+    [stream.schema + (stream.periodic ? ' (periodic)' : ''), '', ''],
+    [stream.protocol, '', ''],
+    [String(stream.updates), '', 'n'],
+    [String(stream.messages), '', 'n'],
+    [String(rejected), stream.deliveryFailures ? stream.deliveryFailures.count + ' failed delivery' : '', 'n'],
+  ];
+}
+
+/** The page's helpers without the DOM, for the unit tests. */
+function pageHelpers() {
+  return { formatAge, words, stateLabel, matches, ordered, cells };
+}
+
+function start() {
+  const $ = (id) => document.getElementById(id);
+  const body = $('rows');
+  const rows = new Map();
+  const view = { text: '', state: '', sort: '', descending: false, document: null, fetchedAtMs: 0, failed: '' };
+  let shownOrder = [];
+
+  function readHash() {
+    const hash = new URLSearchParams(location.hash.slice(1));
+    view.text = hash.get('filter') || '';
+    view.state = hash.get('state') || '';
+    $('filter').value = view.text;
+    $('state').value = view.state;
+  }
+
+  function writeHash() {
+    const hash = new URLSearchParams();
+    if (view.text) hash.set('filter', view.text);
+    if (view.state) hash.set('state', view.state);
+    history.replaceState(null, '', hash.toString() ? '#' + hash : location.pathname + location.search);
+  }
+
+  function element(tag, text, className) {
+    const made = document.createElement(tag);
+    if (text !== undefined) made.textContent = text;
+    if (className) made.className = className;
+    return made;
+  }
+
+  function badge(text, className) {
+    return element('span', text, 'badge ' + className);
+  }
+
+  function figureBox(title, figures) {
+    const box = element('div', undefined, 'box');
+    box.append(element('h2', title));
+    for (const [label, value, onClick] of figures) {
+      const line = element(onClick ? 'button' : 'div', undefined, 'figure');
+      line.append(element('b', typeof value === 'number' ? value.toLocaleString('en') : String(value)), ' ' + label);
+      if (onClick) line.addEventListener('click', onClick);
+      box.append(line);
+    }
+    return box;
+  }
+
+  /** Every figure of an object, nested objects as boxes of their own. */
+  function objectBoxes(title, object) {
+    const flat = [];
+    const nested = [];
+    for (const [key, value] of Object.entries(object)) {
+      if (value !== null && typeof value === 'object' && !Array.isArray(value)) nested.push(...objectBoxes(title + ' ' + words(key), value));
+      else flat.push([words(key), Array.isArray(value) ? value.join(', ') : value]);
+    }
+    return [figureBox(title, flat), ...nested];
+  }
+
+  function chooseState(state) {
+    return () => {
+      view.state = state;
+      $('state').value = state;
+      writeHash();
+      draw();
+    };
+  }
+
+  function drawHeader(doc) {
+    const service = doc.service;
+    document.title = 'Forwarder ' + service.serviceId + ' (' + doc.overall + ')';
+    $('service').textContent = service.serviceId;
+    const overall = $('overall');
+    overall.textContent = doc.overall;
+    overall.className = 'badge overall-' + doc.overall;
+    const summary = Object.entries(doc.problems).filter(([, count]) => count > 0)
+      .map(([problem, count]) => count + ' ' + PROBLEM_LABELS[problem]).join(', ');
+    $('summary').textContent = summary === '' ? 'every stream forwarding' : summary;
+    $('meta').textContent = 'version ' + service.version + ' · host ' + service.hostName + ' · pid ' +
+      service.processId + ' · up ' + formatAge(service.uptimeSeconds) + ' · config consumer ' +
+      doc.health.checks.configConsumer + ' · output producer ' + doc.health.checks.outputProducer + ' · ';
+    const streams = [['streams', doc.streams.length, chooseState('')]];
+    for (const [problem, count] of Object.entries(doc.problems)) streams.push([PROBLEM_LABELS[problem], count, chooseState(problem)]);
+    const boxes = [figureBox('Streams', streams)];
+    for (const [role, figures] of Object.entries(doc.kafka)) boxes.push(...objectBoxes('Kafka ' + role, figures));
+    boxes.push(figureBox('Commands', Object.entries(doc.commands).map(([key, value]) => [words(key), value])));
+    if (doc.group) boxes.push(...objectBoxes('Group', doc.group));
+    $('figures').replaceChildren(...boxes);
+  }
+
+  function rowOf(stream) {
+    const key = streamKey(stream);
+    let row = rows.get(key);
+    if (!row) {
+      const tr = document.createElement('tr');
+      const tds = [];
+      for (let i = 0; i < 14; i++) tds.push(tr.appendChild(document.createElement('td')));
+      row = { tr, tds, shown: [] };
+      rows.set(key, row);
+    }
+    return row;
+  }
+
+  function fill(row, stream, nowMs) {
+    const values = cells(stream, nowMs);
+    for (let i = 0; i < values.length; i++) {
+      const [text, title, className] = values[i];
+      const shown = row.shown[i];
+      if (shown && shown[0] === text && shown[1] === title && shown[2] === className) continue;
+      const td = row.tds[i];
+      if (i === 1) td.replaceChildren(badge(text, className));
+      else {
+        td.textContent = text;
+        td.className = className;
+      }
+      if (title) td.title = title; else td.removeAttribute('title');
+      row.shown[i] = values[i];
+    }
+  }
+
+  function draw() {
+    const doc = view.document;
+    if (!doc) return;
+    const nowMs = Date.parse(doc.generatedAt);
+    const seen = new Set();
+    let shown = 0;
+    const order = [];
+    for (const stream of ordered(doc.streams, view.sort, view.descending)) {
+      const row = rowOf(stream);
+      seen.add(row);
+      fill(row, stream, nowMs);
+      const visible = matches(stream, view.text, view.state);
+      if (row.tr.hidden === visible) row.tr.hidden = !visible;
+      if (visible) shown++;
+      order.push(row.tr);
+    }
+    for (const [key, row] of rows) if (!seen.has(row)) { row.tr.remove(); rows.delete(key); }
+    if (order.length !== shownOrder.length || order.some((tr, i) => tr !== shownOrder[i])) {
+      body.append(...order);
+      shownOrder = order;
+    }
+    $('shown').textContent = shown + ' of ' + doc.streams.length + ' streams';
+    for (const th of document.querySelectorAll('th[data-key]')) {
+      const key = th.dataset.key;
+      th.setAttribute('aria-sort', key === view.sort ? (view.descending ? 'descending' : 'ascending') : 'none');
+    }
+  }
+
+  function showFreshness() {
+    const age = view.fetchedAtMs === 0 ? '' : formatAge((Date.now() - view.fetchedAtMs) / 1000) + ' ago';
+    $('updated').textContent = view.failed ? 'cannot reach the forwarder (' + view.failed + '); last data ' + age : 'updated ' + age;
+    $('updated').className = view.failed ? 'stale' : '';
+  }
+
+  let timer;
+  async function refresh() {
+    clearTimeout(timer);
+    try {
+      const reply = await fetch('status.json', { cache: 'no-store' });
+      if (!reply.ok) throw new Error('HTTP ' + reply.status);
+      view.document = await reply.json();
+      view.fetchedAtMs = Date.now();
+      view.failed = '';
+      drawHeader(view.document);
+      draw();
+    } catch (error) {
+      view.failed = error.message;
+    }
+    showFreshness();
+    if (!document.hidden) timer = setTimeout(refresh, REFRESH_MS);
+  }
+
+  $('filter').addEventListener('input', () => { view.text = $('filter').value; writeHash(); draw(); });
+  $('state').addEventListener('change', () => { view.state = $('state').value; writeHash(); draw(); });
+  window.addEventListener('hashchange', () => { readHash(); draw(); });
+  for (const th of document.querySelectorAll('th[data-key]')) {
+    th.addEventListener('click', () => {
+      const key = th.dataset.key;
+      // Ascending, descending, then back to the server's order (problems first).
+      if (view.sort !== key) { view.sort = key; view.descending = false; }
+      else if (!view.descending) view.descending = true;
+      else view.sort = '';
+      draw();
+    });
+  }
+  document.addEventListener('visibilitychange', () => { if (!document.hidden) refresh(); });
+  setInterval(showFreshness, 1000);
+  readHash();
+  refresh();
+}
+
+if (typeof document !== 'undefined') start();
+`;
