@@ -32,8 +32,9 @@ interface Reply {
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-function json(status: number, value: unknown): Reply {
-  return { status, contentType: JSON_TYPE, body: `${JSON.stringify(value, null, 2)}\n` };
+/** JSON, indented for people unless `compact` (/status.json of thousands of streams: a third smaller). */
+function json(status: number, value: unknown, compact = false): Reply {
+  return { status, contentType: JSON_TYPE, body: `${JSON.stringify(value, null, compact ? 0 : 2)}\n` };
 }
 
 /** What the usual reasons a listener cannot start mean for the operator. */
@@ -144,7 +145,7 @@ export class ObservabilityServer {
         return json(health.healthy ? 200 : 503, health);
       }
       case '/status.json':
-        return json(200, await this.handlers.status());
+        return json(200, await this.handlers.status(), true);
       case '/':
         return { status: 200, contentType: 'text/html; charset=utf-8', body: STATUS_PAGE_HTML };
       default:

@@ -11,6 +11,9 @@ export const REFRESH_MS = 2_000;
 
 export const PAGE_SCRIPT = `'use strict';
 const REFRESH_MS = ${REFRESH_MS};
+/** Rows per block the browser lays out as one, only while it is on screen. */
+const BLOCK_ROWS = 100;
+const COLUMN_COUNT = 14;
 const PROBLEM_LABELS = {
   disconnected: 'disconnected',
   never_connected: 'never connected',
@@ -48,6 +51,7 @@ function matches(stream, text, state) {
   if (state === 'problem' && !stream.problem) return false;
   if (state === 'ok' && stream.problem) return false;
   if (state !== '' && state !== 'problem' && state !== 'ok' && stream.problem !== state) return false;
+  if (text.trim() === '') return true;
   const haystack = [stream.pv, stream.topic, stream.schema, stream.protocol, stream.server || '', stream.reason || '',
     stateLabel(stream)].join('\\n').toLowerCase();
   return text.toLowerCase().split(/\\s+/).every((word) => word === '' || haystack.includes(word));
@@ -119,6 +123,9 @@ function start() {
   const $ = (id) => document.getElementById(id);
   const body = $('rows');
   const rows = new Map();
+  const rowOfElement = new WeakMap();
+  /** Blocks of rows the browser shows now. */
+  const onScreen = new Set();
   const view = { text: '', state: '', sort: '', descending: false, document: null, fetchedAtMs: 0, failed: '' };
   let shownOrder = [];
 
@@ -206,29 +213,76 @@ function start() {
     const key = streamKey(stream);
     let row = rows.get(key);
     if (!row) {
-      const tr = document.createElement('tr');
-      const tds = [];
-      for (let i = 0; i < 14; i++) tds.push(tr.appendChild(document.createElement('td')));
-      row = { tr, tds, shown: [] };
+      const element = document.createElement('div');
+      element.className = 'row';
+      element.setAttribute('role', 'row');
+      const cells = [];
+      for (let i = 0; i < COLUMN_COUNT; i++) {
+        const cell = element.appendChild(document.createElement('div'));
+        cell.setAttribute('role', 'cell');
+        cells.push(cell);
+      }
+      row = { element, cells, shown: [], stream: null, drawn: null };
       rows.set(key, row);
+      rowOfElement.set(element, row);
     }
+    row.stream = stream;
     return row;
   }
 
-  function fill(row, stream, nowMs) {
-    const values = cells(stream, nowMs);
+  /** Writes the cells of a row that differ from what it shows (nothing when its stream has not changed). */
+  function fill(row, nowMs) {
+    if (row.drawn === row.stream) return;
+    row.drawn = row.stream;
+    const values = cells(row.stream, nowMs);
     for (let i = 0; i < values.length; i++) {
       const [text, title, className] = values[i];
       const shown = row.shown[i];
       if (shown && shown[0] === text && shown[1] === title && shown[2] === className) continue;
-      const td = row.tds[i];
-      if (i === 1) td.replaceChildren(badge(text, className));
+      const cell = row.cells[i];
+      if (i === 1) cell.replaceChildren(badge(text, className));
       else {
-        td.textContent = text;
-        td.className = className;
+        cell.textContent = text;
+        cell.className = className;
       }
-      if (title) td.title = title; else td.removeAttribute('title');
+      if (title) cell.title = title; else cell.removeAttribute('title');
       row.shown[i] = values[i];
+    }
+  }
+
+  function fillBlock(block) {
+    const nowMs = Date.parse(view.document.generatedAt);
+    for (const element of block.children) fill(rowOfElement.get(element), nowMs);
+  }
+
+  /**
+   * Only the rows shown are in the document, in order, in blocks of BLOCK_ROWS that the browser lays out only
+   * while they are on screen (content-visibility), and whose rows are brought up to date only then: thousands of
+   * rows cost little. A row is written once in full when it first appears, so the browser's find sees every PV.
+   */
+  function place(shownRows) {
+    const blocks = body.children;
+    const needed = Math.ceil(shownRows.length / BLOCK_ROWS);
+    while (blocks.length < needed) {
+      const block = body.appendChild(document.createElement('div'));
+      block.className = 'block';
+      block.addEventListener('contentvisibilityautostatechange', (event) => {
+        if (event.skipped) onScreen.delete(block);
+        else {
+          onScreen.add(block);
+          fillBlock(block);
+        }
+      });
+    }
+    while (blocks.length > needed) {
+      onScreen.delete(body.lastElementChild);
+      body.lastElementChild.remove();
+    }
+    for (let b = 0; b < needed; b++) {
+      const members = shownRows.slice(b * BLOCK_ROWS, (b + 1) * BLOCK_ROWS);
+      const block = blocks[b];
+      if (block.childElementCount === members.length && members.every((member, i) => block.children[i] === member)) continue;
+      block.replaceChildren(...members);
     }
   }
 
@@ -237,26 +291,23 @@ function start() {
     if (!doc) return;
     const nowMs = Date.parse(doc.generatedAt);
     const seen = new Set();
-    let shown = 0;
-    const order = [];
+    const shownRows = [];
     for (const stream of ordered(doc.streams, view.sort, view.descending)) {
       const row = rowOf(stream);
       seen.add(row);
-      fill(row, stream, nowMs);
-      const visible = matches(stream, view.text, view.state);
-      if (row.tr.hidden === visible) row.tr.hidden = !visible;
-      if (visible) shown++;
-      order.push(row.tr);
+      if (row.drawn === null) fill(row, nowMs);
+      if (matches(stream, view.text, view.state)) shownRows.push(row.element);
     }
-    for (const [key, row] of rows) if (!seen.has(row)) { row.tr.remove(); rows.delete(key); }
-    if (order.length !== shownOrder.length || order.some((tr, i) => tr !== shownOrder[i])) {
-      body.append(...order);
-      shownOrder = order;
+    for (const [key, row] of rows) if (!seen.has(row)) { row.element.remove(); rows.delete(key); }
+    if (shownRows.length !== shownOrder.length || shownRows.some((element, i) => element !== shownOrder[i])) {
+      place(shownRows);
+      shownOrder = shownRows;
     }
-    $('shown').textContent = shown + ' of ' + doc.streams.length + ' streams';
-    for (const th of document.querySelectorAll('th[data-key]')) {
-      const key = th.dataset.key;
-      th.setAttribute('aria-sort', key === view.sort ? (view.descending ? 'descending' : 'ascending') : 'none');
+    for (const block of onScreen) fillBlock(block);
+    $('shown').textContent = shownRows.length + ' of ' + doc.streams.length + ' streams';
+    for (const head of document.querySelectorAll('[data-key]')) {
+      const key = head.dataset.key;
+      head.setAttribute('aria-sort', key === view.sort ? (view.descending ? 'descending' : 'ascending') : 'none');
     }
   }
 
@@ -287,9 +338,9 @@ function start() {
   $('filter').addEventListener('input', () => { view.text = $('filter').value; writeHash(); draw(); });
   $('state').addEventListener('change', () => { view.state = $('state').value; writeHash(); draw(); });
   window.addEventListener('hashchange', () => { readHash(); draw(); });
-  for (const th of document.querySelectorAll('th[data-key]')) {
-    th.addEventListener('click', () => {
-      const key = th.dataset.key;
+  for (const head of document.querySelectorAll('[data-key]')) {
+    head.addEventListener('click', () => {
+      const key = head.dataset.key;
       // Ascending, descending, then back to the server's order (problems first).
       if (view.sort !== key) { view.sort = key; view.descending = false; }
       else if (!view.descending) view.descending = true;

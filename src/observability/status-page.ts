@@ -29,35 +29,38 @@ button.figure{cursor:pointer;text-decoration:underline dotted}
 #state{padding:.25em;font:inherit}
 #shown,#updated{color:#555}
 #updated.stale{color:#c62828;font-weight:600}
-table{border-collapse:collapse;width:100%}
-th,td{text-align:left;padding:.2em .5em;border-bottom:1px solid #eee;white-space:nowrap}
-th{background:#f5f5f5;position:sticky;top:2.6em;cursor:pointer;user-select:none;z-index:1}
-th[aria-sort=ascending]::after{content:" \\25B2"}
-th[aria-sort=descending]::after{content:" \\25BC"}
-td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
-td.pv,td.value{font-family:ui-monospace,monospace;font-size:.95em}
-td.reason{max-width:30em;overflow:hidden;text-overflow:ellipsis}
+#table{min-width:100em}
+.row{display:grid;grid-template-columns:var(--columns);border-bottom:1px solid #eee;white-space:nowrap;height:1.75em;align-items:center}
+.row>div{overflow:hidden;text-overflow:ellipsis;padding:0 .5em}
+.head{background:#f5f5f5;font-weight:600;position:sticky;top:2.6em;z-index:1}
+.head>div{cursor:pointer;user-select:none}
+.block{content-visibility:auto;contain-intrinsic-size:auto 175em}
+[aria-sort=ascending]::after{content:" \\25B2"}
+[aria-sort=descending]::after{content:" \\25BC"}
+.n{text-align:right;font-variant-numeric:tabular-nums}
+.pv,.value{font-family:ui-monospace,monospace;font-size:.95em}
 .alarm-MINOR{color:#8d6e00;font-weight:600}
 .alarm-MAJOR{color:#c62828;font-weight:600}
 .alarm-INVALID{color:#6a1b9a;font-weight:600}
 .alarm-NO_ALARM{color:#888}
 `;
 
-const COLUMNS: readonly (readonly [key: string, title: string, numeric?: boolean])[] = [
-  ['pv', 'PV'],
-  ['state', 'State'],
-  ['since', 'Since'],
-  ['value', 'Last value'],
-  ['alarm', 'Alarm'],
-  ['lastUpdate', 'Last update'],
-  ['server', 'Server'],
-  ['reason', 'Why not forwarding'],
-  ['topic', 'Topic'],
-  ['schema', 'Schema'],
-  ['protocol', 'Protocol'],
-  ['updates', 'Updates', true],
-  ['messages', 'Messages', true],
-  ['rejected', 'Rejected', true],
+/** The table's columns: sort key, title, width (a CSS grid track), numeric. */
+const COLUMNS: readonly (readonly [key: string, title: string, width: string, numeric?: boolean])[] = [
+  ['pv', 'PV', 'minmax(12em,2fr)'],
+  ['state', 'State', '11em'],
+  ['since', 'Since', '5em'],
+  ['value', 'Last value', 'minmax(8em,1.3fr)'],
+  ['alarm', 'Alarm', '8em'],
+  ['lastUpdate', 'Last update', '6.5em'],
+  ['server', 'Server', '10em'],
+  ['reason', 'Why not forwarding', 'minmax(10em,2fr)'],
+  ['topic', 'Topic', 'minmax(6em,1fr)'],
+  ['schema', 'Schema', '7em'],
+  ['protocol', 'Protocol', '5em'],
+  ['updates', 'Updates', '6em', true],
+  ['messages', 'Messages', '6em', true],
+  ['rejected', 'Rejected', '5.5em', true],
 ];
 
 const STATE_CHOICES: readonly (readonly [value: string, label: string])[] = [
@@ -90,10 +93,10 @@ export const STATUS_PAGE_HTML = `<!DOCTYPE html>
 <span id="shown"></span>
 <span id="updated"></span>
 </div>
-<table>
-<thead><tr>${COLUMNS.map(([key, title, numeric]) => `<th data-key="${key}"${numeric ? ' class="n"' : ''}>${title}</th>`).join('')}</tr></thead>
-<tbody id="rows"></tbody>
-</table>
+<div id="table" role="table" aria-label="Streams" style="--columns:${COLUMNS.map(([, , width]) => width).join(' ')}">
+<div class="row head" role="row">${COLUMNS.map(([key, title, , numeric]) => `<div role="columnheader" data-key="${key}"${numeric ? ' class="n"' : ''}>${title}</div>`).join('')}</div>
+<div id="rows" role="rowgroup"></div>
+</div>
 <p class="meta">Updates every ${REFRESH_MS / 1000} s without reloading; click a column to sort (again: descending, a third time: problems first). The filter and state are kept in the address, to share.</p>
 <script>${PAGE_SCRIPT}</script>
 </body>

@@ -39,10 +39,16 @@ export async function openChromium(
   }
 }
 
-/** The text of each cell of each table body row the page shows (rows the filter hides left out). */
-export function shownRows(page: Page): Promise<string[][]> {
-  return page.$$eval('tbody tr:not([hidden])', (trs) =>
-    trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => (td.textContent ?? '').trim())),
+/**
+ * The text of each cell of each row of streams the page shows, in order (rows the filter hides are not there); the
+ * first `limit` rows only, when given (reading 10,000 rows takes a while).
+ */
+export function shownRows(page: Page, limit = Infinity): Promise<string[][]> {
+  return page.$$eval(
+    '#rows .row',
+    (rows, count) =>
+      rows.slice(0, count).map((row) => [...row.children].map((cell) => (cell.textContent ?? '').trim())),
+    limit === Infinity ? Number.MAX_SAFE_INTEGER : limit,
   );
 }
 

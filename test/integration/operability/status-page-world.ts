@@ -1,12 +1,11 @@
 /**
- * What the status page test and benchmark share: the stream set (the test IOC's records over CA, a string PV on
- * f144 that is rejected, a PV nobody serves, a PV name that looks like markup, and many fake streams), adding it,
- * and reading what the page shows.
+ * What the status page test and benchmark (bench/status-page.ts) share: the stream set (the test IOC's records
+ * over CA, a string PV on f144 that is rejected, a PV nobody serves, a PV name that looks like markup, and many
+ * fake streams), the commands that add it, and reading what the page shows.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Page } from 'playwright-core';
 import { Protocol, serialiseFc00, UpdateType, type Fc00Stream } from '../../../src/schemas/index.js';
-import type { ForwarderWorld } from '../../support/forwarder-world.js';
 import { shownRows } from './chromium.js';
 
 /** fc00 commands stay well below Kafka's default limit of 1 MB per message. */
@@ -21,29 +20,32 @@ export interface PageStreamSet {
   readonly markup: string;
 }
 
-export function pageStreamSet(
-  world: ForwarderWorld,
-  fakeStreams: number,
-): PageStreamSet & { all: Fc00Stream[] } {
+/** Where the streams go, and the test IOC's PV of a record. */
+export interface StreamTargets {
+  readonly topic: string;
+  readonly pv: (record: string) => string;
+}
+
+export function pageStreamSet({ topic, pv }: StreamTargets, fakeStreams: number): PageStreamSet {
   const stream = (channel: string, protocol: Protocol): Fc00Stream => ({
     channel,
     protocol,
     schema: 'f144',
-    topic: world.topics.data,
+    topic,
     periodic: 0,
   });
-  const ioc = ['tick', 'sine', 'ai', 'mbbi'].map((record) => world.ioc.pv(record));
-  const rejecting = world.ioc.pv('stringin');
-  const missing = world.ioc.pv('no-such-record');
+  const ioc = ['tick', 'sine', 'ai', 'mbbi'].map(pv);
+  const rejecting = pv('stringin');
+  const missing = pv('no-such-record');
   const markup = 'FAKE:<b>bold</b>&"quoted"';
   const fakes = Array.from({ length: fakeStreams }, (_, index) => `FAKE:PAGE:${index}`);
   return {
     all: [
-      ...ioc.map((pv) => stream(pv, Protocol.CA)),
+      ...ioc.map((name) => stream(name, Protocol.CA)),
       stream(rejecting, Protocol.CA),
       stream(missing, Protocol.CA),
       stream(markup, Protocol.FAKE),
-      ...fakes.map((pv) => stream(pv, Protocol.FAKE)),
+      ...fakes.map((name) => stream(name, Protocol.FAKE)),
     ],
     ioc,
     rejecting,
@@ -52,15 +54,14 @@ export function pageStreamSet(
   };
 }
 
-export async function addStreams(world: ForwarderWorld, streams: readonly Fc00Stream[]): Promise<void> {
+/** ADD commands of every stream, a few thousand per message. */
+export function addCommands(streams: readonly Fc00Stream[]): Uint8Array[] {
+  const commands: Uint8Array[] = [];
   for (let start = 0; start < streams.length; start += STREAMS_PER_COMMAND) {
-    await world.sendCommand(
-      serialiseFc00({
-        configChange: UpdateType.ADD,
-        streams: streams.slice(start, start + STREAMS_PER_COMMAND),
-      }),
-    );
+    const part = streams.slice(start, start + STREAMS_PER_COMMAND);
+    commands.push(serialiseFc00({ configChange: UpdateType.ADD, streams: part }));
   }
+  return commands;
 }
 
 /** How many streams the page says it shows. */
@@ -80,13 +81,14 @@ export async function waitForShown(
   return shown;
 }
 
-/** Waits until the rows the page shows satisfy `predicate`. */
+/** Waits until the rows the page shows (the first `limit` of them, when given) satisfy `predicate`. */
 export async function untilShown(
   page: Page,
   predicate: (rows: string[][]) => boolean,
   timeoutMs = 30_000,
+  limit = Infinity,
 ): Promise<void> {
-  await until(async () => predicate(await shownRows(page)), timeoutMs, 'the rows expected');
+  await until(async () => predicate(await shownRows(page, limit)), timeoutMs, 'the rows expected');
 }
 
 async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
