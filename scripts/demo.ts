@@ -107,7 +107,10 @@ async function ctlOutput(args: readonly string[], attempts = 2): Promise<string>
   }
 }
 
-/** `forwarder-ctl tail` printing one summary line per message; restarted (twice at most) if it fails. */
+/** `forwarder-ctl tail --format text` printing each message's line; restarted (twice at most) if it fails. */
+const cutToWidth = (line: string): string =>
+  line.length > LINE_WIDTH ? `${line.slice(0, LINE_WIDTH - 1)}…` : line;
+
 class Tail {
   private child: ChildProcess | undefined;
   private restarts = 0;
@@ -132,7 +135,7 @@ class Tail {
     child.stdout?.on('data', (chunk: Buffer) => {
       const lines = (pending + chunk.toString()).split('\n');
       pending = lines.pop() ?? '';
-      for (const line of lines) if (line !== '') say(`  ${tailSummary(line)}`);
+      for (const line of lines) if (line !== '') say(`  ${cutToWidth(line)}`);
     });
     child.once('exit', (code) => {
       if (this.stopped || code === 0 || code === null) return;
@@ -142,35 +145,6 @@ class Tail {
       }
     });
   }
-}
-
-interface TailRecord {
-  readonly key: string | null;
-  readonly schema?: string;
-  readonly message?: { readonly timestampNs?: string; readonly value?: unknown } & Record<string, unknown>;
-}
-
-/** One decoded message on one line: EPICS time, schema, PV, then the value (or the rest of the message). */
-function tailSummary(line: string): string {
-  let record: TailRecord;
-  try {
-    record = JSON.parse(line) as TailRecord;
-  } catch {
-    return line;
-  }
-  const { sourceName: _source, timestampNs, value, ...rest } = record.message ?? {};
-  const time =
-    timestampNs === undefined
-      ? ''
-      : new Date(Number(BigInt(timestampNs) / 1_000_000n)).toISOString().slice(11, 23);
-  const typed = value as { kind?: string; type?: string; value?: unknown } | undefined;
-  const shown =
-    typed?.value === undefined
-      ? JSON.stringify(rest)
-      : `${JSON.stringify(typed.value)} (${typed.type ?? typed.kind})` +
-        (Object.keys(rest).length > 0 ? ` ${JSON.stringify(rest)}` : '');
-  const text = `${time}  ${(record.schema ?? '?').padEnd(4)}  ${(record.key ?? '').padEnd(13)}  ${shown}`;
-  return text.length > LINE_WIDTH ? `${text.slice(0, LINE_WIDTH - 1)}…` : text;
 }
 
 let interrupted = false;
@@ -268,8 +242,8 @@ try {
   say(`forwarder-launch is running; its log: ${logFile}`);
 
   proceed();
-  step(`Showing decoded messages on ${topics.data} (forwarder-ctl tail)`);
-  const tail = new Tail(['--broker', address, 'tail', topics.data]);
+  step(`Showing decoded messages on ${topics.data} (forwarder-ctl tail --format text)`);
+  const tail = new Tail(['--broker', address, 'tail', topics.data, '--format', 'text']);
   cleanUp.push(() => tail.stop());
   // Give tail a moment to join the topic before the first messages arrive.
   await pause(3);

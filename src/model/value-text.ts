@@ -31,7 +31,7 @@ function cut(text: string, length: number): string {
 const MAX_ELEMENTS_READ = 64;
 
 /** `[1, 2, 3]`, or as many elements as fit and `… (n)`, n being the array's length. */
-function listText(array: ArrayLike<number | bigint | boolean | string>, length: number): string {
+export function listText(array: ArrayLike<number | bigint | boolean | string>, length: number): string {
   const elements: string[] = [];
   for (let i = 0; i < Math.min(array.length, MAX_ELEMENTS_READ); i++) elements.push(String(array[i]));
   const whole = `[${elements.join(', ')}]`;

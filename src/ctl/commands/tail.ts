@@ -1,26 +1,44 @@
-/** forwarder-ctl tail: the messages on a topic decoded, one JSON line each. */
-import type { Command } from 'commander';
+/** forwarder-ctl tail: the messages on a topic decoded, one line each, as JSON or as text for people. */
+import { type Command, Option } from 'commander';
 import { type DecodedMessage, deserialiseAny } from '../../schemas/index.js';
 import { fieldMatcher } from '../../streams/wildcard.js';
 import { topicOf } from '../kafka-access.js';
 import { readTopic } from '../kafka-io.js';
 import { messageJson, sourceNames } from '../message-json.js';
+import { messageText } from '../message-text.js';
 import { positiveInteger } from '../values.js';
 import { accessOf, type CtlIo, warningLog } from './common.js';
+
+const TAIL_FORMATS = ['json', 'text'] as const;
+type TailFormat = (typeof TAIL_FORMATS)[number];
 
 export function registerTail(program: Command, io: CtlIo): void {
   program
     .command('tail')
-    .description('print the ESS messages on a topic as JSON, one line each, until interrupted')
+    .description('print the ESS messages on a topic decoded, one line each, until interrupted')
     .argument('[topic]', 'topic to read (default: the topic of --broker)')
     .option('--from-beginning', 'start at the oldest message instead of new ones')
     .option('-n, --max <n>', 'stop after printing <n> messages')
     .option('--source <pattern>', 'only messages about matching PVs (source name; wildcards * ? [..])')
     .option('--no-follow', 'stop at the end of the topic instead of waiting for new messages')
+    .addOption(
+      new Option(
+        '--format <format>',
+        'json: every field of each message; text: time, schema, PV, and value, alarm or connection state',
+      )
+        .choices(TAIL_FORMATS)
+        .default('json'),
+    )
     .action(
       async (
         argument: string | undefined,
-        options: { fromBeginning?: boolean; max?: string; source?: string; follow: boolean },
+        options: {
+          fromBeginning?: boolean;
+          max?: string;
+          source?: string;
+          follow: boolean;
+          format: TailFormat;
+        },
         self: Command,
       ) => {
         const max = options.max === undefined ? Infinity : positiveInteger('--max', options.max);
@@ -37,7 +55,11 @@ export function registerTail(program: Command, io: CtlIo): void {
             signal: io.interrupted(),
             pace: io.stdoutDrained,
             onMessage: (message) => {
-              const line = tailLine(message, options.source === undefined ? undefined : matches);
+              const line = tailLine(
+                message,
+                options.source === undefined ? undefined : matches,
+                options.format,
+              );
               if (line === undefined) return true;
               io.stdout(line);
               return ++printed < max;
@@ -53,6 +75,7 @@ export function registerTail(program: Command, io: CtlIo): void {
 export function tailLine(
   message: { partition: number; offset: number; timestamp?: number; key?: unknown; value: Buffer | null },
   matches: ((name: string) => boolean) | undefined,
+  format: TailFormat = 'json',
 ): string | undefined {
   const payload = message.value ?? Buffer.alloc(0);
   let decoded: DecodedMessage | undefined;
@@ -64,6 +87,7 @@ export function tailLine(
   }
   if (matches !== undefined && (decoded === undefined || !sourceNames(decoded).some(matches)))
     return undefined;
+  if (format === 'text') return `${messageText(decoded, message.timestamp, error)}\n`;
   const key = Buffer.isBuffer(message.key)
     ? message.key.toString()
     : typeof message.key === 'string'
