@@ -9,6 +9,7 @@ import type { EpicsProtocol } from '../model/protocol.js';
 import { describeStream, type StreamSpec, streamKey } from '../model/stream.js';
 import type { PvProvider, Subscription } from '../model/update.js';
 import type { Logger } from '../logging/logger.js';
+import { commandFeedback, PER_STREAM_LINES } from './command-feedback.js';
 import { PeriodicResender } from './periodic.js';
 import {
   type LatencyObserver,
@@ -103,29 +104,40 @@ export class Forwarder {
       return false;
     }
     this.commandCounts.accepted++;
-    this.applyCommand(parsed.command);
+    this.applyCommand(parsed.command, origin);
     return true;
   }
 
-  applyCommand(command: ConfigCommand): RegistryChange {
+  /**
+   * Applies a command and logs what it did: one line in all (commandFeedback), and a line per stream at info
+   * for small commands, at debug for large ones.
+   */
+  applyCommand(command: ConfigCommand, origin = 'config message'): RegistryChange {
     const change = this.registry.apply(command);
     const { logger } = this.options;
+    const feedback = commandFeedback(command, change, this.registry.size, origin);
+    logger[feedback.level](feedback.text);
+    const touched =
+      change.removed.length + change.added.length + change.periodicChanged.length + change.unchanged.length;
+    const perStream = touched <= PER_STREAM_LINES ? logger.info.bind(logger) : logger.debug.bind(logger);
     for (const stream of change.removed) {
-      if (this.stopStream(stream)) logger.info(`Unsubscribed from ${describeStream(stream)}`);
+      if (this.stopStream(stream)) perStream(`Unsubscribed from ${describeStream(stream)}`);
       else logger.debug(`Removed ${describeStream(stream)}, which was not forwarded here`);
     }
     for (const stream of change.added) {
       if (!this.forwards(stream))
         logger.debug(`Added ${describeStream(stream)}, forwarded by another member`);
-      else if (this.startStream(stream)) logger.info(`Subscribed to ${describeStream(stream)}`);
+      else if (this.startStream(stream)) perStream(`Subscribed to ${describeStream(stream)}`);
     }
     for (const stream of change.periodicChanged) {
       const running = this.running.get(streamKey(stream));
       if (running) this.setPeriodic(running.pipeline, stream.periodic);
-      logger.info(`Stream ${describeStream(stream)} is now ${stream.periodic ? '' : 'not '}periodic`);
+      perStream(`Stream ${describeStream(stream)} is now ${stream.periodic ? '' : 'not '}periodic`);
     }
-    for (const stream of change.unchanged) {
-      logger.warn(`Already forwarding an identical stream: ${describeStream(stream)}`);
+    // A REPLACE keeps the streams it lists again; only an ADD of a stream already there is worth a line.
+    if (command.type === 'add') {
+      for (const stream of change.unchanged)
+        perStream(`Already forwarding an identical stream: ${describeStream(stream)}`);
     }
     return change;
   }

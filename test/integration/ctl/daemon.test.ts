@@ -1,6 +1,7 @@
 /**
- * forwarder-ctl with a running forwarder: a fake-protocol stream added with the tool is forwarded, shows in
- * `status`, is saved to the storage topic as `stored` shows, and goes away with `remove`.
+ * forwarder-ctl with a running forwarder: a fake-protocol stream added with the tool is forwarded (as `tail` shows,
+ * in JSON and as text), shows in `status`, is saved to the storage topic as `stored` shows, and goes away with
+ * `remove`; with --wait, add and remove return once the status shows their effect, and say when it does not.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -24,6 +25,8 @@ const topics = {
   status: uniqueTopic('ctl-daemon-status'),
   storage: uniqueTopic('ctl-daemon-storage'),
   data: uniqueTopic('ctl-daemon-data'),
+  /** A status topic nobody writes to: --wait gives up on it. */
+  silent: uniqueTopic('ctl-daemon-silent'),
 };
 
 before(async () => {
@@ -117,6 +120,21 @@ describe('forwarder-ctl with a running forwarder', () => {
       assert.equal(line.key, 'CTL:FAKE');
       assert.equal(line.message.sourceName, 'CTL:FAKE');
     }
+    // The same messages as text, a line each: time, schema, PV, then the value, the alarm or the connection state.
+    const text = await ctl(topics.data, 'tail', '--from-beginning', '--max', '3', '--format', 'text');
+    assert.equal(text.code, 0, text.stderr);
+    const textLines = text.stdout.trimEnd().split('\n');
+    assert.equal(textLines.length, 3, text.stdout);
+    for (const line of textLines) {
+      assert.match(
+        line,
+        /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} {2}(f144 {2}CTL:FAKE {2}-?\d+|al00 {2}CTL:FAKE {2}alarm \w+|ep01 {2}CTL:FAKE {2}connection \w+)$/,
+      );
+    }
+    assert.ok(
+      textLines.some((line) => / f144 /.test(line)),
+      'a value among them',
+    );
     const live = await ctl(topics.data, 'tail', '--max', '3');
     assert.equal(live.code, 0, live.stderr);
     assert.equal(jsonLines(live.stdout).length, 3, 'messages sent after tail started');
@@ -127,6 +145,53 @@ describe('forwarder-ctl with a running forwarder', () => {
       { pv: 'CTL:FAKE', protocol: 'fake', topic: topics.data, schema: 'f144', periodic: true },
     ]);
 
+    await sendAndSee(['remove', 'CTL:*'], (each) => each.length === 0);
+  });
+
+  it('waits with --wait until the status shows an ADD and a REMOVE, and says when it does not', async () => {
+    const wait = ['--wait', '--status-topic', topics.status];
+    const listed = async (): Promise<string[]> => {
+      const result = await ctl(topics.status, 'status', '--json', '--since', '5');
+      const mine = (JSON.parse(result.stdout) as StatusDocument).instances.find(
+        (each) => each.serviceId === serviceId,
+      );
+      return (mine?.streams ?? []).map((stream) => stream.channel_name);
+    };
+    const added = await ctl(topics.config, 'add', 'CTL:WAIT', 'fake', topics.data, 'f144', ...wait);
+    assert.equal(added.code, 0, added.stderr);
+    assert.match(
+      added.stdout,
+      /^Sent ADD of 1 stream to .*\nThe forwarders' status shows it after \d+\.\d s\.\n$/,
+    );
+    // Once it returned, status lists the stream at the first look.
+    assert.deepEqual(await listed(), ['CTL:WAIT']);
+
+    const removed = await ctl(topics.config, 'remove', 'CTL:W*', ...wait);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.match(removed.stdout, /^Sent REMOVE of 1 pattern to .*\nThe forwarders' status shows it after /);
+    assert.deepEqual(await listed(), []);
+
+    const unseen = await ctl(
+      topics.config,
+      'add',
+      'CTL:UNSEEN',
+      'fake',
+      topics.data,
+      'f144',
+      '--wait',
+      '--status-topic',
+      topics.silent,
+      '--wait-timeout',
+      '3',
+    );
+    assert.equal(unseen.code, 1, unseen.stderr);
+    assert.match(
+      unseen.stderr,
+      /the forwarders' status on .* did not show the ADD within [3-9]\.\d s: no forwarder sent its status since the command/,
+    );
+    const usage = await ctl(topics.config, 'add', 'CTL:UNSEEN', 'fake', topics.data, 'f144', '--wait');
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /--wait needs --status-topic/);
     await sendAndSee(['remove', 'CTL:*'], (each) => each.length === 0);
   });
 });
