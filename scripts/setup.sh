@@ -52,7 +52,7 @@ export CKJS_LINKING=dynamic
 npm_config_nodedir=$(dirname "$(dirname "$(command -v node)")")
 export npm_config_nodedir
 stamp=node_modules/.ekf-installed
-want="$(node --version) $(sha256sum package-lock.json | cut -d' ' -f1)"
+want=$(ekf_npm_stamp "$root")
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   npm ci --no-audit --no-fund
   echo "$want" > "$stamp"
@@ -71,7 +71,7 @@ bash test/env/kafka/setup.sh
 
 step "Python test environment"
 venv="$EKF_CACHE_DIR/venv-test"
-want_py="$(sha256sum test/env/requirements.txt | cut -d' ' -f1)"
+want_py=$(ekf_python_stamp "$root")
 if [ "$(cat "$venv/.ekf-installed" 2>/dev/null)" != "$want_py" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --upgrade pip
