@@ -10,6 +10,7 @@ import { FakeProvider } from '../epics/fake/provider.js';
 import { PvaClient } from '../epics/pva/client.js';
 import type { PvProvider } from '../model/update.js';
 import { Forwarder } from '../forwarding/forwarder.js';
+import { NeverConnectedLog } from '../forwarding/never-connected-log.js';
 import { kafkaClientConfig } from '../kafka/client-config.js';
 import { ConfigConsumer } from '../kafka/config-consumer.js';
 import { type ConnectRetry, DEFAULT_CONNECT_RETRY } from '../kafka/connect.js';
@@ -221,6 +222,8 @@ async function startForwarding(
   }
   status.start();
   status.report();
+  const neverConnected = new NeverConnectedLog(() => forwarder.streamStatuses(), logger);
+  neverConnected.start();
   observability.started();
   logger.info(`Forwarder ${packageVersion} started, service id ${options.serviceId}`);
 
@@ -234,6 +237,7 @@ async function startForwarding(
       observability.stopping();
       await configConsumer.close();
       status.stop();
+      neverConnected.stop();
       await membership?.close();
       await forwarder.stop();
       // Readers of the status topic see a clean stop at once, instead of a forwarder gone silent.

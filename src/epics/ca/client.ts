@@ -7,7 +7,7 @@ import type { RemoteInfo } from 'node:dgram';
 import { silentLogger, type Logger } from '../../logging/logger.js';
 import { RateLimitedLog } from '../../logging/rate-limited.js';
 import type { PvProvider, Subscription, SubscriptionListener } from '../../model/update.js';
-import { broadcastAddresses, type Endpoint, ipv4FromString } from '../common/addresses.js';
+import { broadcastAddresses, type Endpoint, endpointsText, ipv4FromString } from '../common/addresses.js';
 import type { Environment } from '../common/environment.js';
 import { type ClientIdentity, defaultIdentity } from '../common/identity.js';
 import { resolveEndpoints } from '../common/resolve.js';
@@ -82,6 +82,8 @@ export class CaClient implements PvProvider, NameServerHost {
   private searchTimer: NodeJS.Timeout | undefined;
   private searchTimerDue = 0;
   private livenessTimer: NodeJS.Timeout | undefined;
+  /** Servers whose circuit closed with channels on it, and how many: their return is logged. */
+  private readonly lostServers = new Map<string, number>();
   private repeaterTimer: NodeJS.Timeout | undefined;
   private repeater: CaRepeater | undefined;
   private repeaterConfirmed = false;
@@ -223,6 +225,10 @@ export class CaClient implements PvProvider, NameServerHost {
         ? broadcastAddresses().map((host) => ({ host, port: this.config.serverPort }))
         : [];
       this.searchDestinations = [...listed, ...automatic];
+      this.logger.info(
+        `CA searches ${endpointsText(this.searchDestinations)} (EPICS_CA_AUTO_ADDR_LIST ` +
+          `${this.config.autoAddressList ? 'YES' : 'NO'}); name servers: ${endpointsText(nameServers)}`,
+      );
       if (this.searchDestinations.length === 0 && nameServers.length === 0) {
         this.logger.warn(
           'CA has no search destinations (EPICS_CA_ADDR_LIST empty, EPICS_CA_AUTO_ADDR_LIST=NO)',
@@ -360,10 +366,18 @@ export class CaClient implements PvProvider, NameServerHost {
   ): OpenCircuit {
     this.counters.circuitsOpened++;
     const transport: SocketTransport = new SocketTransport(address, port, CONNECT_TIMEOUT_MS, {
-      onConnect: () => this.logger.debug('CA circuit connected', { server: circuit.key }),
+      onConnect: () => {
+        const lost = this.lostServers.get(circuit.key);
+        if (lost === undefined) this.logger.debug('CA circuit connected', { server: circuit.key });
+        else {
+          this.lostServers.delete(circuit.key);
+          this.logger.info(`CA server ${circuit.key} is back; its channels reconnect`, { channels: lost });
+        }
+      },
       onData: (chunk) => this.receive(circuit, transport, chunk),
       onClose: (reason) => {
         this.counters.circuitsClosed++;
+        if (circuit.channelCount > 0 && !this.closed) this.lostServers.set(circuit.key, circuit.channelCount);
         if (circuit.channelCount > 0 || nameServer) {
           this.logger.warn('CA circuit closed', {
             server: circuit.key,
@@ -434,7 +448,8 @@ export class CaClient implements PvProvider, NameServerHost {
     for (const { circuit, transport } of links) {
       if (circuit.checkLiveness(now, this.liveness) !== 'dead') continue;
       this.counters.circuitsDroppedForSilence++;
-      transport.fail(`no traffic for ${this.liveness.deadMs / 1000} s`);
+      // A hung server (or a cut network): an echo went unanswered.
+      transport.fail(`no answer to echo, no traffic for ${this.liveness.deadMs / 1000} s`);
     }
   }
 

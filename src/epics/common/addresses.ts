@@ -7,6 +7,11 @@ export interface Endpoint {
   readonly port: number;
 }
 
+/** `host:port host:port` for the log, or `none`. */
+export function endpointsText(endpoints: readonly Endpoint[]): string {
+  return endpoints.length === 0 ? 'none' : endpoints.map(({ host, port }) => `${host}:${port}`).join(' ');
+}
+
 /** Dotted-quad text of an IPv4 address held as u32. */
 export function ipv4ToString(address: number): string {
   return `${address >>> 24}.${(address >>> 16) & 0xff}.${(address >>> 8) & 0xff}.${address & 0xff}`;

@@ -8,7 +8,7 @@ import type { RemoteInfo } from 'node:dgram';
 import { silentLogger, type Logger } from '../../logging/logger.js';
 import { RateLimitedLog } from '../../logging/rate-limited.js';
 import type { PvProvider, Subscription, SubscriptionListener } from '../../model/update.js';
-import type { Endpoint } from '../common/addresses.js';
+import { type Endpoint, endpointsText } from '../common/addresses.js';
 import type { Environment } from '../common/environment.js';
 import { type ClientIdentity, defaultIdentity } from '../common/identity.js';
 import { resolveEndpoints } from '../common/resolve.js';
@@ -74,6 +74,8 @@ export class PvaClient implements PvProvider {
   private readonly connections = new Map<string, Connection>();
   /** Servers lost recently, by key, with the time: reconnects wait out the hold-off. */
   private readonly recentlyClosed = new Map<string, number>();
+  /** Servers whose connection closed with channels on it, and how many: their return is logged. */
+  private readonly lostServers = new Map<string, number>();
   private readonly search = new SearchScheduler<PvaChannel>();
   private readonly searchWriter = new WireWriter(false);
   private readonly host: ChannelHost;
@@ -119,7 +121,13 @@ export class PvaClient implements PvProvider {
     };
     this.circuitEvents = {
       onReady: (circuit) => {
-        this.logger.debug(`PVA server ${circuit.key} ready (auth ${circuit.authMethod})`);
+        const lost = this.lostServers.get(circuit.key);
+        if (lost === undefined)
+          this.logger.debug(`PVA server ${circuit.key} ready (auth ${circuit.authMethod})`);
+        else {
+          this.lostServers.delete(circuit.key);
+          this.logger.info(`PVA server ${circuit.key} is back; its channels reconnect`, { channels: lost });
+        }
         if (this.connections.get(circuit.key)?.nameServer) void this.sendSearches(this.search.all());
       },
       onSearchResponse: (circuit, response) => {
@@ -201,6 +209,9 @@ export class PvaClient implements PvProvider {
     );
     this.housekeeping = setInterval(() => this.tick(), SEARCH_TICK_MS);
     this.housekeeping.unref();
+    this.logger.info(
+      `PVA searches ${endpointsText(this.config.searchDestinations)}; name servers: ${endpointsText(this.config.nameServers)}`,
+    );
     for (const endpoint of this.config.nameServers) void this.openNameServer(endpoint);
   }
 
@@ -338,7 +349,11 @@ export class PvaClient implements PvProvider {
     this.recentlyClosed.set(key, Date.now());
     this.liveCounters.circuitsClosed++;
     this.closedBytesReceived += circuit.bytesReceived;
-    if (!this.closed) this.logger.info(`PVA server ${key} disconnected: ${reason}`);
+    if (!this.closed) {
+      const channels = circuit.channelCount;
+      if (channels > 0) this.lostServers.set(key, channels);
+      this.logger[channels > 0 ? 'warn' : 'info'](`PVA server ${key} disconnected: ${reason}`, { channels });
+    }
     circuit.close(reason);
     if (nameServer && !this.closed) {
       const endpoint = { host: transport.host, port: transport.port };
@@ -375,7 +390,8 @@ export class PvaClient implements PvProvider {
       const { circuit, transport } = connection;
       if (circuit.checkLiveness(now, times) === 'dead') {
         this.liveCounters.idleTimeouts++;
-        transport.fail(`no data for ${this.config.idleTimeoutMs / 1000} s`);
+        // A hung server (or a cut network): the echoes went unanswered.
+        transport.fail(`no answer to echo, no data for ${this.config.idleTimeoutMs / 1000} s`);
       } else if (!connection.nameServer && circuit.channelCount === 0 && circuit.state !== 'connecting') {
         connection.emptySinceMs ??= now;
         if (now - connection.emptySinceMs >= EMPTY_CIRCUIT_LINGER_MS) transport.close('no channels left');

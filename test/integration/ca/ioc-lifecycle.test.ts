@@ -73,5 +73,22 @@ describe('CA connection lifecycle', { timeout: 58_000 }, () => {
     assert.ok(client.receivesBeacons);
     assert.ok(client.counters.beaconAnomalies >= 1);
     assert.ok(client.counters.circuitsClosed >= 1);
+    // The log: where the client searches, the server going away and coming back, with its channels.
+    const lines = logger.entries.map((entry) => ({ ...entry, meta: entry.meta ?? {} }));
+    assert.ok(
+      lines.some(
+        (line) =>
+          line.level === 'info' && /^CA searches 127\.0\.0\.1:\d+ .*name servers: none$/.test(line.message),
+      ),
+      'the search destinations at start',
+    );
+    const closed = lines.find((line) => line.message === 'CA circuit closed');
+    assert.equal(closed?.level, 'warn');
+    assert.equal(closed?.meta['channels'], 2);
+    const back = lines.find((line) =>
+      /^CA server 127\.0\.0\.1:\d+ is back; its channels reconnect$/.test(line.message),
+    );
+    assert.equal(back?.level, 'info');
+    assert.equal(back?.meta['channels'], 2);
   });
 });

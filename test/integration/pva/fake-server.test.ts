@@ -259,7 +259,7 @@ describe('PVA client against the fake server', { timeout: 60_000 }, () => {
     await recorder.waitForUpdate(() => true, 'first');
     server.silent = true;
     await recorder.waitFor(() => recorder.states.at(-1) === 'disconnected', 'idle timeout', 8_000);
-    assert.match(recorder.events.at(-1)?.detail ?? '', /no data for 2 s/);
+    assert.match(recorder.events.at(-1)?.detail ?? '', /no answer to echo, no data for 2 s/);
     assert.ok(server.log.echoes >= 1, 'echoes were sent');
     server.silent = false;
     await recorder.waitFor(() => recorder.states.at(-1) === 'connected', 'reconnected', 10_000);

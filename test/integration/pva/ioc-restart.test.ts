@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PvaClient } from '../../../src/epics/pva/client.js';
 import { TestIoc } from '../../support/ioc.js';
+import { RecordingLogger } from '../../support/ca-recorder.js';
 import { UpdateRecorder } from '../../support/pva-recorder.js';
 
 describe('PVA client across IOC starts, kills and restarts', { timeout: 60_000 }, () => {
@@ -13,11 +14,12 @@ describe('PVA client across IOC starts, kills and restarts', { timeout: 60_000 }
   let client: PvaClient;
   const tick = new UpdateRecorder();
   const ao = new UpdateRecorder();
+  const logger = new RecordingLogger();
 
   before(async () => {
     ioc = await TestIoc.start();
     await ioc.stop();
-    client = new PvaClient({ env: ioc.clientEnv });
+    client = new PvaClient({ env: ioc.clientEnv, logger });
   });
 
   after(async () => {
@@ -53,6 +55,23 @@ describe('PVA client across IOC starts, kills and restarts', { timeout: 60_000 }
     assert.deepEqual(afterLoss.slice(0, 3), ['disconnected', 'connected', 'update']);
     assert.equal(ao.updates.length, 2, 'ao delivered once per connection');
     assert.equal(client.counters.protocolErrors, 0);
+    // The log: where the client searches, the server going away and coming back, with its channels.
+    assert.ok(
+      logger.entries.some(
+        (entry) =>
+          entry.level === 'info' &&
+          /^PVA searches .*127\.0\.0\.1:\d+.*; name servers: none$/.test(entry.message),
+      ),
+      'the search destinations at start',
+    );
+    const lost = logger.entries.find((entry) => /^PVA server \S+ disconnected: /.test(entry.message));
+    assert.equal(lost?.level, 'warn');
+    assert.equal(lost?.meta?.['channels'], 2);
+    const back = logger.entries.find((entry) =>
+      /^PVA server \S+ is back; its channels reconnect$/.test(entry.message),
+    );
+    assert.equal(back?.level, 'info');
+    assert.equal(back?.meta?.['channels'], 2);
   });
 
   it('handles a clean IOC stop the same way', async () => {
