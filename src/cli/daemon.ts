@@ -20,7 +20,9 @@ import { Observability } from '../observability/observability.js';
 import { StatusReporter } from '../status/reporter.js';
 import { StreamStore } from '../storage/store.js';
 import type { KafkaEndpoint } from '../kafka/endpoint.js';
-import type { LauncherOptions } from './launcher-options.js';
+import { Spool } from '../spool/spool.js';
+import { SpoolingProducer } from '../spool/spooling-producer.js';
+import type { LauncherOptions, SpoolSettings } from './launcher-options.js';
 import { packageVersion } from '../util/package-version.js';
 
 /** How long shutdown waits for Kafka to acknowledge what was produced before the signal. */
@@ -32,6 +34,29 @@ export const SHUTDOWN_FLUSH_MS = 15_000;
  * moment of TCP back-pressure, would lose values. The server holds the queue only while updates wait.
  */
 export const PVA_SERVER_QUEUE_SIZE = 16;
+
+/** Settings of the output producer under a spool: a message waits in librdkafka until Kafka takes it. */
+const SPOOL_PRODUCER_DEFAULTS = { 'message.timeout.ms': '0' } as const;
+
+/** Opens the spool of --spool-dir in front of the output producer, and says what it found. */
+function openSpool(settings: SpoolSettings, producer: KafkaProducer, logger: Logger): SpoolingProducer {
+  const spool = Spool.open(settings);
+  const { recovery, waiting, bytes, maxBytes } = { ...spool.figures, recovery: spool.recovery };
+  logger.info(
+    `Spool in ${settings.dir}: ${waiting} messages from before (${bytes} bytes), at most ${maxBytes} bytes`,
+  );
+  if (recovery.tornBytes > 0) {
+    logger.warn(
+      `Spool: cut ${recovery.tornBytes} bytes of an unfinished write off the end (a crash or power cut)`,
+    );
+  }
+  if (recovery.corruptRecords > 0) {
+    logger.error(
+      `Spool: skipped ${recovery.corruptRecords} corrupted records (${recovery.corruptBytes} bytes); the rest is replayed`,
+    );
+  }
+  return new SpoolingProducer(producer, spool, logger);
+}
 
 /** How long a group member waits for its last messages of revoked streams before handing them over. */
 const REVOKE_FLUSH_MS = 5_000;
@@ -107,12 +132,22 @@ async function startForwarding(
   const startProducer = async (
     role: 'output' | 'status' | 'storage',
     endpoint: KafkaEndpoint,
+    defaults: Readonly<Record<string, string>> = {},
   ): Promise<KafkaProducer> => {
-    const started = await KafkaProducer.create(clientConfig(endpoint), `${role} producer`, logger, retry);
+    const config = { ...defaults, ...clientConfig(endpoint) };
+    const started = await KafkaProducer.create(config, `${role} producer`, logger, retry);
     observability.addProducer(role, started);
     return started;
   };
-  const producer = await startProducer('output', options.outputBroker);
+  // With a spool, messages never expire in librdkafka: the spool keeps them until Kafka has them.
+  const producer = await startProducer(
+    'output',
+    options.outputBroker,
+    options.spool ? SPOOL_PRODUCER_DEFAULTS : {},
+  );
+  const spooling = options.spool && openSpool(options.spool, producer, logger);
+  const sink = spooling ?? producer;
+  if (spooling) observability.setSpool(spooling.spool);
   const statusProducer = await startProducer('status', options.statusTopic);
   const storageProducer = options.storageTopic && (await startProducer('storage', options.storageTopic));
   const store =
@@ -121,7 +156,7 @@ async function startForwarding(
       : undefined;
 
   const forwarder = new Forwarder({
-    sink: producer,
+    sink,
     logger,
     providerFactory: (protocol: EpicsProtocol): PvProvider => {
       switch (protocol) {
@@ -170,6 +205,13 @@ async function startForwarding(
         desiredStreams: forwarder.streams().length,
         ...(options.storageTopic === undefined ? {} : { storageTopic: topicOf(options.storageTopic) }),
       },
+    () => {
+      if (!spooling) return undefined;
+      const { bytes, waiting, dropped, oldestWaitingMs } = spooling.spool.figures;
+      const oldestWaitingSeconds =
+        oldestWaitingMs === undefined ? 0 : Math.max(0, Math.round((Date.now() - oldestWaitingMs) / 1000));
+      return { bytes, waiting, dropped, oldestWaitingSeconds };
+    },
   );
   // A group member forwards nothing until the group assigns it partitions.
   if (options.group) forwarder.selectForwarded(() => false);
@@ -210,7 +252,7 @@ async function startForwarding(
   if (options.group) {
     membership = await joinGroup(options.group, clientConfig(options.configTopic), {
       forwarder,
-      producer,
+      producer: sink,
       logger,
       retry,
       // Ownership changes are reported at once, as commands are.
@@ -235,7 +277,7 @@ async function startForwarding(
       status.stop();
       await membership?.close();
       await forwarder.stop();
-      const flushed = await producer.close(SHUTDOWN_FLUSH_MS);
+      const flushed = await sink.close(SHUTDOWN_FLUSH_MS);
       await Promise.all([statusProducer.close(2_000), storageProducer?.close(5_000)]);
       await observability.close();
       if (!flushed)
@@ -259,7 +301,7 @@ async function joinGroup(
   config: Readonly<Record<string, string>>,
   parts: {
     readonly forwarder: Forwarder;
-    readonly producer: KafkaProducer;
+    readonly producer: Pick<KafkaProducer, 'flush'>;
     readonly logger: Logger;
     readonly retry: ConnectRetry;
     readonly reportStatus: () => void;

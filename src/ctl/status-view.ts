@@ -28,6 +28,16 @@ export interface ForwarderInstance {
   readonly statusJsonError?: string;
   /** A forwarding group member's part in its group, as its status says. */
   readonly group?: GroupMembership;
+  /** Its disk spool, when it has one. */
+  readonly spool?: SpoolState;
+}
+
+/** The `spool` of a status JSON. */
+export interface SpoolState {
+  readonly bytes: number;
+  readonly waiting: number;
+  readonly oldestWaitingSeconds: number;
+  readonly dropped: number;
 }
 
 /** The `group` of a member's status JSON. */
@@ -98,7 +108,9 @@ function instanceOf(message: X5f2Message, lastSeenMs: number, nowMs: number): Fo
   };
 }
 
-function parseStatusJson(text: string): Pick<ForwarderInstance, 'streams' | 'statusJsonError' | 'group'> {
+function parseStatusJson(
+  text: string,
+): Pick<ForwarderInstance, 'streams' | 'statusJsonError' | 'group' | 'spool'> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -111,7 +123,24 @@ function parseStatusJson(text: string): Pick<ForwarderInstance, 'streams' | 'sta
     return { streams: null, statusJsonError: 'status JSON has no "streams" list' };
   }
   const group = groupOf((parsed as { group?: unknown }).group);
-  return { streams: streams as Record<string, unknown>[], ...(group === undefined ? {} : { group }) };
+  const spool = spoolOf((parsed as { spool?: unknown }).spool);
+  return {
+    streams: streams as Record<string, unknown>[],
+    ...(group === undefined ? {} : { group }),
+    ...(spool === undefined ? {} : { spool }),
+  };
+}
+
+function spoolOf(value: unknown): SpoolState | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { bytes, waiting, oldest_waiting_s, dropped } = value as Record<string, unknown>;
+  const number = (field: unknown): number => (typeof field === 'number' ? field : 0);
+  return {
+    bytes: number(bytes),
+    waiting: number(waiting),
+    oldestWaitingSeconds: number(oldest_waiting_s),
+    dropped: number(dropped),
+  };
 }
 
 function groupOf(value: unknown): GroupMembership | undefined {
@@ -252,7 +281,8 @@ function instanceText(instance: ForwarderInstance, nowMs: number): string {
       : `${streams.length} stream${streams.length === 1 ? '' : 's'}`) +
     (instance.group === undefined
       ? ''
-      : `, group ${instance.group.id} partitions ${instance.group.partitions.join(', ') || 'none'}`);
+      : `, group ${instance.group.id} partitions ${instance.group.partitions.join(', ') || 'none'}`) +
+    (instance.spool === undefined ? '' : `, ${spoolText(instance.spool)}`);
   if (streams === null || streams.length === 0) return `${summary}\n`;
   const rows = streams.map((stream) => [
     cell(stream['channel_name']),
@@ -263,6 +293,15 @@ function instanceText(instance: ForwarderInstance, nowMs: number): string {
     cell(stream['connection']),
   ]);
   return `${summary}\n${formatTable(['PV', 'PROTOCOL', 'TOPIC', 'SCHEMA', 'PERIODIC', 'CONNECTION'], rows, '  ')}`;
+}
+
+function spoolText(spool: SpoolState): string {
+  const waiting =
+    spool.waiting === 0
+      ? 'nothing waiting'
+      : `${spool.waiting} messages waiting for Kafka, the oldest ${age(spool.oldestWaitingSeconds * 1000)} old`;
+  const dropped = spool.dropped === 0 ? '' : `, ${spool.dropped} dropped (spool full)`;
+  return `spool ${waiting}, ${spool.bytes} bytes${dropped}`;
 }
 
 function cell(value: unknown): string {

@@ -18,6 +18,7 @@ import {
   monotonicMicroseconds,
   parseProducerStatistics,
   type ProducerLatency,
+  type ProducerStatistics,
 } from './producer-statistics.js';
 
 const { Producer, CODES } = rdkafka;
@@ -41,6 +42,11 @@ const PRODUCER_OVERRIDES = {
 const FAILURE_REPORTS_SETTLE_MS = 2_000;
 /** Event-loop turns without a new failure report after which none is taken to be on its way. */
 const QUIET_TURNS = 3;
+
+export type ProduceResult = 'queued' | 'full' | 'refused';
+
+/** librdkafka's own words for a full queue, as its error says it. */
+const QUEUE_FULL_REASON = 'Local: Queue full';
 
 export interface ProducerCounters {
   /** Messages handed to librdkafka. */
@@ -79,6 +85,7 @@ export class KafkaProducer implements MessageSink {
   private readonly deliveryErrorLog: RateLimitedLog;
   private readonly produceErrorLog: RateLimitedLog;
   private failureListener: ((failure: DeliveryFailure) => void) | undefined;
+  private statisticsListener: ((statistics: ProducerStatistics) => void) | undefined;
 
   private constructor(
     private readonly producer: RdKafka.Producer,
@@ -106,6 +113,7 @@ export class KafkaProducer implements MessageSink {
         this.deliveries.update(statistics, monotonicMicroseconds(), queued, deliveryErrors);
         this.counters.delivered = this.deliveries.delivered;
         this.latestLatency = statistics.latency;
+        this.statisticsListener?.(statistics);
       } catch (error) {
         statisticsErrorLog.log(
           `Kafka ${role}: unreadable librdkafka statistics: ${(error as Error).message}`,
@@ -129,20 +137,41 @@ export class KafkaProducer implements MessageSink {
   }
 
   send(topic: string, key: Buffer | null, payload: Uint8Array, timestampMs: number): void {
+    if (this.tryProduce(topic, key, payload, timestampMs) !== 'full') return;
+    this.counters.queueFull++;
+    this.refused(topic, key, QUEUE_FULL_REASON);
+  }
+
+  /**
+   * Hands a message to librdkafka: 'queued'; 'full' when its queue is full (nothing is counted: the caller keeps
+   * the message, or drops and counts it); 'refused' for good (too large, an invalid topic, ...: counted, logged,
+   * reported).
+   */
+  tryProduce(topic: string, key: Buffer | null, payload: Uint8Array, timestampMs: number): ProduceResult {
     const value = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     try {
       this.producer.produce(topic, null, value, key, timestampMs);
       this.counters.queued++;
+      return 'queued';
     } catch (error) {
-      const code = (error as { code?: number }).code;
-      if (code === CODES.ERRORS.ERR__QUEUE_FULL) this.counters.queueFull++;
-      else this.counters.produceErrors++;
-      const reason = (error as Error).message;
-      this.produceErrorLog.log(
-        `Kafka ${this.role}: could not queue a message (${describeMessage(topic, key)}): ${reason}`,
-      );
-      this.failureListener?.({ topic, key, reason });
+      if ((error as { code?: number }).code === CODES.ERRORS.ERR__QUEUE_FULL) return 'full';
+      this.counters.produceErrors++;
+      this.refused(topic, key, (error as Error).message);
+      return 'refused';
     }
+  }
+
+  /** A message the caller could not hand over (librdkafka's queue full, the spool full): logged and reported. */
+  refused(topic: string, key: Buffer | null, reason: string): void {
+    this.produceErrorLog.log(
+      `Kafka ${this.role}: could not queue a message (${describeMessage(topic, key)}): ${reason}`,
+    );
+    this.failureListener?.({ topic, key, reason });
+  }
+
+  /** Tells `listener` of each statistics reading (every STATISTICS_INTERVAL_MS). */
+  onStatistics(listener: (statistics: ProducerStatistics) => void): void {
+    this.statisticsListener = listener;
   }
 
   /** Tells `listener` of every message refused or failed (the daemon hands them to the streams). */

@@ -8,6 +8,7 @@ import type { StreamStatus } from '../forwarding/forwarder.js';
 import type { CommandCounts } from '../forwarding/forwarder.js';
 import type { ProducerView } from './kafka-metrics.js';
 import type { HealthReport } from './health.js';
+import type { SpoolFigures } from '../spool/spool.js';
 
 export interface ServiceDescription {
   readonly version: string;
@@ -25,6 +26,23 @@ export interface StatusSources {
   commandCounts(): Readonly<CommandCounts> | undefined;
   /** With --group-id: this member's part in its forwarding group. */
   group?(): GroupStatus | undefined;
+  /** With --spool-dir: the disk spool. */
+  spool?(): SpoolFigures | undefined;
+}
+
+/** The disk spool, as /status.json shows it. */
+export interface SpoolStatus {
+  readonly bytes: number;
+  readonly maxBytes: number;
+  /** Messages waiting to be handed to Kafka. */
+  readonly waiting: number;
+  /** Age of the oldest waiting message (by its Kafka timestamp); 0 when none waits. */
+  readonly oldestWaitingSeconds: number;
+  readonly appended: number;
+  readonly replayed: number;
+  readonly dropped: number;
+  readonly tornBytes: number;
+  readonly corruptRecords: number;
 }
 
 /** A forwarding group member's part in its group, as /status.json shows it. */
@@ -83,6 +101,7 @@ export interface StatusDocument {
   >;
   readonly commands: Readonly<CommandCounts>;
   readonly group?: GroupStatus;
+  readonly spool?: SpoolStatus;
   readonly streams: readonly StreamEntry[];
 }
 
@@ -124,6 +143,7 @@ export function statusDocument(sources: StatusSources, health: HealthReport, now
   for (const [role, view] of sources.producers()) kafka[role] = { ...view.counters, inFlight: view.inFlight };
   const { service } = sources;
   const group = sources.group?.();
+  const spool = sources.spool?.();
   return {
     service: {
       software: 'epics-kafka-forwarder',
@@ -140,8 +160,48 @@ export function statusDocument(sources: StatusSources, health: HealthReport, now
     kafka,
     commands: { ...(sources.commandCounts() ?? { accepted: 0, rejected: 0, skippedStreams: 0 }) },
     ...(group === undefined ? {} : { group }),
+    ...(spool === undefined ? {} : { spool: spoolStatus(spool, nowMs) }),
     streams,
   };
+}
+
+export function spoolStatus(spool: SpoolFigures, nowMs: number): SpoolStatus {
+  return {
+    bytes: spool.bytes,
+    maxBytes: spool.maxBytes,
+    waiting: spool.waiting,
+    oldestWaitingSeconds:
+      spool.oldestWaitingMs === undefined
+        ? 0
+        : Math.max(0, Math.round((nowMs - spool.oldestWaitingMs) / 1000)),
+    appended: spool.appended,
+    replayed: spool.replayed,
+    dropped: spool.dropped,
+    tornBytes: spool.recovery.tornBytes,
+    corruptRecords: spool.recovery.corruptRecords,
+  };
+}
+
+function spoolFigures(spool: SpoolStatus): string {
+  return [
+    figure('spool bytes', `${formatBytes(spool.bytes)} of ${formatBytes(spool.maxBytes)}`),
+    figure('waiting in the spool', spool.waiting),
+    figure('oldest waiting', spool.waiting === 0 ? 'none' : formatAge(spool.oldestWaitingSeconds)),
+    figure('spool drops', spool.dropped),
+  ].join('\n');
+}
+
+/** `512 B`, `3.2 MB`, `1.5 GB`. */
+function formatBytes(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1000;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
 }
 
 function groupFigures(group: GroupStatus): string {
@@ -239,6 +299,7 @@ ${figure('Kafka queue-full drops', output?.queueFull ?? 0)}
 ${figure('commands accepted', document.commands.accepted)}
 ${figure('commands rejected', document.commands.rejected)}
 ${document.group === undefined ? '' : groupFigures(document.group)}
+${document.spool === undefined ? '' : spoolFigures(document.spool)}
 </div>
 <table>
 <thead><tr><th>PV</th><th>Protocol</th><th>Topic</th><th>Schema</th><th>State</th><th>Last update</th><th>Updates</th><th>Messages</th><th>Rejected</th></tr></thead>

@@ -28,18 +28,39 @@ export interface GroupReport {
   readonly storageTopic?: string;
 }
 
+/** A forwarder with a disk spool (--spool-dir) adds it to its status as `spool`. */
+export interface SpoolReport {
+  readonly bytes: number;
+  /** Messages waiting to be handed to Kafka. */
+  readonly waiting: number;
+  /** Age of the oldest waiting message, s (0 when none waits). */
+  readonly oldestWaitingSeconds: number;
+  /** Messages dropped because the spool was full. */
+  readonly dropped: number;
+}
+
 /**
  * The status JSON, laid out as Python's json.dumps does (", " and ": "), as the reference sends it; a member of a
- * forwarding group adds `group`.
+ * forwarding group adds `group`, a forwarder with a spool `spool`.
  */
-export function statusJson(streams: readonly StreamStatus[], group?: GroupReport): string {
+export function statusJson(
+  streams: readonly StreamStatus[],
+  group?: GroupReport,
+  spool?: SpoolReport,
+): string {
   const entries = streams.map(
     ({ spec, counters }) =>
       `{"channel_name": ${JSON.stringify(spec.pvName)}, "protocol": "${PROTOCOL_LABEL[spec.protocol]}", ` +
       `"output_topic": ${JSON.stringify(spec.topic)}, "schema": ${JSON.stringify(spec.schema)}, ` +
       `"periodic": ${spec.periodic}, "connection": "${counters.connection}"}`,
   );
-  return `{"streams": [${entries.join(', ')}]${group === undefined ? '' : `, "group": ${groupJson(group)}`}}`;
+  const groupPart = group === undefined ? '' : `, "group": ${groupJson(group)}`;
+  const spoolPart =
+    spool === undefined
+      ? ''
+      : `, "spool": {"bytes": ${spool.bytes}, "waiting": ${spool.waiting}, ` +
+        `"oldest_waiting_s": ${spool.oldestWaitingSeconds}, "dropped": ${spool.dropped}}`;
+  return `{"streams": [${entries.join(', ')}]${groupPart}${spoolPart}}`;
 }
 
 function groupJson(group: GroupReport): string {
@@ -61,6 +82,7 @@ export class StatusReporter {
     private readonly intervalMs: number,
     private readonly streams: () => readonly StreamStatus[],
     private readonly group?: () => GroupReport | undefined,
+    private readonly spool?: () => SpoolReport | undefined,
   ) {}
 
   start(): void {
@@ -71,7 +93,7 @@ export class StatusReporter {
     const payload = serialiseX5f2({
       ...this.identity,
       updateIntervalMs: this.intervalMs,
-      statusJson: statusJson(this.streams(), this.group?.()),
+      statusJson: statusJson(this.streams(), this.group?.(), this.spool?.()),
     });
     this.sink.send(this.topic, null, payload, Date.now());
   }

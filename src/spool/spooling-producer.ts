@@ -1,0 +1,165 @@
+/**
+ * The output producer with a disk spool in front (`--spool-dir`): every message is appended to the spool, then
+ * handed to Kafka at once while nothing waits. When librdkafka cannot take it (its queue is full: the brokers are
+ * away or slow), the message waits in the spool, and so does every later one, so that nothing overtakes it; a
+ * replay loop hands the waiting messages over, oldest first, as fast as librdkafka takes them. The spool deletes
+ * what Kafka has acknowledged, so it holds only what could still be lost.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { KafkaProducer } from '../kafka/producer.js';
+import type { MessageSink } from '../forwarding/sink.js';
+import type { Logger } from '../logging/logger.js';
+import { RateLimitedLog } from '../logging/rate-limited.js';
+import { FLUSH_INTERVAL_MS } from './segments.js';
+import type { Spool } from './spool.js';
+
+/** Waiting messages handed over per event-loop turn, so live messages and timers keep their turn. */
+const REPLAY_BATCH = 5_000;
+/** When librdkafka's queue is full, the replay tries again after this long. */
+const REPLAY_RETRY_MS = 100;
+const SPOOL_FULL_REASON = 'the spool is full';
+
+/** What the spool needs of the producer behind it. */
+export type SpoolTarget = Pick<KafkaProducer, 'tryProduce' | 'refused' | 'onStatistics' | 'flush' | 'close'>;
+
+export class SpoolingProducer implements MessageSink {
+  private replayTimer: NodeJS.Timeout | undefined;
+  private replayImmediate: NodeJS.Immediate | undefined;
+  private readonly flushTimer: NodeJS.Timeout;
+  private closed = false;
+  /** Whether the log last said that messages wait. */
+  private spooling = false;
+  private readonly dropLog: RateLimitedLog;
+
+  constructor(
+    private readonly producer: SpoolTarget,
+    readonly spool: Spool,
+    private readonly logger: Logger,
+  ) {
+    this.dropLog = new RateLimitedLog(logger, 'error', 10_000);
+    producer.onStatistics((statistics) => spool.onStatistics(statistics.topics));
+    this.flushTimer = setInterval(() => spool.flush(), FLUSH_INTERVAL_MS);
+    this.flushTimer.unref();
+    if (spool.hasWaiting) {
+      logger.info(
+        `Spool: ${spool.figures.waiting} messages from before the start wait for Kafka; replaying them first`,
+      );
+      this.spooling = true;
+      this.scheduleReplay(0);
+    }
+  }
+
+  send(topic: string, key: Buffer | null, payload: Uint8Array, timestampMs: number): void {
+    switch (this.spool.append(topic, key, payload, timestampMs)) {
+      case 'queued':
+        return;
+      case 'full':
+        this.onSpoolFull(topic, key, payload, timestampMs);
+        return;
+      case 'direct':
+        break;
+    }
+    const result = this.producer.tryProduce(topic, key, payload, timestampMs);
+    if (result === 'queued') this.spool.handedOverDirect(topic, key);
+    else if (result === 'refused') this.spool.discardDirect();
+    else {
+      this.spool.deferDirect(timestampMs);
+      this.startSpooling();
+    }
+  }
+
+  /**
+   * Waits, at most `timeoutMs`, until nothing waits in the spool and Kafka acknowledged everything (a forwarding
+   * group member hands streams over after this); false on time-out.
+   */
+  async flush(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.spool.hasWaiting) {
+      if (Date.now() >= deadline) return false;
+      await sleep(FLUSH_INTERVAL_MS);
+    }
+    return this.producer.flush(Math.max(0, deadline - Date.now()));
+  }
+
+  /** Stops replaying, waits (bounded) for Kafka to acknowledge what it was given, and closes the spool. */
+  async close(flushTimeoutMs: number): Promise<boolean> {
+    this.closed = true;
+    clearTimeout(this.replayTimer);
+    if (this.replayImmediate) clearImmediate(this.replayImmediate);
+    clearInterval(this.flushTimer);
+    this.spool.flush();
+    const flushed = await this.producer.close(flushTimeoutMs);
+    if (flushed) this.spool.allHandedOverDone();
+    const { waiting, bytes } = this.spool.figures;
+    this.spool.close();
+    if (waiting > 0) {
+      this.logger.warn(`Spool: ${waiting} messages (${bytes} bytes) wait in the spool for the next start`);
+    }
+    return flushed;
+  }
+
+  private onSpoolFull(topic: string, key: Buffer | null, payload: Uint8Array, timestampMs: number): void {
+    // Nothing waits: Kafka may take it directly, only without the spool's protection.
+    if (!this.spool.hasWaiting && this.producer.tryProduce(topic, key, payload, timestampMs) === 'queued') {
+      this.spool.handedOverUnspooled(topic, key);
+      return;
+    }
+    this.spool.drop();
+    this.dropLog.log(
+      `Spool full (${this.spool.figures.maxBytes} bytes): dropping the newest messages until Kafka takes the waiting ones`,
+    );
+    this.producer.refused(topic, key, SPOOL_FULL_REASON);
+  }
+
+  private startSpooling(): void {
+    if (!this.spooling) {
+      this.spooling = true;
+      this.logger.warn("Spool: Kafka's queue is full; messages wait in the spool until Kafka takes them");
+    }
+    this.scheduleReplay(REPLAY_RETRY_MS);
+  }
+
+  private scheduleReplay(delayMs: number): void {
+    if (this.closed || this.replayTimer !== undefined || this.replayImmediate !== undefined) return;
+    if (delayMs === 0) {
+      this.replayImmediate = setImmediate(() => {
+        this.replayImmediate = undefined;
+        this.replay();
+      });
+    } else {
+      this.replayTimer = setTimeout(() => {
+        this.replayTimer = undefined;
+        this.replay();
+      }, delayMs);
+    }
+  }
+
+  /** Hands waiting messages over, oldest first, until librdkafka's queue is full or none waits. */
+  private replay(): void {
+    for (let handed = 0; handed < REPLAY_BATCH; handed++) {
+      const record = this.spool.next();
+      if (record === undefined) {
+        if (this.spooling) {
+          this.spooling = false;
+          this.logger.info(
+            `Spool: every waiting message handed to Kafka (${this.spool.figures.replayed} so far)`,
+          );
+        }
+        return;
+      }
+      if (this.spool.wasDoneBefore(record)) {
+        this.spool.discardNext();
+        continue;
+      }
+      const { topic, key, payload, timestampMs } = record.message;
+      const result = this.producer.tryProduce(topic, key, payload, timestampMs);
+      if (result === 'full') {
+        this.scheduleReplay(REPLAY_RETRY_MS);
+        return;
+      }
+      if (result === 'queued') this.spool.handedOverNext();
+      else this.spool.discardNext();
+    }
+    this.scheduleReplay(0);
+  }
+}
