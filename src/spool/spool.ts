@@ -89,6 +89,7 @@ export class Spool {
   private droppedCount = 0;
   private replayedCount = 0;
   private skippedCount = 0;
+  private doneTotal = 0;
 
   private constructor(
     private readonly files: SegmentFiles,
@@ -133,6 +134,11 @@ export class Spool {
   /** Whether records wait to be handed over (then new ones must wait behind them). */
   get hasWaiting(): boolean {
     return this.waitingCount > 0;
+  }
+
+  /** Records Kafka acknowledged (or failed for good) in this run, as the statistics told: grows while it works. */
+  get doneCount(): number {
+    return this.doneTotal;
   }
 
   /** Times the statistics disagreed with what was handed over (a partition count changed, or a bug). */
@@ -237,7 +243,10 @@ export class Spool {
 
   /** A librdkafka statistics reading: deletes the segments Kafka is done with, and saves the state. */
   onStatistics(topics: ReadonlyMap<string, TopicMessages>): void {
-    for (const [segment, count] of this.acks.onStatistics(topics)) this.done(segment, count);
+    for (const [segment, count] of this.acks.onStatistics(topics)) {
+      this.doneTotal += count;
+      this.done(segment, count);
+    }
     this.saveState();
   }
 

@@ -18,6 +18,8 @@ const REPLAY_BATCH = 5_000;
 /** When librdkafka's queue is full, the replay tries again after this long. */
 const REPLAY_RETRY_MS = 100;
 const SPOOL_FULL_REASON = 'the spool is full';
+/** At a stop, waiting for Kafka goes on while it acknowledged something within this long. */
+const CLOSE_PROGRESS_MS = 2_500;
 
 /** What the spool needs of the producer behind it. */
 export type SpoolTarget = Pick<KafkaProducer, 'tryProduce' | 'refused' | 'onStatistics' | 'flush' | 'close'>;
@@ -81,14 +83,24 @@ export class SpoolingProducer implements MessageSink {
     return this.producer.flush(Math.max(0, deadline - Date.now()));
   }
 
-  /** Stops replaying, waits (bounded) for Kafka to acknowledge what it was given, and closes the spool. */
+  /**
+   * Stops replaying, waits (bounded) for Kafka to acknowledge what it was given, and closes the spool. While Kafka
+   * makes no progress there is no point waiting long: what it lacks is safe in the spool.
+   */
   async close(flushTimeoutMs: number): Promise<boolean> {
     this.closed = true;
     clearTimeout(this.replayTimer);
     if (this.replayImmediate) clearImmediate(this.replayImmediate);
     clearInterval(this.flushTimer);
     this.spool.flush();
-    const flushed = await this.producer.close(flushTimeoutMs);
+    const deadline = Date.now() + flushTimeoutMs;
+    let flushed = false;
+    for (;;) {
+      const doneBefore = this.spool.doneCount;
+      flushed = await this.producer.flush(Math.min(CLOSE_PROGRESS_MS, Math.max(0, deadline - Date.now())));
+      if (flushed || Date.now() >= deadline || this.spool.doneCount === doneBefore) break;
+    }
+    await this.producer.close(0);
     if (flushed) this.spool.allHandedOverDone();
     const { waiting, bytes } = this.spool.figures;
     this.spool.close();

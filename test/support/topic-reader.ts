@@ -6,6 +6,7 @@ import type { Logger } from '../../src/logging/logger.js';
 import { type DecodedMessage, deserialiseAny } from '../../src/schemas/index.js';
 
 export interface ReadMessage {
+  readonly partition: number;
   readonly key: string | null;
   readonly timestampMs: number;
   readonly payload: Buffer;
@@ -70,6 +71,7 @@ export class TopicReader {
       (message) => {
         const payload = message.value ?? Buffer.alloc(0);
         reader.messages.get(message.topic)?.push({
+          partition: message.partition,
           key: message.key === undefined || message.key === null ? null : message.key.toString(),
           timestampMs: message.timestamp ?? 0,
           payload,

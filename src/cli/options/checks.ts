@@ -111,15 +111,22 @@ export function assemble(values: ReadonlyMap<OptionName, unknown>): LauncherOpti
     statisticsUpdateIntervalS: required('statisticsUpdateInterval'),
     httpAddress: optional('httpAddress'),
     metricsPerPv: optional('metricsPerPv'),
-    spool: spoolSettings(optional),
+    spool: spoolSettings(optional, kafkaProperties),
   });
 }
 
 /** The disk spool's settings, with --spool-dir. */
 function spoolSettings(
   option: <N extends OptionName>(name: N) => ValueOf<N> | undefined,
+  kafkaProperties: Readonly<Record<string, string>>,
 ): SpoolSettings | undefined {
   const dir = option('spoolDir');
+  if (dir !== undefined && kafkaProperties['message.timeout.ms'] !== undefined) {
+    throw new LaunchError(
+      '--kafka-config message.timeout.ms cannot be used with --spool-dir: with a spool, messages wait until Kafka ' +
+        'has them',
+    );
+  }
   if (dir === undefined) {
     for (const name of ['spoolMaxBytes', 'spoolSync'] as const) {
       if (option(name) !== undefined) {

@@ -15,49 +15,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Protocol, serialiseFc00, UpdateType, type Fc00Stream } from '../../../src/schemas/index.js';
 import type { ForwarderProcess } from '../../support/forwarder.js';
 import type { ReadMessage } from '../../support/topic-reader.js';
-import { countLines, producerTotals, ReliabilityWorld, rssMiB } from './world.js';
+import { countLines, coverage, producerTotals, ReliabilityWorld, rssMiB, tickValues } from './world.js';
 
 const world = ReliabilityWorld.setUp();
 
 const OUTAGE_MS = 30_000;
 const FAKE_STREAMS = 50;
 const FAKE_PERIOD_MS = 20;
-
-/** The tick values (f144, keyed by the PV) in the order they are on the topic. */
-function tickValues(messages: readonly ReadMessage[], pvName: string): number[] {
-  const values: number[] = [];
-  for (const message of messages) {
-    if (message.key !== pvName || message.decoded?.schema !== 'f144') continue;
-    const { value } = message.decoded.message;
-    if (value.kind === 'scalar') values.push(Number(value.value));
-  }
-  return values;
-}
-
-interface Coverage {
-  first: number;
-  last: number;
-  /** Values between first and last that never arrived, as runs [from, to]. */
-  gaps: Array<[number, number]>;
-  missing: number;
-  duplicates: number;
-}
-
-function coverage(values: readonly number[]): Coverage {
-  const unique = [...new Set(values)].sort((a, b) => a - b);
-  const gaps: Array<[number, number]> = [];
-  for (let i = 1; i < unique.length; i++) {
-    const [previous, current] = [unique[i - 1]!, unique[i]!];
-    if (current > previous + 1) gaps.push([previous + 1, current - 1]);
-  }
-  return {
-    first: unique[0] ?? NaN,
-    last: unique.at(-1) ?? NaN,
-    gaps,
-    missing: gaps.reduce((sum, [from, to]) => sum + to - from + 1, 0),
-    duplicates: values.length - unique.length,
-  };
-}
 
 describe('forwarder: Kafka outage of 30 s during steady forwarding', { timeout: 300_000 }, () => {
   it('keeps what its buffer holds, drops the rest by policy, counts and logs it, and stays bounded', async () => {
