@@ -277,8 +277,11 @@ async function startForwarding(
       status.stop();
       await membership?.close();
       await forwarder.stop();
-      const flushed = await sink.close(SHUTDOWN_FLUSH_MS);
-      await Promise.all([statusProducer.close(2_000), storageProducer?.close(5_000)]);
+      const [flushed] = await Promise.all([
+        sink.close(SHUTDOWN_FLUSH_MS),
+        statusProducer.close(2_000),
+        storageProducer?.close(5_000),
+      ]);
       await observability.close();
       if (!flushed && spooling) {
         logger.warn(

@@ -2,7 +2,8 @@
  * Which spooled records Kafka has acknowledged, without a delivery report per message (they would cost the
  * forwarder a large share of its CPU): librdkafka's statistics say, per partition, how many messages were produced
  * to it and how many it still holds, so the difference is how many it is done with, and a partition's messages are
- * done in the order they were produced. A record's partition is the one librdkafka's default partitioner picks:
+ * done in the order they were produced. Messages librdkafka holds outside any partition's queue (a request waiting
+ * to be retried) are counted against every partition, so the count errs on the side of "not done". A record's partition is the one librdkafka's default partitioner picks:
  * CRC-32 of the key modulo the topic's partition count, which the statistics also give.
  *
  * "Done" includes messages that failed for good (a message too large for the topic): they are counted and
@@ -55,9 +56,19 @@ export class AckTracker {
     return this.partitionCounts.get(topic);
   }
 
-  /** Takes a statistics reading; returns how many records of each segment it found done. */
-  onStatistics(topics: ReadonlyMap<string, TopicMessages>): AckedBySegment {
+  /**
+   * Takes a statistics reading; returns how many records of each segment it found done. `messagesHeld` is
+   * librdkafka's count of every message it still holds: more than the partitions' queues and flights show when
+   * some wait elsewhere (a request to retry after a broker went away). Those belong to partitions the reading cannot
+   * tell, so every partition is taken to hold that many more: a record is never counted done too early.
+   */
+  onStatistics(topics: ReadonlyMap<string, TopicMessages>, messagesHeld: number): AckedBySegment {
     const acked: AckedBySegment = new Map();
+    let inPartitions = 0;
+    for (const progress of topics.values()) {
+      for (const { held } of progress.partitions.values()) inPartitions += held;
+    }
+    const elsewhere = Math.max(0, messagesHeld - inPartitions);
     for (const [topic, progress] of topics) {
       if (progress.partitionCount <= 0) continue;
       this.partitionCounts.set(topic, progress.partitionCount);
@@ -72,7 +83,7 @@ export class AckTracker {
         if (partition < 0) continue;
         const key = partitionKey(topic, partition);
         const before = this.done.get(key) ?? 0;
-        const now = produced - held;
+        const now = produced - held - elsewhere;
         if (now > before) {
           this.done.set(key, now);
           this.pop(key, now - before, acked);

@@ -242,8 +242,8 @@ export class Spool {
   }
 
   /** A librdkafka statistics reading: deletes the segments Kafka is done with, and saves the state. */
-  onStatistics(topics: ReadonlyMap<string, TopicMessages>): void {
-    for (const [segment, count] of this.acks.onStatistics(topics)) {
+  onStatistics(topics: ReadonlyMap<string, TopicMessages>, messagesHeld: number): void {
+    for (const [segment, count] of this.acks.onStatistics(topics, messagesHeld)) {
       this.doneTotal += count;
       this.done(segment, count);
     }

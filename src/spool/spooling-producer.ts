@@ -39,7 +39,7 @@ export class SpoolingProducer implements MessageSink {
     private readonly logger: Logger,
   ) {
     this.dropLog = new RateLimitedLog(logger, 'error', 10_000);
-    producer.onStatistics((statistics) => spool.onStatistics(statistics.topics));
+    producer.onStatistics((statistics) => spool.onStatistics(statistics.topics, statistics.messagesHeld));
     this.flushTimer = setInterval(() => spool.flush(), FLUSH_INTERVAL_MS);
     this.flushTimer.unref();
     if (spool.hasWaiting) {

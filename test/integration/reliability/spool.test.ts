@@ -222,9 +222,11 @@ describe('forwarder: the disk spool', { timeout: 600_000 }, () => {
         report[protocol] = {
           madeBefore,
           missingBefore: before.missing,
+          gapsBefore: before.gaps,
           duplicates: all.duplicates,
           lastBefore,
         };
+        console.log(`spool ${signal} ${protocol}: ${JSON.stringify(report[protocol])}`);
         assert.equal(all.duplicates, 0, `${protocol}: no value twice`);
         assert.equal(all.outOfOrder, 0, `${protocol}: in order`);
         if (signal === 'SIGTERM')
@@ -322,28 +324,25 @@ describe('forwarder: the disk spool', { timeout: 600_000 }, () => {
     ]);
     await sleep(3_000);
     await world.broker.stop();
-    const mark = forwarder.process.output.length;
+    const mark = forwarder.output.length;
     const rss: number[] = [];
     for (let i = 0; i < 8; i++) {
       await sleep(2_000);
-      rss.push(rssMiB(forwarder.process.child.pid as number));
+      rss.push(rssMiB(forwarder.child.pid as number));
     }
     const status = JSON.parse((await httpGet(`http://127.0.0.1:${httpPort}/status.json`)).body) as {
       spool: { bytes: number; maxBytes: number; dropped: number; waiting: number };
     };
     assert.ok(status.spool.dropped > 0, 'the newest were dropped');
     assert.ok(status.spool.bytes <= status.spool.maxBytes);
-    assert.equal(forwarder.process.child.exitCode, null, 'the forwarder runs on');
-    const dropLines = countLines(
-      forwarder.process.output,
-      /Spool full \(\d+ bytes\): dropping the newest messages/,
-    );
+    assert.equal(forwarder.child.exitCode, null, 'the forwarder runs on');
+    const dropLines = countLines(forwarder.output, /Spool full \(\d+ bytes\): dropping the newest messages/);
     assert.ok(dropLines >= 1 && dropLines <= 4, `logged at most once per 10 s (${dropLines} lines)`);
     const growth = Math.max(...rss.slice(rss.length / 2)) - (rss[1] ?? NaN);
     assert.ok(growth < 30, `memory flat while the spool is full (${growth.toFixed(1)} MiB)`);
     await world.broker.start();
-    await waitForNew(forwarder.process, mark, DRAINED);
-    assert.deepEqual(await forwarder.process.stop('SIGTERM'), { code: 0, signal: null });
+    await waitForNew(forwarder, mark, DRAINED);
+    assert.deepEqual(await forwarder.stop('SIGTERM'), { code: 0, signal: null });
     console.log(
       `spool full figures: ${JSON.stringify({ status: status.spool, rssMiB: rss.map(Math.round) })}`,
     );
