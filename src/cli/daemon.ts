@@ -21,7 +21,8 @@ import { StatusReporter } from '../status/reporter.js';
 import { StreamStore } from '../storage/store.js';
 import type { KafkaEndpoint } from '../kafka/endpoint.js';
 import { Spool } from '../spool/spool.js';
-import { SpoolingProducer } from '../spool/spooling-producer.js';
+import { SpoolingProducer, type TailReader } from '../spool/spooling-producer.js';
+import { readPartitionTails } from '../kafka/partition-tail.js';
 import type { LauncherOptions, SpoolSettings } from './launcher-options.js';
 import { packageVersion } from '../util/package-version.js';
 
@@ -39,7 +40,12 @@ export const PVA_SERVER_QUEUE_SIZE = 16;
 const SPOOL_PRODUCER_DEFAULTS = { 'message.timeout.ms': '0' } as const;
 
 /** Opens the spool of --spool-dir in front of the output producer, and says what it found. */
-function openSpool(settings: SpoolSettings, producer: KafkaProducer, logger: Logger): SpoolingProducer {
+function openSpool(
+  settings: SpoolSettings,
+  producer: KafkaProducer,
+  logger: Logger,
+  readTails: TailReader,
+): SpoolingProducer {
   const spool = Spool.open(settings);
   const { recovery, waiting, bytes, maxBytes } = { ...spool.figures, recovery: spool.recovery };
   logger.info(
@@ -55,7 +61,7 @@ function openSpool(settings: SpoolSettings, producer: KafkaProducer, logger: Log
       `Spool: skipped ${recovery.corruptRecords} corrupted records (${recovery.corruptBytes} bytes); the rest is replayed`,
     );
   }
-  return new SpoolingProducer(producer, spool, logger);
+  return new SpoolingProducer(producer, spool, logger, readTails);
 }
 
 /** How long a group member waits for its last messages of revoked streams before handing them over. */
@@ -145,7 +151,11 @@ async function startForwarding(
     options.outputBroker,
     options.spool ? SPOOL_PRODUCER_DEFAULTS : {},
   );
-  const spooling = options.spool && openSpool(options.spool, producer, logger);
+  const spooling =
+    options.spool &&
+    openSpool(options.spool, producer, logger, (requests) =>
+      readPartitionTails(clientConfig(options.outputBroker), requests, logger, retry),
+    );
   const sink = spooling ?? producer;
   if (spooling) observability.setSpool(spooling.spool);
   const statusProducer = await startProducer('status', options.statusTopic);

@@ -36,6 +36,8 @@ export class AckTracker {
   private readonly doneIn = new Map<number, Map<string, number>>();
   /** Per segment and partition: records an earlier run found done, not yet read back and skipped in this one. */
   private readonly skipAtStart = new Map<number, Map<string, number>>();
+  /** Per segment and partition: records handed over (in this session or an earlier one). */
+  private readonly handedIn = new Map<number, Map<string, number>>();
   /** Times the statistics counted more done than were handed over (should not happen: logged once). */
   mismatches = 0;
 
@@ -98,19 +100,59 @@ export class AckTracker {
     return this.doneIn;
   }
 
+  /** Per segment and partition, the records handed over: what a restart may find on Kafka already. */
+  handedRecords(): ReadonlyMap<number, ReadonlyMap<string, number>> {
+    return this.handedIn;
+  }
+
   /**
-   * A restart: records of these segments and partitions were done before (the first ones of each partition in each
-   * segment, since a partition's records are done in order).
+   * A restart: records of these segments and partitions were done before, and these handed over (the first ones of
+   * each partition in each segment, since a partition's records are handed over and done in order).
    */
-  restoreDone(
-    records: ReadonlyMap<number, ReadonlyMap<string, number>>,
-    partitionCounts: ReadonlyMap<string, number>,
-  ): void {
-    for (const [segment, partitions] of records) {
+  restore(state: {
+    readonly done: ReadonlyMap<number, ReadonlyMap<string, number>>;
+    readonly handed: ReadonlyMap<number, ReadonlyMap<string, number>>;
+    readonly partitionCounts: ReadonlyMap<string, number>;
+  }): void {
+    for (const [segment, partitions] of state.done) {
       this.doneIn.set(segment, new Map(partitions));
       this.skipAtStart.set(segment, new Map(partitions));
     }
-    for (const [topic, count] of partitionCounts) this.partitionCounts.set(topic, count);
+    for (const [segment, partitions] of state.handed) this.handedIn.set(segment, new Map(partitions));
+    for (const [topic, count] of state.partitionCounts) this.partitionCounts.set(topic, count);
+  }
+
+  /**
+   * Records an earlier run handed over without learning that Kafka had them: per segment and partition, how many
+   * follow the ones known done. Kafka may hold them already; the restart checks before sending them again.
+   */
+  inDoubt(): Map<number, Map<string, number>> {
+    const doubt = new Map<number, Map<string, number>>();
+    for (const [segment, partitions] of this.handedIn) {
+      for (const [key, handed] of partitions) {
+        const count = handed - (this.doneIn.get(segment)?.get(key) ?? 0);
+        if (count <= 0) continue;
+        let inSegment = doubt.get(segment);
+        if (!inSegment) doubt.set(segment, (inSegment = new Map()));
+        inSegment.set(key, count);
+      }
+    }
+    return doubt;
+  }
+
+  /** A restart found the first `count` records in doubt of a segment and partition on Kafka: they are done. */
+  foundOnKafka(segment: number, key: string, count: number): void {
+    for (const map of [this.doneIn, this.skipAtStart]) {
+      let inSegment = map.get(segment);
+      if (!inSegment) map.set(segment, (inSegment = new Map()));
+      inSegment.set(key, (inSegment.get(key) ?? 0) + count);
+    }
+  }
+
+  /** The partition key of a record, with the partition counts known now (undefined while unknown). */
+  partitionKeyOf(topic: string, keyHash: number): string | undefined {
+    const count = this.partitionCounts.get(topic);
+    return count === undefined ? undefined : partitionKey(topic, keyHash % count);
   }
 
   /**
@@ -148,6 +190,7 @@ export class AckTracker {
   forgetSegment(segment: number): void {
     this.doneIn.delete(segment);
     this.skipAtStart.delete(segment);
+    this.handedIn.delete(segment);
   }
 
   /** Partition counts seen, for a restart. */
@@ -156,6 +199,9 @@ export class AckTracker {
   }
 
   private append(key: string, segment: number): void {
+    let handed = this.handedIn.get(segment);
+    if (!handed) this.handedIn.set(segment, (handed = new Map()));
+    handed.set(key, (handed.get(key) ?? 0) + 1);
     let list = this.runs.get(key);
     if (!list) this.runs.set(key, (list = []));
     const last = list.at(-1);
@@ -181,6 +227,12 @@ export class AckTracker {
   }
 }
 
-function partitionKey(topic: string, partition: number): string {
+export function partitionKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
+}
+
+/** The topic and partition of a partition key. */
+export function splitPartitionKey(key: string): { readonly topic: string; readonly partition: number } {
+  const at = key.lastIndexOf('\u0000');
+  return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)) };
 }

@@ -11,8 +11,9 @@
 import { readFileSync, renameSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import type { TailMessage } from '../kafka/partition-tail.js';
 import type { TopicMessages } from '../kafka/producer-statistics.js';
-import { AckTracker } from './acks.js';
+import { AckTracker, partitionKey, splitPartitionKey } from './acks.js';
 import { recordSize } from './record.js';
 import { type Recovery, SegmentFiles, type SpooledRecord, type SpoolPosition } from './segments.js';
 
@@ -57,6 +58,24 @@ interface StateFile {
   readonly partitionCounts: Record<string, number>;
   /** Segment id (decimal) -> partition key -> records done. */
   readonly done: Record<string, Record<string, number>>;
+  /** Segment id (decimal) -> partition key -> records handed over. */
+  readonly handed?: Record<string, Record<string, number>>;
+}
+
+/** Per segment and partition key, a count (as the state file holds them). */
+type CountsBySegment = ReadonlyMap<number, ReadonlyMap<string, number>>;
+
+/** A partition whose last records an earlier run handed over without an acknowledgement. */
+export interface DoubtfulPartition {
+  readonly topic: string;
+  readonly partition: number;
+  /** Records in doubt. */
+  readonly count: number;
+}
+
+/** What identifies a message on Kafka: its key and its bytes (which hold its EPICS time). */
+function signature(key: Buffer | null, value: Buffer): string {
+  return `${key?.toString('base64') ?? ''}:${value.toString('base64')}`;
 }
 
 /** Key hashes by key object: a stream keeps one key Buffer for all its messages. */
@@ -241,6 +260,74 @@ export class Spool {
     return before;
   }
 
+  /**
+   * The partitions whose last records an earlier run handed over to Kafka without learning that Kafka had them (it
+   * stopped while Kafka was away): before they are sent again, the caller reads that many of each partition's last
+   * messages from Kafka and hands them to resolveDoubts().
+   */
+  doubtfulPartitions(): DoubtfulPartition[] {
+    const total = new Map<string, number>();
+    for (const partitions of this.acks.inDoubt().values()) {
+      for (const [key, count] of partitions) total.set(key, (total.get(key) ?? 0) + count);
+    }
+    return [...total].map(([key, count]) => ({ ...splitPartitionKey(key), count }));
+  }
+
+  /**
+   * Takes the last messages of each doubtful partition (in doubtfulPartitions()' order): the records in doubt found
+   * there, in order from the first, are done; the rest are sent again. Returns how many were found.
+   */
+  resolveDoubts(
+    partitions: readonly DoubtfulPartition[],
+    tails: readonly (readonly TailMessage[])[],
+  ): number {
+    const onKafka = new Map<string, Set<string>>();
+    partitions.forEach(({ topic, partition }, i) =>
+      onKafka.set(
+        partitionKey(topic, partition),
+        new Set((tails[i] ?? []).map(({ key, value }) => signature(key, value))),
+      ),
+    );
+    const doubt = this.acks.inDoubt();
+    /** Partitions whose first record in doubt not on Kafka was met: the rest of them is sent again. */
+    const ended = new Set<string>();
+    let found = 0;
+    for (const [segment, partitionsInSegment] of [...doubt].sort(([a], [b]) => a - b)) {
+      const skip = new Map(this.acks.doneRecords().get(segment) ?? []);
+      const left = new Map(partitionsInSegment);
+      const foundHere = new Map<string, number>();
+      let position: SpoolPosition = { segment, offset: 0 };
+      while ([...left.values()].some((count) => count > 0)) {
+        const { records, next } = this.files.read(position, READ_BATCH_BYTES);
+        const inSegment = records.filter((record) => record.segment === segment);
+        if (inSegment.length === 0) break;
+        for (const { message } of inSegment) {
+          const key = this.acks.partitionKeyOf(message.topic, keyHash(message.key));
+          if (key === undefined || !left.has(key)) continue;
+          const toSkip = skip.get(key) ?? 0;
+          if (toSkip > 0) {
+            skip.set(key, toSkip - 1);
+            continue;
+          }
+          const count = left.get(key) as number;
+          if (count === 0) continue;
+          left.set(key, count - 1);
+          if (ended.has(key) || !onKafka.get(key)?.has(signature(message.key, message.payload))) {
+            ended.add(key);
+            continue;
+          }
+          foundHere.set(key, (foundHere.get(key) ?? 0) + 1);
+          found++;
+        }
+        if (inSegment.length < records.length) break;
+        position = next;
+      }
+      for (const [key, count] of foundHere) this.acks.foundOnKafka(segment, key, count);
+    }
+    this.saveState();
+    return found;
+  }
+
   /** A librdkafka statistics reading: deletes the segments Kafka is done with, and saves the state. */
   onStatistics(topics: ReadonlyMap<string, TopicMessages>, messagesHeld: number): void {
     for (const [segment, count] of this.acks.onStatistics(topics, messagesHeld)) {
@@ -294,22 +381,28 @@ export class Spool {
       return; // No state (a new spool, or a crash before the first reading): everything found is sent again.
     }
     const known = new Set(this.files.segments.map((segment) => segment.id));
-    const done = new Map<number, Map<string, number>>();
-    for (const [segment, partitions] of Object.entries(state.done ?? {})) {
-      if (known.has(Number(segment))) done.set(Number(segment), new Map(Object.entries(partitions)));
-    }
-    this.acks.restoreDone(done, new Map(Object.entries(state.partitionCounts ?? {})));
+    const counts = (bySegment: StateFile['done'] | undefined): CountsBySegment =>
+      new Map(
+        Object.entries(bySegment ?? {})
+          .filter(([segment]) => known.has(Number(segment)))
+          .map(([segment, partitions]) => [Number(segment), new Map(Object.entries(partitions))]),
+      );
+    this.acks.restore({
+      done: counts(state.done),
+      handed: counts(state.handed),
+      partitionCounts: new Map(Object.entries(state.partitionCounts ?? {})),
+    });
   }
 
   private saveState(): void {
+    const plain = (bySegment: CountsBySegment): Record<string, Record<string, number>> =>
+      Object.fromEntries(
+        [...bySegment].map(([segment, partitions]) => [String(segment), Object.fromEntries(partitions)]),
+      );
     const state: StateFile = {
       partitionCounts: Object.fromEntries(this.acks.knownPartitionCounts()),
-      done: Object.fromEntries(
-        [...this.acks.doneRecords()].map(([segment, partitions]) => [
-          String(segment),
-          Object.fromEntries(partitions),
-        ]),
-      ),
+      done: plain(this.acks.doneRecords()),
+      handed: plain(this.acks.handedRecords()),
     };
     const path = join(this.options.dir, STATE_FILE);
     writeFileSync(`${path}.tmp`, JSON.stringify(state));

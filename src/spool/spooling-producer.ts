@@ -11,7 +11,8 @@ import type { MessageSink } from '../forwarding/sink.js';
 import type { Logger } from '../logging/logger.js';
 import { RateLimitedLog } from '../logging/rate-limited.js';
 import { FLUSH_INTERVAL_MS } from './segments.js';
-import type { Spool } from './spool.js';
+import type { TailMessage, TailRequest } from '../kafka/partition-tail.js';
+import type { DoubtfulPartition, Spool } from './spool.js';
 
 /** Waiting messages handed over per event-loop turn, so live messages and timers keep their turn. */
 const REPLAY_BATCH = 5_000;
@@ -24,6 +25,12 @@ const CLOSE_PROGRESS_MS = 2_500;
 /** What the spool needs of the producer behind it. */
 export type SpoolTarget = Pick<KafkaProducer, 'tryProduce' | 'refused' | 'onStatistics' | 'flush' | 'close'>;
 
+/** Reads the last `count` messages of each partition from Kafka, waiting while Kafka is away. */
+export type TailReader = (requests: readonly TailRequest[]) => Promise<TailMessage[][]>;
+
+/** Messages read besides those in doubt, for other producers' messages between them. */
+const TAIL_MARGIN = 1_000;
+
 export class SpoolingProducer implements MessageSink {
   private replayTimer: NodeJS.Timeout | undefined;
   private replayImmediate: NodeJS.Immediate | undefined;
@@ -33,22 +40,51 @@ export class SpoolingProducer implements MessageSink {
   private spooling = false;
   private readonly dropLog: RateLimitedLog;
 
+  /** While the records an earlier run left in doubt are checked against Kafka: nothing is replayed meanwhile. */
+  private resolving: Promise<void> | undefined;
+
   constructor(
     private readonly producer: SpoolTarget,
     readonly spool: Spool,
     private readonly logger: Logger,
+    readTails: TailReader,
   ) {
     this.dropLog = new RateLimitedLog(logger, 'error', 10_000);
     producer.onStatistics((statistics) => spool.onStatistics(statistics.topics, statistics.messagesHeld));
     this.flushTimer = setInterval(() => spool.flush(), FLUSH_INTERVAL_MS);
     this.flushTimer.unref();
-    if (spool.hasWaiting) {
-      logger.info(
-        `Spool: ${spool.figures.waiting} messages from before the start wait for Kafka; replaying them first`,
+    if (!spool.hasWaiting) return;
+    logger.info(
+      `Spool: ${spool.figures.waiting} messages from before the start wait for Kafka; replaying them first`,
+    );
+    this.spooling = true;
+    const doubtful = spool.doubtfulPartitions();
+    if (doubtful.length === 0) this.scheduleReplay(0);
+    else this.resolving = this.resolveDoubts(doubtful, readTails);
+  }
+
+  /**
+   * The last run handed records to Kafka and stopped before learning whether Kafka had them: read the partitions'
+   * last messages, so that what Kafka has is not sent twice.
+   */
+  private async resolveDoubts(doubtful: readonly DoubtfulPartition[], readTails: TailReader): Promise<void> {
+    const total = doubtful.reduce((sum, { count }) => sum + count, 0);
+    this.logger.info(`Spool: checking which of ${total} messages handed over before the stop Kafka has`);
+    try {
+      const tails = await readTails(
+        doubtful.map(({ topic, partition, count }) => ({ topic, partition, count: 2 * count + TAIL_MARGIN })),
       );
-      this.spooling = true;
-      this.scheduleReplay(0);
+      if (this.closed) return;
+      const found = this.spool.resolveDoubts(doubtful, tails);
+      this.logger.info(`Spool: Kafka had ${found} of them; sending the other ${total - found} again`);
+    } catch (error) {
+      if (this.closed) return;
+      this.logger.error(
+        `Spool: could not read what Kafka has (${(error as Error).message}); sending all ${total} again`,
+      );
     }
+    this.resolving = undefined;
+    this.scheduleReplay(0);
   }
 
   send(topic: string, key: Buffer | null, payload: Uint8Array, timestampMs: number): void {
@@ -93,13 +129,7 @@ export class SpoolingProducer implements MessageSink {
     if (this.replayImmediate) clearImmediate(this.replayImmediate);
     clearInterval(this.flushTimer);
     this.spool.flush();
-    const deadline = Date.now() + flushTimeoutMs;
-    let flushed = false;
-    for (;;) {
-      const doneBefore = this.spool.doneCount;
-      flushed = await this.producer.flush(Math.min(CLOSE_PROGRESS_MS, Math.max(0, deadline - Date.now())));
-      if (flushed || Date.now() >= deadline || this.spool.doneCount === doneBefore) break;
-    }
+    const flushed = await this.flushWhileKafkaTakes(Date.now() + flushTimeoutMs);
     await this.producer.close(0);
     if (flushed) this.spool.allHandedOverDone();
     const { waiting, bytes } = this.spool.figures;
@@ -108,6 +138,17 @@ export class SpoolingProducer implements MessageSink {
       this.logger.warn(`Spool: ${waiting} messages (${bytes} bytes) wait in the spool for the next start`);
     }
     return flushed;
+  }
+
+  /** Flushes the producer until it is empty, the deadline passes, or Kafka acknowledged nothing for a while. */
+  private async flushWhileKafkaTakes(deadline: number): Promise<boolean> {
+    for (;;) {
+      const doneBefore = this.spool.doneCount;
+      const flushed = await this.producer.flush(
+        Math.min(CLOSE_PROGRESS_MS, Math.max(0, deadline - Date.now())),
+      );
+      if (flushed || Date.now() >= deadline || this.spool.doneCount === doneBefore) return flushed;
+    }
   }
 
   private onSpoolFull(topic: string, key: Buffer | null, payload: Uint8Array, timestampMs: number): void {
@@ -132,7 +173,8 @@ export class SpoolingProducer implements MessageSink {
   }
 
   private scheduleReplay(delayMs: number): void {
-    if (this.closed || this.replayTimer !== undefined || this.replayImmediate !== undefined) return;
+    if (this.closed || this.resolving || this.replayTimer !== undefined || this.replayImmediate !== undefined)
+      return;
     if (delayMs === 0) {
       this.replayImmediate = setImmediate(() => {
         this.replayImmediate = undefined;

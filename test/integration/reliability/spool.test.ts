@@ -224,7 +224,9 @@ describe('forwarder: the disk spool', { timeout: 600_000 }, () => {
           missingBefore: before.missing,
           gapsBefore: before.gaps,
           duplicates: all.duplicates,
+          duplicated: all.values.filter((value, i) => all.values.indexOf(value) !== i),
           lastBefore,
+          firstAfter: all.values.find((value) => value > lastBefore),
         };
         console.log(`spool ${signal} ${protocol}: ${JSON.stringify(report[protocol])}`);
         assert.equal(all.duplicates, 0, `${protocol}: no value twice`);

@@ -37,7 +37,7 @@ describe('spool acknowledgements on a real broker', () => {
     await createTopics(config, [topic], PARTITIONS);
     const producer = await KafkaProducer.create(config, 'output producer', silentLogger);
     const spool = Spool.open({ dir, sync: false, segmentBytes: 16 * 1024 });
-    const sink = new SpoolingProducer(producer, spool, silentLogger);
+    const sink = new SpoolingProducer(producer, spool, silentLogger, async () => []);
     const keys = Array.from({ length: KEYS }, (_, i) => Buffer.from(`PV:${i}`));
     for (let i = 0; i < MESSAGES; i++) {
       sink.send(topic, keys[i % KEYS] as Buffer, Buffer.from(`message ${i}`), Date.now());

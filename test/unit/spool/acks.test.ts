@@ -137,10 +137,22 @@ describe('acknowledgements from statistics', () => {
       ]),
     );
     const restarted = new AckTracker();
-    restarted.restoreDone(first.doneRecords(), first.knownPartitionCounts());
+    restarted.restore({
+      done: first.doneRecords(),
+      handed: first.handedRecords(),
+      partitionCounts: first.knownPartitionCounts(),
+    });
     const skipped = [0, 1, 2, 3].map((hash) => restarted.doneBefore('data', hash, 4));
     assert.deepEqual(skipped, [true, false, false, false]);
     assert.deepEqual(restarted.doneRecords(), first.doneRecords(), 'what was done stays recorded');
+    // Partition 0 had two handed over and one done, partition 1 two handed over and none done.
+    assert.deepEqual(
+      [...(restarted.inDoubt().get(4) ?? [])],
+      [
+        ['data\u00000', 1],
+        ['data\u00001', 2],
+      ],
+    );
   });
 
   it('counts everything handed over as done after a flush', () => {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import type { ProducerStatistics } from '../../../src/kafka/producer-statistics.js';
+import type { TailMessage, TailRequest } from '../../../src/kafka/partition-tail.js';
 import type { ProduceResult } from '../../../src/kafka/producer.js';
 import { silentLogger } from '../../../src/logging/logger.js';
 import { Spool } from '../../../src/spool/spool.js';
@@ -48,6 +49,17 @@ class StandInKafka implements SpoolTarget {
   onStatistics(listener: (statistics: ProducerStatistics) => void): void {
     this.listener = listener;
   }
+
+  /** Kafka writes the oldest `count` queued messages, and goes away before it acknowledges them. */
+  writeWithoutAcknowledging(count: number): void {
+    this.delivered.push(...this.queued.splice(0, count));
+  }
+
+  /** What a restarted forwarder reads back from the one partition: its last messages. */
+  readonly readTails = async (requests: readonly TailRequest[]): Promise<TailMessage[][]> =>
+    requests.map(({ count }) =>
+      this.delivered.slice(-count).map((value) => ({ key, value: Buffer.from(value) })),
+    );
 
   /** Kafka acknowledges what is queued, and librdkafka's next statistics say so. */
   deliver(): void {
@@ -93,7 +105,12 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 describe('the spool in front of the producer', () => {
   it('hands messages straight over while Kafka keeps up, and deletes what Kafka acknowledged', async () => {
     const kafka = new StandInKafka();
-    const sink = new SpoolingProducer(kafka, Spool.open({ dir: spoolDir(), sync: false }), silentLogger);
+    const sink = new SpoolingProducer(
+      kafka,
+      Spool.open({ dir: spoolDir(), sync: false }),
+      silentLogger,
+      kafka.readTails,
+    );
     kafka.statistics();
     send(sink, 0, 100);
     assert.deepEqual(kafka.queued, numbers(0, 100));
@@ -104,7 +121,12 @@ describe('the spool in front of the producer', () => {
 
   it('keeps messages Kafka cannot take, lets none overtake them, and hands them over in order when it can', async () => {
     const kafka = new StandInKafka();
-    const sink = new SpoolingProducer(kafka, Spool.open({ dir: spoolDir(), sync: false }), silentLogger);
+    const sink = new SpoolingProducer(
+      kafka,
+      Spool.open({ dir: spoolDir(), sync: false }),
+      silentLogger,
+      kafka.readTails,
+    );
     kafka.statistics();
     kafka.room = 10;
     send(sink, 0, 50);
@@ -127,20 +149,30 @@ describe('the spool in front of the producer', () => {
   it('keeps what waits across a stop, and a new start sends exactly what Kafka did not have, in order', async () => {
     const dir = spoolDir();
     const kafka = new StandInKafka();
-    const sink = new SpoolingProducer(kafka, Spool.open({ dir, sync: false }), silentLogger);
+    const sink = new SpoolingProducer(kafka, Spool.open({ dir, sync: false }), silentLogger, kafka.readTails);
     kafka.statistics();
     send(sink, 0, 20);
     kafka.deliver(); // 0..19 acknowledged, and the statistics say so
     kafka.room = 25; // Kafka goes away: 20..44 wait in librdkafka, the rest in the spool
     send(sink, 20, 100);
+    kafka.writeWithoutAcknowledging(5); // 20..24 reached Kafka, but no acknowledgement came back
     assert.equal(await sink.close(100), false);
     const again = new StandInKafka();
-    const restarted = new SpoolingProducer(again, Spool.open({ dir, sync: false }), silentLogger);
+    const restarted = new SpoolingProducer(
+      again,
+      Spool.open({ dir, sync: false }),
+      silentLogger,
+      kafka.readTails,
+    );
     again.statistics();
     await until(() => restarted.spool.figures.waiting === 0, 'the replay after the restart');
     again.deliver();
-    assert.deepEqual(again.delivered, numbers(20, 100), 'nothing twice, nothing missing');
-    assert.equal(restarted.spool.figures.skippedAtStart, 20);
+    assert.deepEqual(
+      [...kafka.delivered, ...again.delivered],
+      numbers(0, 120),
+      'nothing twice, nothing missing',
+    );
+    assert.equal(restarted.spool.figures.skippedAtStart, 25, 'the 20 acknowledged and the 5 found on Kafka');
     await restarted.close(100);
   });
 
@@ -150,6 +182,7 @@ describe('the spool in front of the producer', () => {
       kafka,
       Spool.open({ dir: spoolDir(), sync: false, maxBytes: 3_000 }),
       silentLogger,
+      kafka.readTails,
     );
     kafka.statistics();
     kafka.room = 0;
