@@ -43,6 +43,12 @@ export interface Daemon {
   /** Present with --group-id. */
   readonly membership: GroupMembership | undefined;
   readonly observability: Observability;
+  /**
+   * Resolves with the reason when the forwarder cannot go on: a Kafka producer failed for good (librdkafka's
+   * fatal error). The launcher then stops it and exits 1, so that the service manager starts it again with new
+   * producers.
+   */
+  readonly failed: Promise<string>;
   /** Stops everything in order; resolves with whether every produced message was acknowledged. */
   stop(): Promise<boolean>;
 }
@@ -103,6 +109,8 @@ async function startForwarding(
   const clientConfig = (endpoint: KafkaEndpoint): Record<string, string> =>
     kafkaClientConfig(endpoint, options.tls, options.kafkaProperties);
 
+  let producerFailed: (reason: string) => void = () => undefined;
+  const failed = new Promise<string>((resolveFailed) => (producerFailed = resolveFailed));
   /** Creates and connects the producer of a role, and shows it in the metrics and status. */
   const startProducer = async (
     role: 'output' | 'status' | 'storage',
@@ -110,6 +118,7 @@ async function startForwarding(
   ): Promise<KafkaProducer> => {
     const started = await KafkaProducer.create(clientConfig(endpoint), `${role} producer`, logger, retry);
     observability.addProducer(role, started);
+    started.onFatalError((reason) => producerFailed(`Kafka ${role} producer failed for good: ${reason}`));
     return started;
   };
   const producer = await startProducer('output', options.outputBroker);
@@ -229,6 +238,7 @@ async function startForwarding(
     configConsumer,
     membership,
     observability,
+    failed,
     async stop(): Promise<boolean> {
       observability.stopping();
       await configConsumer.close();
