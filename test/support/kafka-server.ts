@@ -1,9 +1,8 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { untilOutput } from './child-output.js';
+import { signalAndWait, untilOutput } from './child-output.js';
 import { cacheDir, repoRoot } from './paths.js';
 
 const kafkaVersion = /<kafka\.version>(.+)<\/kafka\.version>/.exec(
@@ -172,12 +171,6 @@ export class KafkaServerProcess {
     const child = this.process;
     if (!child) return;
     this.process = undefined;
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = once(child, 'exit');
-      child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await signalAndWait(child, signal, 30_000);
   }
 }

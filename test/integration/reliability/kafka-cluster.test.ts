@@ -104,6 +104,28 @@ class CountingTally {
     tally.last = Math.max(tally.last, counted);
   }
 
+  /** Per PV of `pvs`: every value from 1 to its final one at the IOC, once, in order? */
+  check(
+    pvs: readonly string[],
+    finalValues: ReadonlyMap<string, unknown>,
+  ): {
+    missing: number;
+    duplicates: number;
+    reordered: number;
+    valuesPerPv: number[];
+  } {
+    const result = { missing: 0, duplicates: 0, reordered: 0, valuesPerPv: [] as number[] };
+    for (const pv of pvs) {
+      const tally = this.pvs.get(pv);
+      const final = Number(finalValues.get(pv));
+      for (let value = 1; value <= final; value++) if (!tally?.seen.has(value)) result.missing++;
+      result.valuesPerPv.push(tally?.seen.size ?? 0);
+      result.duplicates += tally?.duplicates ?? 0;
+      result.reordered += tally?.reordered ?? 0;
+    }
+    return result;
+  }
+
   /** The pause around `atMs` (the last append before it, the first after), if appends paused then. */
   pauseAround(atMs: number): [number, number] | undefined {
     return this.pauses.find(([from, to]) => from <= atMs && atMs <= to);
@@ -116,6 +138,31 @@ class CountingTally {
       ...this.pauses.filter(([from]) => from >= fromMs && from <= toMs).map(([a, b]) => b - a),
     );
   }
+}
+
+/** forwarder-launch with every topic and its output on the cluster; resolves once it listens for commands. */
+async function startForwarder(
+  topics: { config: string; status: string; storage: string },
+  httpPort: number,
+): Promise<ForwarderProcess> {
+  const uri = (topic = ''): string => `${cluster.bootstrap}${topic ? `/${topic}` : ''}`;
+  const extraConfig = (process.env['CLUSTER_KAFKA_CONFIG'] ?? '')
+    .split(',')
+    .filter((entry) => entry !== '')
+    .flatMap((entry) => ['--kafka-config', entry]);
+  const forwarder = ForwarderProcess.start(
+    [
+      ...['--config-topic', uri(topics.config), '--status-topic', uri(topics.status)],
+      ...['--storage-topic', uri(topics.storage), '--output-broker', uri()],
+      ...['--http-address', `127.0.0.1:${httpPort}`, '--verbosity', 'Info'],
+      ...['--kafka-config', `queue.buffering.max.messages=${QUEUE_MESSAGES}`],
+      ...extraConfig,
+    ],
+    ioc.clientEnv,
+  );
+  forwarders.push(forwarder);
+  await forwarder.waitForOutput(/Listening for commands/, 60_000);
+  return forwarder;
 }
 
 /** The output producer's in-flight gauge on the forwarder's /metrics. */
@@ -158,23 +205,7 @@ describe(
         }),
       );
       const httpPort = await freePort();
-      const uri = (topic = ''): string => `${cluster.bootstrap}${topic ? `/${topic}` : ''}`;
-      const extraConfig = (process.env['CLUSTER_KAFKA_CONFIG'] ?? '')
-        .split(',')
-        .filter((entry) => entry !== '')
-        .flatMap((entry) => ['--kafka-config', entry]);
-      const forwarder = ForwarderProcess.start(
-        [
-          ...['--config-topic', uri(topics.config), '--status-topic', uri(topics.status)],
-          ...['--storage-topic', uri(topics.storage), '--output-broker', uri()],
-          ...['--http-address', `127.0.0.1:${httpPort}`, '--verbosity', 'Info'],
-          ...['--kafka-config', `queue.buffering.max.messages=${QUEUE_MESSAGES}`],
-          ...extraConfig,
-        ],
-        ioc.clientEnv,
-      );
-      forwarders.push(forwarder);
-      await forwarder.waitForOutput(/Listening for commands/, 60_000);
+      const forwarder = await startForwarder(topics, httpPort);
 
       const pvs = Array.from({ length: PV_COUNT }, (_, i) => ioc.pv(counterName(i)));
       await produceMessages(kafkaConfig, topics.config, [
@@ -218,7 +249,8 @@ describe(
         note('load on');
         await sleep(STEADY_MS);
 
-        const leader = dataPartition!.leader;
+        const [beforeKill] = await cluster.partitions(topics.data);
+        const leader = beforeKill!.leader;
         const killedAt = Date.now();
         await cluster.killBroker(leader);
         note(`broker ${leader}, the data partition's leader, killed`);
@@ -250,19 +282,7 @@ describe(
         while (tally.messages < written && Date.now() < readDeadline) await sleep(250);
         assert.equal(tally.messages, written, 'the reader read the whole data topic');
 
-        // Per PV: every value from 1 to the IOC's final one, once, in order.
-        let missing = 0;
-        let duplicates = 0;
-        let reordered = 0;
-        const valuesPerPv: number[] = [];
-        for (const pv of pvs) {
-          const final = Number(finalValues.get(pv));
-          const pvTally = tally.pvs.get(pv);
-          valuesPerPv.push(pvTally?.seen.size ?? 0);
-          for (let value = 1; value <= final; value++) if (!pvTally?.seen.has(value)) missing++;
-          duplicates += pvTally?.duplicates ?? 0;
-          reordered += pvTally?.reordered ?? 0;
-        }
+        const { missing, duplicates, reordered, valuesPerPv } = tally.check(pvs, finalValues);
         const totals = producerTotals(forwarder.output);
         const killPause = tally.pauseAround(killedAt);
         const report = {
