@@ -74,6 +74,12 @@ export interface Daemon {
   /** Present with --group-id. */
   readonly membership: GroupMembership | undefined;
   readonly observability: Observability;
+  /**
+   * Resolves with the reason when the forwarder cannot go on: a Kafka producer failed for good (librdkafka's
+   * fatal error). The launcher then stops it and exits 1, so that the service manager starts it again with new
+   * producers.
+   */
+  readonly failed: Promise<string>;
   /** Stops everything in order; resolves with whether every produced message was acknowledged. */
   stop(): Promise<boolean>;
 }
@@ -134,6 +140,8 @@ async function startForwarding(
   const clientConfig = (endpoint: KafkaEndpoint): Record<string, string> =>
     kafkaClientConfig(endpoint, options.tls, options.kafkaProperties);
 
+  let producerFailed: (reason: string) => void = () => undefined;
+  const failed = new Promise<string>((resolveFailed) => (producerFailed = resolveFailed));
   /** Creates and connects the producer of a role, and shows it in the metrics and status. */
   const startProducer = async (
     role: 'output' | 'status' | 'storage',
@@ -143,6 +151,7 @@ async function startForwarding(
     const config = { ...defaults, ...clientConfig(endpoint) };
     const started = await KafkaProducer.create(config, `${role} producer`, logger, retry);
     observability.addProducer(role, started);
+    started.onFatalError((reason) => producerFailed(`Kafka ${role} producer failed for good: ${reason}`));
     return started;
   };
   // With a spool, messages never expire in librdkafka: the spool keeps them until Kafka has them.
@@ -281,6 +290,7 @@ async function startForwarding(
     configConsumer,
     membership,
     observability,
+    failed,
     async stop(): Promise<boolean> {
       observability.stopping();
       await configConsumer.close();

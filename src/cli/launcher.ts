@@ -49,8 +49,17 @@ export async function runLauncher(argv: readonly string[], env: NodeJS.ProcessEn
   let daemon: Daemon | undefined;
   try {
     daemon = await startDaemon(options, { logger, env, stopping: () => stopping, shutdown: shutdown.signal });
-    const signal = await stopSignal;
-    logger.info(`Received ${signal}: stopping`);
+    const ended = await Promise.race([
+      stopSignal.then((signal) => ({ signal })),
+      daemon.failed.then((failure) => ({ failure })),
+    ]);
+    if ('failure' in ended) {
+      // An orderly stop all the same, and exit code 1: the service manager starts the forwarder again.
+      stopping = true;
+      shutdown.abort();
+      logger.error(`Fatal error: ${ended.failure}; stopping`);
+      exitCode = 1;
+    } else logger.info(`Received ${ended.signal}: stopping`);
   } catch (error) {
     if (error instanceof KafkaClientCreationError) {
       // A mistake in the settings, not in the program: the message says it all, a stack trace would not help.

@@ -23,9 +23,17 @@ import {
 
 const { Producer, CODES } = rdkafka;
 
-/** librdkafka settings of the reference forwarder's producers (arrays can be large). */
+/**
+ * librdkafka settings of every producer, which --kafka-config overrides: the reference forwarder's message size
+ * (arrays can be large), and idempotent delivery, which the reference does not ask for. With it the broker drops
+ * a batch it already wrote when librdkafka retries it (after a lost connection or a leader failover), and
+ * librdkafka keeps retried batches in order (at most 5 requests in flight per connection, unlimited retries
+ * within message.timeout.ms): no message twice, none overtaking another of its partition.
+ */
 export const PRODUCER_DEFAULTS: Readonly<Record<string, string | number | boolean>> = {
   'message.max.bytes': 20_000_000,
+  'enable.idempotence': true,
+  acks: 'all',
 };
 
 /** How often librdkafka reports its statistics: the delivered count and latencies are this fresh. */
@@ -37,6 +45,12 @@ const PRODUCER_OVERRIDES = {
   'statistics.interval.ms': STATISTICS_INTERVAL_MS,
   dr_cb: true,
 } as const;
+
+/**
+ * The facility of librdkafka's log line for a fatal error ("Fatal error: <error>: <reason>"); its error event
+ * carries no more than "Local: Fatal error".
+ */
+const FATAL_FACILITY = 'FATAL';
 
 /** Bound on waiting, after the final flush, for failure reports still on their way to JavaScript. */
 const FAILURE_REPORTS_SETTLE_MS = 2_000;
@@ -86,6 +100,8 @@ export class KafkaProducer implements MessageSink {
   private readonly produceErrorLog: RateLimitedLog;
   private failureListener: ((failure: DeliveryFailure) => void) | undefined;
   private statisticsListener: ((statistics: ProducerStatistics) => void) | undefined;
+  private fatalListener: ((reason: string) => void) | undefined;
+  private fatalReason: string | undefined;
 
   private constructor(
     private readonly producer: RdKafka.Producer,
@@ -104,6 +120,11 @@ export class KafkaProducer implements MessageSink {
         `Kafka ${role}: message failed delivery (${describeMessage(report.topic, key)}): ${error.message}`,
       );
       this.failureListener?.({ topic: report.topic, key, reason: error.message });
+    });
+    producer.on('event.log', (entry: { fac: string; message: string }) => {
+      if (entry.fac !== FATAL_FACILITY || this.fatalReason !== undefined) return;
+      this.fatalReason = entry.message.replace(/^\[thrd:[^\]]*\]: /, '').replace(/^Fatal error: /, '');
+      this.fatalListener?.(this.fatalReason);
     });
     producer.on('event.stats', (event: { message: string }) => {
       if (this.closed) return;
@@ -177,6 +198,16 @@ export class KafkaProducer implements MessageSink {
   /** Tells `listener` of every message refused or failed (the daemon hands them to the streams). */
   onFailure(listener: (failure: DeliveryFailure) => void): void {
     this.failureListener = listener;
+  }
+
+  /**
+   * Tells `listener` once, with librdkafka's reason, when the producer failed for good: an idempotent producer
+   * whose state the broker contradicts (or that the cluster refuses a producer id) refuses every message from
+   * then on, and only a new producer can send again.
+   */
+  onFatalError(listener: (reason: string) => void): void {
+    this.fatalListener = listener;
+    if (this.fatalReason !== undefined) listener(this.fatalReason);
   }
 
   /** librdkafka's latencies over its last statistics interval; undefined before the first. */
