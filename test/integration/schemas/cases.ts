@@ -22,6 +22,7 @@ import { SAMPLE_VALUE_TAG, Se00Serialiser } from '../../../src/schemas/se00.js';
 import { SenvSerialiser } from '../../../src/schemas/senv.js';
 import { TdctSerialiser } from '../../../src/schemas/tdct.js';
 import { serialiseDecoded } from '../../unit/schemas/helpers.js';
+import { imageCases, imagePythonCall, imagePythonView } from './image-cases.js';
 
 export interface CrossCheckCase {
   readonly name: string;
@@ -475,6 +476,7 @@ export function crossCheckCases(): CrossCheckCase[] {
     ...sampleCases(),
     ...statusAndConfigCases(),
     ...forwarderCases(),
+    ...imageCases(),
   ];
 }
 
@@ -515,6 +517,9 @@ function pythonLogValue(value: F142Value): unknown {
 /** What reference.py reports for the reference deserialiser's output on a buffer holding `decoded`. */
 export function pythonView(decoded: DecodedMessage): { decoded: unknown; tag?: number } {
   switch (decoded.schema) {
+    case 'ad00':
+    case 'da00':
+      return imagePythonView(decoded.message);
     case 'f144': {
       const { sourceName, timestampNs, value } = decoded.message;
       return {
@@ -656,6 +661,9 @@ function pythonValueArgument(value: F142Value): unknown {
 /** The reference serialiser call that makes `decoded` (fc00/rf5k streams reversed: Python writes them backwards). */
 export function pythonCall(decoded: DecodedMessage): { fn: string; args: unknown[] } {
   switch (decoded.schema) {
+    case 'ad00':
+    case 'da00':
+      return imagePythonCall(decoded.message);
     case 'f144': {
       const m = decoded.message;
       return { fn: 'serialise_f144', args: [m.sourceName, pythonValueArgument(m.value), num(m.timestampNs)] };
