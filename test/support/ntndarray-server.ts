@@ -32,6 +32,9 @@ export interface SentFrame {
 }
 
 export class NtNdArrayServer {
+  /** STREAMED lines printed before the current stream started. */
+  private streamsEnded = 0;
+
   private constructor(private readonly server: PythonPvaServer) {}
 
   /** Serves one image PV per name (default "image"). */
@@ -46,6 +49,11 @@ export class NtNdArrayServer {
 
   get clientEnv(): Record<string, string> {
     return this.server.clientEnv;
+  }
+
+  /** Where a client searches for it (an EPICS_PVA_ADDR_LIST entry), beside other servers. */
+  get searchAddress(): string {
+    return `127.0.0.1:${this.server.ports.pvaBroadcastPort}`;
   }
 
   /** Posts one frame (elements counting up from the unique id) and resolves with what was sent. */
@@ -80,7 +88,13 @@ export class NtNdArrayServer {
   }): Promise<void> {
     const { dtype, shape, rateHz, count, pv = 'image' } = stream;
     const command = { op: 'stream', pv, dtype, shape, rate_hz: rateHz, count };
+    this.streamsEnded = this.server.linesStartingWith('STREAMED ').length;
     await this.server.command(JSON.stringify(command), '\nSTREAMING');
+  }
+
+  /** Whether the current stream has posted all its frames. */
+  streamed(): boolean {
+    return this.server.linesStartingWith('STREAMED ').length > this.streamsEnded;
   }
 
   /** Ends the stream; resolves with the frames it posted and the seconds it took. */
