@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Protocol, serialiseFc00, UpdateType } from '../../../src/schemas/index.js';
+import { NUMERIC_TYPES } from '../../../src/schemas/numeric.js';
 import type { ForwarderProcess } from '../../support/forwarder.js';
 import { waitForStatus } from '../../support/forwarded.js';
 import { ForwarderWorld } from '../../support/forwarder-world.js';
@@ -24,19 +25,7 @@ const smallTopic = uniqueTopic('small');
 /** The forwarder's producer takes messages of at most 2 MB here. */
 const PRODUCER_LIMIT = 2_000_000;
 
-const DTYPES: readonly ImageDtype[] = [
-  'int8',
-  'uint8',
-  'int16',
-  'uint16',
-  'int32',
-  'uint32',
-  'int64',
-  'uint64',
-  'float32',
-  'float64',
-  'bool',
-];
+const DTYPES: readonly ImageDtype[] = [...NUMERIC_TYPES, 'bool'];
 /** numpy shapes (slowest-varying first): NTNDArray lists them the other way round. */
 const SHAPES: readonly (readonly number[])[] = [[7], [3, 4], [2, 3, 4]];
 

@@ -22,7 +22,7 @@ import { SAMPLE_VALUE_TAG, Se00Serialiser } from '../../../src/schemas/se00.js';
 import { SenvSerialiser } from '../../../src/schemas/senv.js';
 import { TdctSerialiser } from '../../../src/schemas/tdct.js';
 import { serialiseDecoded } from '../../unit/schemas/helpers.js';
-import { imageCases, imagePythonCall, imagePythonView } from './image-cases.js';
+import { imageCases, imagePythonCall, imagePythonView, pythonNumber } from './image-cases.js';
 
 export interface CrossCheckCase {
   readonly name: string;
@@ -478,14 +478,6 @@ export function crossCheckCases(): CrossCheckCase[] {
     ...forwarderCases(),
     ...imageCases(),
   ];
-}
-
-/** A number as reference.py writes and reads it: integers in decimal, floats as "f:" + float64 bits. */
-function pythonNumber(type: NumericType, value: number | bigint): string {
-  if (type === 'float32' || type === 'float64') {
-    return `f:${Buffer.from(Float64Array.of(Number(value)).buffer).toString('hex')}`;
-  }
-  return String(value);
 }
 
 const numberOf = (value: number | bigint): string =>

@@ -179,8 +179,8 @@ export function imageCases(): CrossCheckCase[] {
   );
 }
 
-/** A number as reference.py writes it: integers in decimal, floats as "f:" + the hex of their float64 bits. */
-function pythonNumber(type: ArrayDataType, value: number | bigint): string {
+/** A number as reference.py writes and reads it: integers in decimal, floats as "f:" + float64 bits. */
+export function pythonNumber(type: ArrayDataType, value: number | bigint): string {
   if (type === 'float32' || type === 'float64') {
     return `f:${Buffer.from(Float64Array.of(Number(value)).buffer).toString('hex')}`;
   }
