@@ -100,6 +100,8 @@ export class KafkaProducer implements MessageSink {
     private readonly producer: RdKafka.Producer,
     private readonly role: string,
     logger: Logger,
+    /** librdkafka's message.max.bytes: it refuses larger messages (value and key), naming the broker's error. */
+    private readonly maxMessageBytes: number,
   ) {
     this.deliveryErrorLog = new RateLimitedLog(logger, 'error', 10_000);
     this.produceErrorLog = new RateLimitedLog(logger, 'error', 10_000);
@@ -142,14 +144,29 @@ export class KafkaProducer implements MessageSink {
     logger: Logger,
     retry?: ConnectRetry,
   ): Promise<KafkaProducer> {
-    const producer = new Producer({ ...PRODUCER_DEFAULTS, ...config, ...PRODUCER_OVERRIDES });
+    const settings: Readonly<Record<string, string | number | boolean>> = {
+      ...PRODUCER_DEFAULTS,
+      ...config,
+      ...PRODUCER_OVERRIDES,
+    };
+    const producer = new Producer(settings);
     logClientErrors(producer, role, logger);
     await connectWithRetry(producer, role, logger, retry);
     producer.setPollInterval(50);
-    return new KafkaProducer(producer, role, logger);
+    return new KafkaProducer(producer, role, logger, Number(settings['message.max.bytes']));
   }
 
   send(topic: string, key: Buffer | null, payload: Uint8Array, timestampMs: number): void {
+    const size = payload.byteLength + (key?.length ?? 0);
+    if (size > this.maxMessageBytes) {
+      this.counters.produceErrors++;
+      this.refused(
+        topic,
+        key,
+        `message of ${size} bytes is larger than the producer's message.max.bytes (${this.maxMessageBytes})`,
+      );
+      return;
+    }
     const value = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     try {
       this.producer.produce(topic, null, value, key, timestampMs);
@@ -158,12 +175,15 @@ export class KafkaProducer implements MessageSink {
       const code = (error as { code?: number }).code;
       if (code === CODES.ERRORS.ERR__QUEUE_FULL) this.counters.queueFull++;
       else this.counters.produceErrors++;
-      const reason = (error as Error).message;
-      this.produceErrorLog.log(
-        `Kafka ${this.role}: could not queue a message (${describeMessage(topic, key)}): ${reason}`,
-      );
-      this.failureListener?.({ topic, key, reason });
+      this.refused(topic, key, (error as Error).message);
     }
+  }
+
+  private refused(topic: string, key: Buffer | null, reason: string): void {
+    this.produceErrorLog.log(
+      `Kafka ${this.role}: could not queue a message (${describeMessage(topic, key)}): ${reason}`,
+    );
+    this.failureListener?.({ topic, key, reason });
   }
 
   /** Tells `listener` of every message refused or failed (the daemon hands them to the streams). */
