@@ -107,6 +107,8 @@ export class KafkaProducer implements MessageSink {
     private readonly producer: RdKafka.Producer,
     private readonly role: string,
     logger: Logger,
+    /** librdkafka's message.max.bytes: it refuses larger messages (value and key), naming the broker's error. */
+    private readonly maxMessageBytes: number,
   ) {
     this.deliveryErrorLog = new RateLimitedLog(logger, 'error', 10_000);
     this.produceErrorLog = new RateLimitedLog(logger, 'error', 10_000);
@@ -150,11 +152,16 @@ export class KafkaProducer implements MessageSink {
     logger: Logger,
     retry?: ConnectRetry,
   ): Promise<KafkaProducer> {
-    const producer = new Producer({ ...PRODUCER_DEFAULTS, ...config, ...PRODUCER_OVERRIDES });
+    const settings: Readonly<Record<string, string | number | boolean>> = {
+      ...PRODUCER_DEFAULTS,
+      ...config,
+      ...PRODUCER_OVERRIDES,
+    };
+    const producer = new Producer(settings);
     logClientErrors(producer, role, logger);
     await connectWithRetry(producer, role, logger, retry);
     producer.setPollInterval(50);
-    return new KafkaProducer(producer, role, logger);
+    return new KafkaProducer(producer, role, logger, Number(settings['message.max.bytes']));
   }
 
   send(topic: string, key: Buffer | null, payload: Uint8Array, timestampMs: number): void {
@@ -165,10 +172,20 @@ export class KafkaProducer implements MessageSink {
 
   /**
    * Hands a message to librdkafka: 'queued'; 'full' when its queue is full (nothing is counted: the caller keeps
-   * the message, or drops and counts it); 'refused' for good (too large, an invalid topic, ...: counted, logged,
-   * reported).
+   * the message, or drops and counts it); 'refused' for good (larger than message.max.bytes, an invalid topic, ...:
+   * counted, logged, reported).
    */
   tryProduce(topic: string, key: Buffer | null, payload: Uint8Array, timestampMs: number): ProduceResult {
+    const size = payload.byteLength + (key?.length ?? 0);
+    if (size > this.maxMessageBytes) {
+      this.counters.produceErrors++;
+      this.refused(
+        topic,
+        key,
+        `message of ${size} bytes is larger than the producer's message.max.bytes (${this.maxMessageBytes})`,
+      );
+      return 'refused';
+    }
     const value = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     try {
       this.producer.produce(topic, null, value, key, timestampMs);

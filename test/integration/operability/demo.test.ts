@@ -1,6 +1,6 @@
 /**
- * The demo (`npm run demo`, scripts/demo.ts) run for a short time: it forwards CA, PVA and fake streams added
- * with forwarder-ctl, shows them decoded, prints the status and the status page's address, and cleans up.
+ * The demo (`npm run demo`, scripts/demo.ts) run for a short time: it forwards CA, PVA and fake streams and an
+ * image stream (ad00) added with forwarder-ctl, shows them decoded, prints the status and the status page's address, and cleans up.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -41,10 +41,16 @@ it('forwards, decodes, reports and cleans up in a 10 s run', { timeout: 150_000 
   }
   assert.match(output, /^ {2}\S+ {2}f142 {2}DEMO:stringin +"[0-9.]+" \(string\)/m);
   assert.match(output, /^ {2}\S+ {2}ep01 {2}DEMO:hist +\{"status":"CONNECTED"\}$/m);
-  assert.match(output, /^Sent ADD of 6 streams to /m);
+  // The image stream: 64 x 48 frames, their data shown by its size.
+  assert.match(
+    output,
+    /^ {2}\S+ {2}ad00 {2}\S+image +\{"uniqueId":\d+,"dimensions":\["48","64"\],"dataType":"uint16","data":"6144 bytes"/m,
+  );
+  assert.match(output, /^Sent ADD of 7 streams to /m);
   // forwarder-ctl status lists the streams, connected.
-  assert.match(output, /^demo on .*running.* 6 streams$/m);
+  assert.match(output, /^demo on .*running.* 7 streams$/m);
   assert.match(output, /^ {2}DEMO:counter +PVA +\S+ +f144 +no +connected$/m);
+  assert.match(output, /^ {2}\S+image +PVA +\S+ +ad00 +no +connected$/m);
   assert.match(output, /^Status page: +http:\/\/127\.0\.0\.1:\d+\/$/m);
   // Cleaned up: its working directory (config file, forwarder log) is gone.
   const log = /Forwarder log: (\S+)/.exec(output)?.[1];
