@@ -9,18 +9,9 @@
  * - a full spool: the newest messages dropped, counted and logged; the forwarder runs on with flat memory.
  */
 import assert from 'node:assert/strict';
-import {
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  truncateSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Protocol, serialiseFc00, UpdateType } from '../../../src/schemas/index.js';
 import type { ForwarderProcess } from '../../support/forwarder.js';
@@ -28,6 +19,7 @@ import { freePort } from '../../support/ports.js';
 import type { ReadMessage } from '../../support/topic-reader.js';
 import { httpGet } from '../operability/scrape.js';
 import { countLines, coverage, type Coverage, ReliabilityWorld, rssMiB, tickValues } from './world.js';
+import { scratchDirs } from '../../support/scratch-dirs.js';
 
 const world = ReliabilityWorld.setUp();
 const TIMEOUT_MS = 3_000;
@@ -36,16 +28,7 @@ const OUTAGE_MS = 15_000;
 /** librdkafka's queue for the runs where the spool, not librdkafka, holds the outage. */
 const SMALL_QUEUE = ['--kafka-config', 'queue.buffering.max.messages=20'];
 
-const spoolDirs: string[] = [];
-after(() => {
-  for (const dir of spoolDirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function spoolDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ekf-spool-'));
-  spoolDirs.push(dir);
-  return dir;
-}
+const spoolDir = scratchDirs('ekf-spool-');
 
 /** A forwarder of `tick` over CA to `ca` and over PVA to `pva`, with its own config topic. */
 interface TickForwarder {

@@ -1,17 +1,8 @@
 /** The spool's files on a real file system: segments, buffered appends, and what opening repairs. */
 import assert from 'node:assert/strict';
-import {
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  truncateSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeSync } from 'node:fs';
 import {
@@ -20,17 +11,9 @@ import {
   SegmentFiles,
   type SpoolPosition,
 } from '../../../src/spool/segments.js';
+import { scratchDirs } from '../../support/scratch-dirs.js';
 
-const dirs: string[] = [];
-after(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function spoolDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ekf-spool-'));
-  dirs.push(dir);
-  return dir;
-}
+const spoolDir = scratchDirs('ekf-spool-');
 
 function appendMany(files: SegmentFiles, count: number, from = 0): void {
   for (let i = from; i < from + count; i++) {

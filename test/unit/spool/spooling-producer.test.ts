@@ -3,11 +3,9 @@
  * them when told to, reporting its progress in librdkafka's statistics form. The spool's files are real.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { ProducerStatistics } from '../../../src/kafka/producer-statistics.js';
 import type { TailMessage, TailRequest } from '../../../src/kafka/partition-tail.js';
 import type { ProduceResult } from '../../../src/kafka/producer.js';
@@ -15,17 +13,9 @@ import { silentLogger } from '../../../src/logging/logger.js';
 import type { FileWriter } from '../../../src/spool/segments.js';
 import { Spool } from '../../../src/spool/spool.js';
 import { SpoolingProducer, type SpoolTarget } from '../../../src/spool/spooling-producer.js';
+import { scratchDirs } from '../../support/scratch-dirs.js';
 
-const dirs: string[] = [];
-after(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function spoolDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ekf-spool-'));
-  dirs.push(dir);
-  return dir;
-}
+const spoolDir = scratchDirs('ekf-spool-');
 
 /** Kafka as the spool sees it: a queue of `room` messages, delivered on demand, one partition per topic. */
 class StandInKafka implements SpoolTarget {
