@@ -15,6 +15,7 @@ import { TestIoc } from '../test/support/ioc.js';
 import type { KafkaBrokerInfo } from '../test/support/kafka-broker.js';
 import { TestKafkaBroker } from '../test/support/kafka-broker.js';
 import { clientConfig, createTopics, uniqueTopic } from '../test/support/kafka.js';
+import { NtNdArrayServer } from '../test/support/ntndarray-server.js';
 import { cacheDir, repoRoot, venvPython } from '../test/support/paths.js';
 import { freePort } from '../test/support/ports.js';
 
@@ -209,6 +210,15 @@ try {
   );
 
   proceed();
+  step('Starting an image server (p4p, NTNDArray as areaDetector serves it over pvAccess)');
+  const images = await NtNdArrayServer.start(['image']);
+  cleanUp.push(() => images.stop());
+  await images.stream({ dtype: 'uint16', shape: [48, 64], rateHz: 2, count: 0 });
+  say(
+    `Image server: ${images.pv()}, 64x48 uint16 frames, a pattern moving one pixel a frame, twice a second`,
+  );
+
+  proceed();
   step('Starting forwarder-launch from a config file');
   const httpPort = await freePort();
   const configFile = join(workDir, 'forwarder.conf');
@@ -230,8 +240,11 @@ try {
     ].join('\n'),
   );
   say(readFileSync(configFile, 'utf8').trimEnd());
-  // The EPICS client environment finds only the demo IOC, on loopback.
-  const forwarder = ForwarderProcess.start(['--config-file', configFile], ioc.clientEnv);
+  // The EPICS client environment finds only the demo IOC and the image server, on loopback.
+  const forwarder = ForwarderProcess.start(['--config-file', configFile], {
+    ...ioc.clientEnv,
+    EPICS_PVA_ADDR_LIST: `127.0.0.1:${ioc.ports.pvaBroadcastPort} ${images.searchAddress}`,
+  });
   cleanUp.push(() => forwarder.stop('SIGTERM'));
   const deadline = Date.now() + 60_000;
   while (!/Listening for commands/.test(existsSync(logFile) ? readFileSync(logFile, 'utf8') : '')) {
@@ -255,6 +268,7 @@ try {
     ['DEMO:counter', 'pva', topics.data, 'f144'],
     ['DEMO:hist', 'pva', topics.data, 'f144'],
     ['DEMO:FAKE:1', 'fake', topics.data, 'f144'],
+    [images.pv(), 'pva', topics.data, 'ad00'],
   ];
   proceed();
   const addArgs = ['--broker', `${address}/${topics.config}`, 'add', ...streams.flat()];

@@ -21,7 +21,10 @@ import { Observability } from '../observability/observability.js';
 import { StatusReporter } from '../status/reporter.js';
 import { StreamStore } from '../storage/store.js';
 import type { KafkaEndpoint } from '../kafka/endpoint.js';
-import type { LauncherOptions } from './launcher-options.js';
+import { Spool } from '../spool/spool.js';
+import { SpoolingProducer, type TailReader } from '../spool/spooling-producer.js';
+import { readPartitionTails } from '../kafka/partition-tail.js';
+import type { LauncherOptions, SpoolSettings } from './launcher-options.js';
 import { packageVersion } from '../util/package-version.js';
 
 /** How long shutdown waits for Kafka to acknowledge what was produced before the signal. */
@@ -34,6 +37,34 @@ export const SHUTDOWN_FLUSH_MS = 15_000;
  */
 export const PVA_SERVER_QUEUE_SIZE = 16;
 
+/** Settings of the output producer under a spool: a message waits in librdkafka until Kafka takes it. */
+const SPOOL_PRODUCER_DEFAULTS = { 'message.timeout.ms': '0' } as const;
+
+/** Opens the spool of --spool-dir in front of the output producer, and says what it found. */
+function openSpool(
+  settings: SpoolSettings,
+  producer: KafkaProducer,
+  logger: Logger,
+  readTails: TailReader,
+): SpoolingProducer {
+  const spool = Spool.open(settings);
+  const { recovery, waiting, bytes, maxBytes } = { ...spool.figures, recovery: spool.recovery };
+  logger.info(
+    `Spool in ${settings.dir}: ${waiting} messages from before (${bytes} bytes), at most ${maxBytes} bytes`,
+  );
+  if (recovery.tornBytes > 0) {
+    logger.warn(
+      `Spool: cut ${recovery.tornBytes} bytes of an unfinished write off the end (a crash or power cut)`,
+    );
+  }
+  if (recovery.corruptRecords > 0) {
+    logger.error(
+      `Spool: skipped ${recovery.corruptRecords} corrupted records (${recovery.corruptBytes} bytes); the rest is replayed`,
+    );
+  }
+  return new SpoolingProducer(producer, spool, logger, readTails);
+}
+
 /** How long a group member waits for its last messages of revoked streams before handing them over. */
 const REVOKE_FLUSH_MS = 5_000;
 
@@ -44,6 +75,12 @@ export interface Daemon {
   /** Present with --group-id. */
   readonly membership: GroupMembership | undefined;
   readonly observability: Observability;
+  /**
+   * Resolves with the reason when the forwarder cannot go on: a Kafka producer failed for good (librdkafka's
+   * fatal error). The launcher then stops it and exits 1, so that the service manager starts it again with new
+   * producers.
+   */
+  readonly failed: Promise<string>;
   /** Stops everything in order; resolves with whether every produced message was acknowledged. */
   stop(): Promise<boolean>;
 }
@@ -104,16 +141,33 @@ async function startForwarding(
   const clientConfig = (endpoint: KafkaEndpoint): Record<string, string> =>
     kafkaClientConfig(endpoint, options.tls, options.kafkaProperties);
 
+  let producerFailed: (reason: string) => void = () => undefined;
+  const failed = new Promise<string>((resolveFailed) => (producerFailed = resolveFailed));
   /** Creates and connects the producer of a role, and shows it in the metrics and status. */
   const startProducer = async (
     role: 'output' | 'status' | 'storage',
     endpoint: KafkaEndpoint,
+    defaults: Readonly<Record<string, string>> = {},
   ): Promise<KafkaProducer> => {
-    const started = await KafkaProducer.create(clientConfig(endpoint), `${role} producer`, logger, retry);
+    const config = { ...defaults, ...clientConfig(endpoint) };
+    const started = await KafkaProducer.create(config, `${role} producer`, logger, retry);
     observability.addProducer(role, started);
+    started.onFatalError((reason) => producerFailed(`Kafka ${role} producer failed for good: ${reason}`));
     return started;
   };
-  const producer = await startProducer('output', options.outputBroker);
+  // With a spool, messages never expire in librdkafka: the spool keeps them until Kafka has them.
+  const producer = await startProducer(
+    'output',
+    options.outputBroker,
+    options.spool ? SPOOL_PRODUCER_DEFAULTS : {},
+  );
+  const spooling =
+    options.spool &&
+    openSpool(options.spool, producer, logger, (requests) =>
+      readPartitionTails(clientConfig(options.outputBroker), requests, logger, retry),
+    );
+  const sink = spooling ?? producer;
+  if (spooling) observability.setSpool(spooling.spool);
   const statusProducer = await startProducer('status', options.statusTopic);
   const storageProducer = options.storageTopic && (await startProducer('storage', options.storageTopic));
   const store =
@@ -122,7 +176,7 @@ async function startForwarding(
       : undefined;
 
   const forwarder = new Forwarder({
-    sink: producer,
+    sink,
     logger,
     providerFactory: (protocol: EpicsProtocol): PvProvider => {
       switch (protocol) {
@@ -171,6 +225,19 @@ async function startForwarding(
         desiredStreams: forwarder.streams().length,
         ...(options.storageTopic === undefined ? {} : { storageTopic: topicOf(options.storageTopic) }),
       },
+    () => {
+      if (!spooling) return undefined;
+      const { bytes, waiting, dropped, oldestWaitingMs, writeError } = spooling.spool.figures;
+      const oldestWaitingSeconds =
+        oldestWaitingMs === undefined ? 0 : Math.max(0, Math.round((Date.now() - oldestWaitingMs) / 1000));
+      return {
+        bytes,
+        waiting,
+        dropped,
+        oldestWaitingSeconds,
+        ...(writeError === undefined ? {} : { writeError }),
+      };
+    },
   );
   // A group member forwards nothing until the group assigns it partitions.
   if (options.group) forwarder.selectForwarded(() => false);
@@ -212,7 +279,7 @@ async function startForwarding(
   if (options.group) {
     membership = await joinGroup(options.group, clientConfig(options.configTopic), {
       forwarder,
-      producer,
+      producer: sink,
       logger,
       retry,
       // Ownership changes are reported at once, as commands are.
@@ -233,6 +300,7 @@ async function startForwarding(
     configConsumer,
     membership,
     observability,
+    failed,
     async stop(): Promise<boolean> {
       observability.stopping();
       await configConsumer.close();
@@ -242,13 +310,21 @@ async function startForwarding(
       await forwarder.stop();
       // Readers of the status topic see a clean stop at once, instead of a forwarder gone silent.
       status.reportStopped();
-      const flushed = await producer.close(SHUTDOWN_FLUSH_MS);
-      await Promise.all([statusProducer.close(2_000), storageProducer?.close(5_000)]);
+      const [flushed] = await Promise.all([
+        sink.close(SHUTDOWN_FLUSH_MS),
+        statusProducer.close(2_000),
+        storageProducer?.close(5_000),
+      ]);
       await observability.close();
-      if (!flushed)
+      if (!flushed && spooling) {
+        logger.warn(
+          'Kafka did not acknowledge every message before shutdown; what it lacks is kept in the spool',
+        );
+      } else if (!flushed) {
         logger.error(
           `Kafka did not acknowledge every message within ${SHUTDOWN_FLUSH_MS / 1000} s of shutdown`,
         );
+      }
       // For checking the topics against (the shutdown test does): every queued message should be there.
       const { queued, delivered, deliveryErrors, queueFull, produceErrors } = producer.counters;
       logger.info(
@@ -266,7 +342,7 @@ async function joinGroup(
   config: Readonly<Record<string, string>>,
   parts: {
     readonly forwarder: Forwarder;
-    readonly producer: KafkaProducer;
+    readonly producer: Pick<KafkaProducer, 'flush'>;
     readonly logger: Logger;
     readonly retry: ConnectRetry;
     readonly reportStatus: () => void;

@@ -38,8 +38,18 @@ export interface LauncherOptions {
   readonly httpAddress?: HostPort;
   /** Per-stream metric series, labelled by PV; off when absent (thousands of PVs make thousands of series). */
   readonly metricsPerPv?: boolean;
+  /** Set by --spool-dir: messages for Kafka go through a disk spool. */
+  readonly spool?: SpoolSettings;
   /** Set by --group-id: this forwarder shares the streams with the other members of a forwarding group. */
   readonly group?: GroupSettings;
   /** Logged once at start: settings that work but should change (a password on the command line). */
   readonly startupWarnings?: readonly string[];
+}
+
+/** The disk spool (--spool-dir, --spool-max-bytes, --spool-sync). */
+export interface SpoolSettings {
+  readonly dir: string;
+  /** Undefined: a share of the file system, worked out at start. */
+  readonly maxBytes?: number;
+  readonly sync: boolean;
 }

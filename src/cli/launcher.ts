@@ -77,7 +77,16 @@ export async function runLauncher(argv: readonly string[], env: NodeJS.ProcessEn
       } else daemon = abandoned;
     } else {
       daemon = first;
-      await signals.firstStop;
+      const ended = await Promise.race([
+        signals.firstStop.then((signal) => ({ signal })),
+        daemon.failed.then((failure) => ({ failure })),
+      ]);
+      if ('failure' in ended) {
+        // An orderly stop all the same, and exit code 1: the service manager starts the forwarder again.
+        signals.stopForFailure();
+        logger.error(`Fatal error: ${ended.failure}; stopping`);
+        exitCode = 1;
+      }
     }
   } catch (error) {
     if (error instanceof SettingsError) {
@@ -116,6 +125,7 @@ class Signals {
   readonly firstStop: Promise<NodeJS.Signals>;
   readonly secondStop: Promise<NodeJS.Signals>;
   private stops = 0;
+  private failed = false;
   private readonly resolvers: ((signal: NodeJS.Signals) => void)[] = [];
 
   constructor(private readonly logging: Logging) {
@@ -127,7 +137,13 @@ class Signals {
   }
 
   get stopRequested(): boolean {
-    return this.stops > 0;
+    return this.stops > 0 || this.failed;
+  }
+
+  /** A fatal error asks for the same orderly stop as a signal. */
+  stopForFailure(): void {
+    this.failed = true;
+    this.shutdown.abort();
   }
 
   remove(): void {

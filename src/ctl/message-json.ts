@@ -3,13 +3,31 @@
  * src/schemas names them). JSON has no 64-bit integers, so every bigint (timestamps in ns, int64/uint64 values)
  * is written as a decimal string, as Protocol Buffers' JSON mapping does; NaN and infinities, which JSON cannot
  * hold either, become "NaN", "Infinity" and "-Infinity". Typed arrays become arrays; enum fields carry the
- * schema's name for the value ("CONNECTED"), or the number when the schema has no name for it.
+ * schema's name for the value ("CONNECTED"), or the number when the schema has no name for it. An image's elements
+ * (ad00 and da00 data) are shown by their size only: a frame has millions.
  */
 import { type DecodedMessage, type EnumFields, SCHEMA_READERS } from '../schemas/index.js';
 
 /** The decoded message as a JSON-ready value. */
 export function messageJson(decoded: DecodedMessage): unknown {
-  return jsonValue(decoded.message, SCHEMA_READERS[decoded.schema].enumFields, undefined);
+  return jsonValue(briefImages(decoded), SCHEMA_READERS[decoded.schema].enumFields, undefined);
+}
+
+function briefImages(decoded: DecodedMessage): DecodedMessage['message'] {
+  const size = (data: Uint8Array): string => `${data.length} bytes`;
+  switch (decoded.schema) {
+    case 'ad00':
+      return { ...decoded.message, data: size(decoded.message.data) } as unknown as DecodedMessage['message'];
+    case 'da00':
+      return {
+        ...decoded.message,
+        variables: decoded.message.variables.map((variable) =>
+          variable.data.length > 64 ? { ...variable, data: size(variable.data) } : variable,
+        ),
+      } as unknown as DecodedMessage['message'];
+    default:
+      return decoded.message;
+  }
 }
 
 function jsonValue(value: unknown, enums: EnumFields, field: string | undefined): unknown {

@@ -1,7 +1,8 @@
 /**
  * Decoded ESS messages as one line of text each, for `tail --format text`, in the spirit of camonitor: the time
  * (the EPICS timestamp, or Kafka's for messages without one) in local time to the microsecond, the schema, the PV,
- * then what the message says: the value, the alarm, the connection state, the samples, the command.
+ * then what the message says: the value, the alarm, the connection state, the samples, an image's shape and size,
+ * the command.
  */
 import { listText, SEVERITY_NAMES, valueText } from '../model/value-text.js';
 import { type DecodedMessage, F142AlarmSeverity, F142AlarmStatus } from '../schemas/index.js';
@@ -30,6 +31,8 @@ function epicsTimeNs(decoded: DecodedMessage): bigint | undefined {
     case 'al00':
     case 'ep01':
     case 'ep00':
+    case 'ad00':
+    case 'da00':
       return decoded.message.timestampNs;
     case 'tdct':
       return decoded.message.timestampsNs[0];
@@ -43,6 +46,10 @@ function epicsTimeNs(decoded: DecodedMessage): bigint | undefined {
 
 const cut = (text: string): string =>
   text.length <= WHAT_LENGTH ? text : `${text.slice(0, WHAT_LENGTH - 1)}…`;
+
+/** `48×64`, slowest-varying first; `scalar` without dimensions. */
+const shapeText = (dimensions: BigInt64Array): string =>
+  dimensions.length === 0 ? 'scalar' : Array.from(dimensions, String).join('×');
 
 /** What the message says, without its time and PV. */
 function whatText(decoded: DecodedMessage): string {
@@ -71,6 +78,17 @@ function whatText(decoded: DecodedMessage): string {
     case 'se00':
     case 'senv':
       return `${decoded.message.values.length} samples ${listText(decoded.message.values, WHAT_LENGTH)}`;
+    case 'ad00': {
+      const { dataType } = messageJson(decoded) as { dataType: string };
+      const { dimensions, uniqueId, data } = decoded.message;
+      return `image ${shapeText(dimensions)} ${dataType}, frame ${uniqueId}, ${data.length} bytes`;
+    }
+    case 'da00':
+      return cut(
+        decoded.message.variables
+          .map((variable) => `${variable.name} ${shapeText(variable.shape)} (${variable.data.length} bytes)`)
+          .join(', '),
+      );
     case 'x5f2':
       return cut(
         `status of ${decoded.message.hostName} pid ${decoded.message.processId}: ${decoded.message.statusJson}`,

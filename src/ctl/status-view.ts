@@ -31,6 +31,18 @@ export interface ForwarderInstance {
   readonly statusJsonError?: string;
   /** A forwarding group member's part in its group, as its status says. */
   readonly group?: GroupMembership;
+  /** Its disk spool, when it has one. */
+  readonly spool?: SpoolState;
+}
+
+/** The `spool` of a status JSON. */
+export interface SpoolState {
+  readonly bytes: number;
+  readonly waiting: number;
+  readonly oldestWaitingSeconds: number;
+  readonly dropped: number;
+  /** While the spool cannot write to disk: the error. */
+  readonly writeError?: string;
 }
 
 /** The `group` of a member's status JSON. */
@@ -109,7 +121,7 @@ function withoutStopped({ stopped: _stopped, ...rest }: ParsedStatusJson): Omit<
   return rest;
 }
 
-type ParsedStatusJson = Pick<ForwarderInstance, 'streams' | 'statusJsonError' | 'group'> & {
+type ParsedStatusJson = Pick<ForwarderInstance, 'streams' | 'statusJsonError' | 'group' | 'spool'> & {
   /** The forwarder's last message: it stopped cleanly. */
   readonly stopped?: boolean;
 };
@@ -128,10 +140,25 @@ function parseStatusJson(text: string): ParsedStatusJson {
   }
   const group = groupOf((parsed as { group?: unknown }).group);
   const stopped = (parsed as { state?: unknown }).state === 'stopped';
+  const spool = spoolOf((parsed as { spool?: unknown }).spool);
   return {
     streams: streams as Record<string, unknown>[],
     ...(group === undefined ? {} : { group }),
+    ...(spool === undefined ? {} : { spool }),
     ...(stopped ? { stopped } : {}),
+  };
+}
+
+function spoolOf(value: unknown): SpoolState | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { bytes, waiting, oldest_waiting_s, dropped, write_error } = value as Record<string, unknown>;
+  const number = (field: unknown): number => (typeof field === 'number' ? field : 0);
+  return {
+    bytes: number(bytes),
+    waiting: number(waiting),
+    oldestWaitingSeconds: number(oldest_waiting_s),
+    dropped: number(dropped),
+    ...(typeof write_error === 'string' ? { writeError: write_error } : {}),
   };
 }
 
@@ -273,7 +300,8 @@ function instanceText(instance: ForwarderInstance, nowMs: number): string {
       : `${streams.length} stream${streams.length === 1 ? '' : 's'}`) +
     (instance.group === undefined
       ? ''
-      : `, group ${instance.group.id} partitions ${instance.group.partitions.join(', ') || 'none'}`);
+      : `, group ${instance.group.id} partitions ${instance.group.partitions.join(', ') || 'none'}`) +
+    (instance.spool === undefined ? '' : `, ${spoolText(instance.spool)}`);
   if (streams === null || streams.length === 0) return `${summary}\n`;
   const rows = streams.map((stream) => [
     cell(stream['channel_name']),
@@ -284,6 +312,16 @@ function instanceText(instance: ForwarderInstance, nowMs: number): string {
     cell(stream['connection']),
   ]);
   return `${summary}\n${formatTable(['PV', 'PROTOCOL', 'TOPIC', 'SCHEMA', 'PERIODIC', 'CONNECTION'], rows, '  ')}`;
+}
+
+function spoolText(spool: SpoolState): string {
+  const waiting =
+    spool.waiting === 0
+      ? 'nothing waiting'
+      : `${spool.waiting} messages waiting for Kafka, the oldest ${age(spool.oldestWaitingSeconds * 1000)} old`;
+  const dropped = spool.dropped === 0 ? '' : `, ${spool.dropped} dropped (spool full or not writable)`;
+  const failing = spool.writeError === undefined ? '' : `, CANNOT WRITE: ${spool.writeError}`;
+  return `spool ${waiting}, ${spool.bytes} bytes${dropped}${failing}`;
 }
 
 function cell(value: unknown): string {

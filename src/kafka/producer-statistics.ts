@@ -27,6 +27,18 @@ export interface ProducerLatency {
 
 export const LATENCY_STAGES = ['queue', 'outbuf', 'rtt'] as const;
 
+/** One partition's messages: produced to it by this producer, and of those still held (queued or in flight). */
+export interface PartitionMessages {
+  readonly produced: number;
+  readonly held: number;
+}
+
+/** A topic's partition count (0 while its metadata is unknown) and its partitions' messages. */
+export interface TopicMessages {
+  readonly partitionCount: number;
+  readonly partitions: ReadonlyMap<number, PartitionMessages>;
+}
+
 export interface ProducerStatistics {
   /** librdkafka's monotonic clock when it took the statistics, µs (CLOCK_MONOTONIC on Linux). */
   readonly takenAtUs: number;
@@ -37,6 +49,8 @@ export interface ProducerStatistics {
    */
   readonly messagesHeld: number;
   readonly latency: ProducerLatency;
+  /** Per topic: what each partition holds, for following which messages are done. */
+  readonly topics: ReadonlyMap<string, TopicMessages>;
 }
 
 export class StatisticsError extends Error {}
@@ -90,7 +104,40 @@ export function parseProducerStatistics(json: string): ProducerStatistics {
     const quantiles = slowest(brokers, STAGE_FIELDS[stage]);
     if (quantiles !== undefined) latency[stage] = quantiles;
   }
-  return { takenAtUs: integer(document, 'ts'), messagesHeld: integer(document, 'msg_cnt'), latency };
+  return {
+    takenAtUs: integer(document, 'ts'),
+    messagesHeld: integer(document, 'msg_cnt'),
+    latency,
+    topics: topicMessages(document['topics']),
+  };
+}
+
+/**
+ * The topics' partitions. A partition's held messages are those waiting in its queue, in its broker's transmit queue
+ * and in flight (`msgq_cnt + xmit_msgq_cnt + msgs_inflight`); the internal partition -1 holds messages of a topic
+ * whose partitions are not known yet.
+ */
+function topicMessages(topics: unknown): Map<string, TopicMessages> {
+  const out = new Map<string, TopicMessages>();
+  if (!isRecord(topics)) return out;
+  for (const [name, topic] of Object.entries(topics)) {
+    if (!isRecord(topic) || !isRecord(topic['partitions'])) continue;
+    const partitions = new Map<number, PartitionMessages>();
+    let partitionCount = 0;
+    for (const [id, partition] of Object.entries(topic['partitions'])) {
+      if (!isRecord(partition)) continue;
+      if (Number(id) >= 0 && partition['unknown'] !== true) partitionCount++;
+      partitions.set(Number(id), {
+        produced: integer(partition, 'msgs'),
+        held:
+          integer(partition, 'msgq_cnt') +
+          integer(partition, 'xmit_msgq_cnt') +
+          integer(partition, 'msgs_inflight'),
+      });
+    }
+    out.set(name, { partitionCount, partitions });
+  }
+  return out;
 }
 
 /** Our reading of CLOCK_MONOTONIC in µs, the clock of librdkafka's `ts` on Linux. */

@@ -18,13 +18,22 @@ import {
   monotonicMicroseconds,
   parseProducerStatistics,
   type ProducerLatency,
+  type ProducerStatistics,
 } from './producer-statistics.js';
 
 const { Producer, CODES } = rdkafka;
 
-/** librdkafka settings of the reference forwarder's producers (arrays can be large). */
+/**
+ * librdkafka settings of every producer, which --kafka-config overrides: the reference forwarder's message size
+ * (arrays can be large), and idempotent delivery, which the reference does not ask for. With it the broker drops
+ * a batch it already wrote when librdkafka retries it (after a lost connection or a leader failover), and
+ * librdkafka keeps retried batches in order (at most 5 requests in flight per connection, unlimited retries
+ * within message.timeout.ms): no message twice, none overtaking another of its partition.
+ */
 export const PRODUCER_DEFAULTS: Readonly<Record<string, string | number | boolean>> = {
   'message.max.bytes': 20_000_000,
+  'enable.idempotence': true,
+  acks: 'all',
 };
 
 /** How often librdkafka reports its statistics: the delivered count and latencies are this fresh. */
@@ -37,10 +46,21 @@ const PRODUCER_OVERRIDES = {
   dr_cb: true,
 } as const;
 
+/**
+ * The facility of librdkafka's log line for a fatal error ("Fatal error: <error>: <reason>"); its error event
+ * carries no more than "Local: Fatal error".
+ */
+const FATAL_FACILITY = 'FATAL';
+
 /** Bound on waiting, after the final flush, for failure reports still on their way to JavaScript. */
 const FAILURE_REPORTS_SETTLE_MS = 2_000;
 /** Event-loop turns without a new failure report after which none is taken to be on its way. */
 const QUIET_TURNS = 3;
+
+export type ProduceResult = 'queued' | 'full' | 'refused';
+
+/** librdkafka's own words for a full queue, as its error says it. */
+const QUEUE_FULL_REASON = 'Local: Queue full';
 
 export interface ProducerCounters {
   /** Messages handed to librdkafka. */
@@ -79,11 +99,16 @@ export class KafkaProducer implements MessageSink {
   private readonly deliveryErrorLog: RateLimitedLog;
   private readonly produceErrorLog: RateLimitedLog;
   private failureListener: ((failure: DeliveryFailure) => void) | undefined;
+  private statisticsListener: ((statistics: ProducerStatistics) => void) | undefined;
+  private fatalListener: ((reason: string) => void) | undefined;
+  private fatalReason: string | undefined;
 
   private constructor(
     private readonly producer: RdKafka.Producer,
     private readonly role: string,
     logger: Logger,
+    /** librdkafka's message.max.bytes: it refuses larger messages (value and key), naming the broker's error. */
+    private readonly maxMessageBytes: number,
   ) {
     this.deliveryErrorLog = new RateLimitedLog(logger, 'error', 10_000);
     this.produceErrorLog = new RateLimitedLog(logger, 'error', 10_000);
@@ -98,6 +123,11 @@ export class KafkaProducer implements MessageSink {
       );
       this.failureListener?.({ topic: report.topic, key, reason: error.message });
     });
+    producer.on('event.log', (entry: { fac: string; message: string }) => {
+      if (entry.fac !== FATAL_FACILITY || this.fatalReason !== undefined) return;
+      this.fatalReason = entry.message.replace(/^\[thrd:[^\]]*\]: /, '').replace(/^Fatal error: /, '');
+      this.fatalListener?.(this.fatalReason);
+    });
     producer.on('event.stats', (event: { message: string }) => {
       if (this.closed) return;
       try {
@@ -106,6 +136,7 @@ export class KafkaProducer implements MessageSink {
         this.deliveries.update(statistics, monotonicMicroseconds(), queued, deliveryErrors);
         this.counters.delivered = this.deliveries.delivered;
         this.latestLatency = statistics.latency;
+        this.statisticsListener?.(statistics);
       } catch (error) {
         statisticsErrorLog.log(
           `Kafka ${role}: unreadable librdkafka statistics: ${(error as Error).message}`,
@@ -121,33 +152,79 @@ export class KafkaProducer implements MessageSink {
     logger: Logger,
     retry?: ConnectRetry,
   ): Promise<KafkaProducer> {
-    const producer = new Producer({ ...PRODUCER_DEFAULTS, ...config, ...PRODUCER_OVERRIDES });
+    const settings: Readonly<Record<string, string | number | boolean>> = {
+      ...PRODUCER_DEFAULTS,
+      ...config,
+      ...PRODUCER_OVERRIDES,
+    };
+    const producer = new Producer(settings);
     logClientErrors(producer, role, logger);
     await connectWithRetry(producer, role, logger, retry);
     producer.setPollInterval(50);
-    return new KafkaProducer(producer, role, logger);
+    return new KafkaProducer(producer, role, logger, Number(settings['message.max.bytes']));
   }
 
   send(topic: string, key: Buffer | null, payload: Uint8Array, timestampMs: number): void {
+    if (this.tryProduce(topic, key, payload, timestampMs) !== 'full') return;
+    this.counters.queueFull++;
+    this.refused(topic, key, QUEUE_FULL_REASON);
+  }
+
+  /**
+   * Hands a message to librdkafka: 'queued'; 'full' when its queue is full (nothing is counted: the caller keeps
+   * the message, or drops and counts it); 'refused' for good (larger than message.max.bytes, an invalid topic, ...:
+   * counted, logged, reported).
+   */
+  tryProduce(topic: string, key: Buffer | null, payload: Uint8Array, timestampMs: number): ProduceResult {
+    const size = payload.byteLength + (key?.length ?? 0);
+    if (size > this.maxMessageBytes) {
+      this.counters.produceErrors++;
+      this.refused(
+        topic,
+        key,
+        `message of ${size} bytes is larger than the producer's message.max.bytes (${this.maxMessageBytes})`,
+      );
+      return 'refused';
+    }
     const value = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     try {
       this.producer.produce(topic, null, value, key, timestampMs);
       this.counters.queued++;
+      return 'queued';
     } catch (error) {
-      const code = (error as { code?: number }).code;
-      if (code === CODES.ERRORS.ERR__QUEUE_FULL) this.counters.queueFull++;
-      else this.counters.produceErrors++;
-      const reason = (error as Error).message;
-      this.produceErrorLog.log(
-        `Kafka ${this.role}: could not queue a message (${describeMessage(topic, key)}): ${reason}`,
-      );
-      this.failureListener?.({ topic, key, reason });
+      if ((error as { code?: number }).code === CODES.ERRORS.ERR__QUEUE_FULL) return 'full';
+      this.counters.produceErrors++;
+      this.refused(topic, key, (error as Error).message);
+      return 'refused';
     }
+  }
+
+  /** A message the caller could not hand over (librdkafka's queue full, the spool full): logged and reported. */
+  refused(topic: string, key: Buffer | null, reason: string): void {
+    this.produceErrorLog.log(
+      `Kafka ${this.role}: could not queue a message (${describeMessage(topic, key)}): ${reason}`,
+    );
+    this.failureListener?.({ topic, key, reason });
+  }
+
+  /** Tells `listener` of each statistics reading (every STATISTICS_INTERVAL_MS). */
+  onStatistics(listener: (statistics: ProducerStatistics) => void): void {
+    this.statisticsListener = listener;
   }
 
   /** Tells `listener` of every message refused or failed (the daemon hands them to the streams). */
   onFailure(listener: (failure: DeliveryFailure) => void): void {
     this.failureListener = listener;
+  }
+
+  /**
+   * Tells `listener` once, with librdkafka's reason, when the producer failed for good: an idempotent producer
+   * whose state the broker contradicts (or that the cluster refuses a producer id) refuses every message from
+   * then on, and only a new producer can send again.
+   */
+  onFatalError(listener: (reason: string) => void): void {
+    this.fatalListener = listener;
+    if (this.fatalReason !== undefined) listener(this.fatalReason);
   }
 
   /** librdkafka's latencies over its last statistics interval; undefined before the first. */

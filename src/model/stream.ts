@@ -14,6 +14,8 @@ export const OUTPUT_SCHEMA_NAMES = [
   'no_op',
   'nttable_se00',
   'nttable_senv',
+  'ad00',
+  'da00',
 ] as const;
 
 export type OutputSchema = (typeof OUTPUT_SCHEMA_NAMES)[number];

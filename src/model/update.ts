@@ -73,6 +73,35 @@ export interface TableValue {
   readonly columns: ReadonlyMap<string, TableColumn>;
 }
 
+/** One NDAttribute of an area-detector array: a number, an array of numbers or a string. */
+export interface NdAttribute {
+  readonly name: string;
+  readonly value: NumericScalarValue | NumericArrayValue | StringValue;
+  readonly description: string;
+  /** Where the attribute's value comes from: a PV name, a driver parameter, ... */
+  readonly source: string;
+}
+
+/** An area-detector array's element type: a numeric type, or booleans (one byte each, 0 or 1). */
+export type NdElementType = NumericType | 'boolean';
+
+/** An area-detector array: a pvAccess NTNDArray, as areaDetector's NDPluginPva serves it. */
+export interface NdArrayValue {
+  readonly kind: 'ndarray';
+  readonly type: NdElementType;
+  /**
+   * The elements, dimension 0 varying fastest, over the received bytes where their alignment allows (booleans as
+   * a Uint8Array). A compressed array holds its compressed bytes here.
+   */
+  readonly data: NumericArray;
+  /** The size of each dimension, in NTNDArray order: dimension 0 (x, varying fastest) first. */
+  readonly dimensions: readonly number[];
+  readonly uniqueId: number;
+  /** The codec that compressed `data` (lz4, bslz4, blosc, jpeg, ...); '' when uncompressed. */
+  readonly codec: string;
+  readonly attributes: readonly NdAttribute[];
+}
+
 export type PvValue =
   | NumericScalarValue
   | NumericArrayValue
@@ -81,7 +110,8 @@ export type PvValue =
   | BooleanValue
   | BooleanArrayValue
   | EnumValue
-  | TableValue;
+  | TableValue
+  | NdArrayValue;
 
 /** EPICS alarm severities, in EPICS order. */
 export const AlarmSeverity = { NO_ALARM: 0, MINOR: 1, MAJOR: 2, INVALID: 3 } as const;

@@ -62,6 +62,14 @@ export function valueText(value: PvValue, display?: Display, length = VALUE_TEXT
     case 'stringArray':
     case 'booleanArray':
       return listText(value.value, length);
+    case 'ndarray': {
+      // NTNDArray order is x first; people read an image as rows × columns.
+      const shape = [...value.dimensions].reverse().join('×');
+      return cut(
+        `image ${shape} ${value.type}${value.codec ? ` (${value.codec})` : ''}, frame ${value.uniqueId}`,
+        length,
+      );
+    }
     case 'table': {
       const columns = [...value.columns.values()];
       return cut(`table, ${columns.length} columns × ${columns[0]?.value.length ?? 0} rows`, length);

@@ -5,7 +5,7 @@
  * No series is labelled by PV unless per-PV metrics are asked for: with thousands of PVs that would swamp a
  * Prometheus server.
  *
- * Each area has its module (stream-, kafka-, epics-, group- and process-metrics.ts); here are the forwarder's
+ * Each area has its module (stream-, kafka-, epics-, group-, spool- and process-metrics.ts); here are the forwarder's
  * identity, health and config commands, and the order in which the families are exposed.
  */
 import type { EpicsProtocol } from '../model/protocol.js';
@@ -16,8 +16,10 @@ import { type ProducerView, registerProducerMetrics } from './kafka-metrics.js';
 import { type Histogram, type MetricSnapshot, MetricsRegistry } from './metrics.js';
 import { ProcessMetrics } from './process-metrics.js';
 import type { HealthReport } from './health.js';
+import { registerSpoolMetrics } from './spool-metrics.js';
 import { OVERALL_STATES, overallState } from './status-document.js';
 import { StreamMetrics } from './stream-metrics.js';
+import type { SpoolFigures } from '../spool/spool.js';
 
 /** What metrics are read from; parts appear as the daemon starts them. */
 export interface MetricSources {
@@ -30,6 +32,8 @@ export interface MetricSources {
   health(): HealthReport | undefined;
   /** With --group-id: the member's part in its forwarding group. */
   group(): GroupMetricsView | undefined;
+  /** With --spool-dir: the disk spool. */
+  spool?(): SpoolFigures | undefined;
 }
 
 export interface ForwarderMetricsOptions {
@@ -91,6 +95,7 @@ export class ForwarderMetrics {
     );
     registerEpicsClientMetrics(registry, () => sources.epicsClients());
     registerGroupMetrics(registry, () => sources.group());
+    registerSpoolMetrics(registry, () => sources.spool?.(), Date.now);
 
     if (options.perPv) this.streams.registerPerStream(registry);
     this.process = new ProcessMetrics(registry, options.startedAtMs);

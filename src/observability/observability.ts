@@ -8,6 +8,7 @@
  * imports it: the pipelines take its histogram as forwarding's own LatencyObserver, and the EPICS clients fit
  * EpicsClientView without knowing of it.
  */
+import type { SpoolFigures } from '../spool/spool.js';
 import type { HostPort } from '../util/host-port.js';
 import type { EpicsProtocol } from '../model/protocol.js';
 import type { Forwarder } from '../forwarding/forwarder.js';
@@ -35,6 +36,11 @@ export type GroupView = Pick<
   'counters' | 'partitionCount' | 'settings' | 'assignedPartitions' | 'inGroup'
 >;
 
+/** What metrics and the status read of the disk spool. */
+export interface SpoolView {
+  readonly figures: SpoolFigures;
+}
+
 export interface ObservabilityOptions {
   readonly httpAddress?: HostPort;
   readonly carbonAddress?: HostPort;
@@ -54,6 +60,7 @@ export class Observability {
   private group: GroupView | undefined;
   private readonly producers = new Map<string, KafkaProducer>();
   private readonly epicsClients = new Map<EpicsProtocol, EpicsClientView>();
+  private spool: SpoolView | undefined;
   private configConsumerRunning = false;
   private startedUp = false;
   private stopRequested = false;
@@ -83,6 +90,7 @@ export class Observability {
           epicsClients: () => this.epicsClients,
           health: () => this.health.last,
           group: () => this.groupMetrics(),
+          spool: () => this.spool?.figures,
         },
         {
           perPv: options.metricsPerPv,
@@ -108,6 +116,7 @@ export class Observability {
         producers: () => observability.producers,
         commandCounts: () => observability.forwarder?.commandCounts,
         group: () => observability.groupStatus(),
+        spool: () => observability.spool?.figures,
       };
       try {
         observability.server = await ObservabilityServer.start(
@@ -169,6 +178,11 @@ export class Observability {
   }
 
   /** With --group-id: the member's figures join the metrics. */
+  /** With --spool-dir: the spool's figures join the metrics and the status. */
+  setSpool(spool: SpoolView): void {
+    this.spool = spool;
+  }
+
   setGroup(group: GroupView): void {
     this.group = group;
   }

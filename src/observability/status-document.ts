@@ -7,6 +7,7 @@
  * `kafka` holds one object of figures per producer role; the page shows every figure in it, nested objects as
  * their own boxes, so figures added there (a disk spool's, say) appear on the page without changing it.
  */
+import type { SpoolFigures } from '../spool/spool.js';
 import type { CommandCounts, StreamStatus } from '../forwarding/forwarder.js';
 import { STREAM_PROBLEMS, type StreamProblem, streamProblem } from '../forwarding/stream-problem.js';
 import { severityName, valueText } from '../model/value-text.js';
@@ -29,6 +30,25 @@ export interface StatusSources {
   commandCounts(): Readonly<CommandCounts> | undefined;
   /** With --group-id: this member's part in its forwarding group. */
   group?(): GroupStatus | undefined;
+  /** With --spool-dir: the disk spool. */
+  spool?(): SpoolFigures | undefined;
+}
+
+/** The disk spool, as /status.json shows it. */
+export interface SpoolStatus {
+  readonly bytes: number;
+  readonly maxBytes: number;
+  /** Messages waiting to be handed to Kafka. */
+  readonly waiting: number;
+  /** Age of the oldest waiting message (by its Kafka timestamp); 0 when none waits. */
+  readonly oldestWaitingSeconds: number;
+  readonly appended: number;
+  readonly replayed: number;
+  readonly dropped: number;
+  readonly tornBytes: number;
+  readonly corruptRecords: number;
+  /** Only while writing to the spool directory fails: the error. */
+  readonly writeError?: string;
 }
 
 /** A forwarding group member's part in its group, as /status.json shows it. */
@@ -113,6 +133,7 @@ export interface StatusDocument {
   readonly kafka: Readonly<Record<string, ProducerFigures>>;
   readonly commands: Readonly<CommandCounts>;
   readonly group?: GroupStatus;
+  readonly spool?: SpoolStatus;
   readonly streams: readonly StreamEntry[];
 }
 
@@ -196,6 +217,7 @@ export function statusDocument(sources: StatusSources, health: HealthReport, now
   for (const [role, view] of sources.producers()) kafka[role] = { ...view.counters, inFlight: view.inFlight };
   const { service } = sources;
   const group = sources.group?.();
+  const spool = sources.spool?.();
   return {
     service: {
       software: 'epics-kafka-forwarder',
@@ -214,6 +236,25 @@ export function statusDocument(sources: StatusSources, health: HealthReport, now
     kafka,
     commands: { ...(sources.commandCounts() ?? { accepted: 0, rejected: 0, skippedStreams: 0 }) },
     ...(group === undefined ? {} : { group }),
+    ...(spool === undefined ? {} : { spool: spoolStatus(spool, nowMs) }),
     streams,
+  };
+}
+
+export function spoolStatus(spool: SpoolFigures, nowMs: number): SpoolStatus {
+  return {
+    bytes: spool.bytes,
+    maxBytes: spool.maxBytes,
+    waiting: spool.waiting,
+    oldestWaitingSeconds:
+      spool.oldestWaitingMs === undefined
+        ? 0
+        : Math.max(0, Math.round((nowMs - spool.oldestWaitingMs) / 1000)),
+    appended: spool.appended,
+    replayed: spool.replayed,
+    dropped: spool.dropped,
+    tornBytes: spool.recovery.tornBytes,
+    corruptRecords: spool.recovery.corruptRecords,
+    ...(spool.writeError === undefined ? {} : { writeError: spool.writeError }),
   };
 }

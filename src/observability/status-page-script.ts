@@ -206,6 +206,7 @@ function start() {
     for (const [role, figures] of Object.entries(doc.kafka)) boxes.push(...objectBoxes('Kafka ' + role, figures));
     boxes.push(figureBox('Commands', Object.entries(doc.commands).map(([key, value]) => [words(key), value])));
     if (doc.group) boxes.push(...objectBoxes('Group', doc.group));
+    if (doc.spool) boxes.push(...objectBoxes('Spool', doc.spool));
     $('figures').replaceChildren(...boxes);
   }
 

@@ -1,4 +1,7 @@
-/** Option values that name files: a file holding a password, one to read (TLS certificates, keys), one to write. */
+/**
+ * Option values that name files: a file holding a password, one to read (TLS certificates, keys), one to write, a
+ * directory to keep files in.
+ */
 import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileErrorReason } from '../util/file-error.js';
@@ -77,6 +80,25 @@ export const writableFile: ValueKind<string> = {
       return undefined;
     });
     if (problem !== undefined) throw new OptionValueError(`cannot write "${text}": ${problem}`);
+    return text;
+  },
+};
+
+/** A directory the forwarder keeps files in: it must be writable, or not exist yet in a writable directory. */
+export const writableDirectory: ValueKind<string> = {
+  placeholder: 'directory',
+  parse(text) {
+    const problem = fileProblem(nonEmpty(text), () => {
+      const stats = statSync(text, { throwIfNoEntry: false });
+      if (stats !== undefined && !stats.isDirectory()) return 'it is not a directory';
+      const directory = stats === undefined ? dirname(text) : text;
+      if (statSync(directory, { throwIfNoEntry: false }) === undefined) {
+        return `directory "${directory}" does not exist`;
+      }
+      accessSync(directory, constants.W_OK | constants.X_OK);
+      return undefined;
+    });
+    if (problem !== undefined) throw new OptionValueError(`cannot use "${text}": ${problem}`);
     return text;
   },
 };

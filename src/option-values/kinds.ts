@@ -45,6 +45,29 @@ export const flag: ValueKind<boolean> = {
   },
 };
 
+const BYTE_UNITS: Readonly<Record<string, number>> = {
+  '': 1,
+  K: 2 ** 10,
+  M: 2 ** 20,
+  G: 2 ** 30,
+  T: 2 ** 40,
+};
+
+/** A size in bytes: a whole number, optionally with K, M, G or T (powers of 1024), e.g. 500M or 20G. */
+export const byteSize: ValueKind<number> = {
+  placeholder: 'bytes',
+  parse(text) {
+    const match = /^([0-9]+)([KMGT]?)i?B?$/i.exec(text.trim());
+    const value = match ? Number(match[1]) * (BYTE_UNITS[(match[2] ?? '').toUpperCase()] ?? 1) : NaN;
+    if (!(value >= 1) || !Number.isSafeInteger(value)) {
+      throw new OptionValueError(
+        `"${text}" is not a size in bytes (a whole number, optionally with K, M, G or T)`,
+      );
+    }
+    return value;
+  },
+};
+
 /** Node's timers cannot wait longer (a larger delay fires after 1 ms). */
 const maxTimerMs = 2 ** 31 - 1;
 

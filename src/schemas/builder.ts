@@ -86,3 +86,39 @@ export function createOffsetTable(target: Builder, offset: Offset): Offset {
   target.addFieldOffset(VALUE_FIELD, offset, 0);
   return target.endObject();
 }
+
+/**
+ * Messages around one big array (ad00, da00), built so that the array is copied once. The object created first
+ * ends up last in a FlatBuffer, so a message whose array vector is created first holds everything else before it,
+ * and those bytes depend on the array's length only through the vector's length field and alignment (the offsets
+ * are differences that the array shifts alike). A stand-in of the same length modulo 8 reproduces that alignment:
+ * the message is built around the stand-in, then the real bytes are copied straight into their place in it. No
+ * builder buffer grows to the array's size, and the result is what building with the array itself would give.
+ */
+const ALIGNMENT_PERIOD = 8;
+
+/** Starts a message (as startMessage) and creates the array's [ubyte] vector first, as `array`. */
+export function startMessageAroundArray(
+  forceDefaults: boolean,
+  arrayBytes: number,
+): { readonly builder: Builder; readonly array: Offset } {
+  startMessage(forceDefaults);
+  return { builder, array: builder.createByteVector(new Uint8Array(arrayBytes % ALIGNMENT_PERIOD)) };
+}
+
+/** Finishes a message begun by startMessageAroundArray, with `array` in place of the stand-in; the caller owns it. */
+export function finishMessageAroundArray(root: Offset, identifier: string, array: Uint8Array): Uint8Array {
+  builder.finish(root, identifier);
+  const built = builder.asUint8Array();
+  const standIn = array.length % ALIGNMENT_PERIOD;
+  // The vector's padding up to 4-byte alignment follows its bytes.
+  const padding = (SIZEOF_UOFFSET - (standIn % SIZEOF_UOFFSET)) % SIZEOF_UOFFSET;
+  const head = built.length - standIn - padding;
+  // Unpooled and uninitialised: every byte is written below, and a kept message pins no shared slab.
+  const out = Buffer.allocUnsafeSlow(head + array.length + padding);
+  out.set(built.subarray(0, head));
+  out.writeUInt32LE(array.length, head - SIZEOF_UOFFSET);
+  out.set(array, head);
+  out.fill(0, head + array.length);
+  return out;
+}

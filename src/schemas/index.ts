@@ -63,6 +63,26 @@ export {
   SenvSerialiser,
   serialiseSenv,
 } from './senv.js';
+export {
+  AD00_IDENTIFIER,
+  type Ad00Attribute,
+  type Ad00Message,
+  Ad00Serialiser,
+  deserialiseAd00,
+  DType,
+  serialiseAd00,
+} from './ad00.js';
+export {
+  DA00_IDENTIFIER,
+  type Da00Message,
+  Da00Serialiser,
+  Da00Dtype,
+  type Da00Variable,
+  deserialiseDa00,
+  serialiseDa00,
+  SIGNAL_VARIABLE,
+  UNIQUE_ID_VARIABLE,
+} from './da00.js';
 export { deserialiseX5f2, serialiseX5f2, X5F2_IDENTIFIER, type X5f2Message } from './x5f2.js';
 export {
   deserialiseFc00,
@@ -96,6 +116,7 @@ export {
   OUTPUT_SCHEMAS,
   type OutputSchemaRow,
   SCHEMAS_OF_PROTOCOL,
+  unavailableSchemaReason,
   type ValueMessage,
   type ValueSerialiser,
   type ValueSerialiserFactory,

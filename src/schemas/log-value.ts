@@ -140,6 +140,14 @@ export function toF142Value(value: PvValue, protocol: EpicsProtocol): F142Value 
       throw new UnsupportedValueError('boolean values cannot be forwarded as f144 or f142');
     case 'table':
       throw new UnsupportedValueError('NTTable values need schema nttable_se00 or nttable_senv');
+    case 'ndarray':
+      // The elements alone, flat, as the ESS forwarder sends an NTNDArray (ad00 and da00 keep its shape).
+      if (value.type === 'boolean' || value.codec !== '') {
+        throw new UnsupportedValueError(
+          `an NTNDArray of ${value.codec === '' ? 'booleans' : `${value.codec}-compressed data`} cannot be forwarded as f144 or f142`,
+        );
+      }
+      return toF142Value(numericArray(value.type, value.data), protocol);
   }
 }
 

@@ -4,8 +4,10 @@
  * forwarder-ctl read this table; a name in OUTPUT_SCHEMA_NAMES without a row here does not compile.
  */
 import { EPICS_PROTOCOLS, type EpicsProtocol } from '../model/protocol.js';
-import { OUTPUT_SCHEMA_NAMES, type OutputSchema, type StreamSpec } from '../model/stream.js';
+import { isOutputSchema, OUTPUT_SCHEMA_NAMES, type OutputSchema, type StreamSpec } from '../model/stream.js';
 import type { PvUpdate } from '../model/update.js';
+import { Ad00Serialiser } from './ad00.js';
+import { Da00Serialiser } from './da00.js';
 import { UnsupportedValueError } from './errors.js';
 import { F142Serialiser } from './f142.js';
 import { F144Serialiser } from './f144.js';
@@ -27,6 +29,8 @@ export type ValueSerialiserFactory = (stream: StreamSpec) => ValueSerialiser;
 export interface OutputSchemaRow {
   /** The protocols whose streams may name it. */
   readonly protocols: readonly EpicsProtocol[];
+  /** What the PV must serve, for schemas some protocols do not offer (the reason is given when refusing one). */
+  readonly needs?: string;
   /** Whether the stream sends al00 alarm messages besides its main messages. */
   readonly alarms: boolean;
   /**
@@ -75,8 +79,26 @@ function tableValues(
   };
 }
 
-/** NTTables exist over pvAccess only; fake streams may name every schema. */
-const TABLE_PROTOCOLS: readonly EpicsProtocol[] = ['pva', 'fake'];
+/** Area-detector arrays (NTNDArray) as ad00 or da00, stamped with the update's time. */
+function imageValues(
+  Serialiser: new (sourceName: string) => Ad00Serialiser | Da00Serialiser,
+): ValueSerialiserFactory {
+  return ({ pvName }) => {
+    const serialiser = new Serialiser(pvName);
+    return (update) => ({
+      payload: serialiser.serialise(update.value, update.timestampNs),
+      timestampNs: update.timestampNs,
+    });
+  };
+}
+
+/**
+ * NTTables and NTNDArrays exist over pvAccess only (Channel Access has neither tables nor an array's shape and
+ * attributes); fake streams may name every schema.
+ */
+const STRUCTURED_PROTOCOLS: readonly EpicsProtocol[] = ['pva', 'fake'];
+const TABLE = 'an NTTable, which only pvAccess serves';
+const IMAGE = 'an NTNDArray (an areaDetector image, as NDPluginPva serves it), which only pvAccess serves';
 
 export const OUTPUT_SCHEMAS: { readonly [S in OutputSchema]: OutputSchemaRow } = {
   f144: { protocols: EPICS_PROTOCOLS, alarms: true, main: f144Values },
@@ -86,8 +108,20 @@ export const OUTPUT_SCHEMAS: { readonly [S in OutputSchema]: OutputSchemaRow } =
   al00: { protocols: EPICS_PROTOCOLS, alarms: true, main: 'al00' },
   ep01: { protocols: EPICS_PROTOCOLS, alarms: true, main: 'ep01' },
   no_op: { protocols: EPICS_PROTOCOLS, alarms: true, main: 'none' },
-  nttable_se00: { protocols: TABLE_PROTOCOLS, alarms: true, main: tableValues(Se00Serialiser) },
-  nttable_senv: { protocols: TABLE_PROTOCOLS, alarms: true, main: tableValues(SenvSerialiser) },
+  nttable_se00: {
+    protocols: STRUCTURED_PROTOCOLS,
+    needs: TABLE,
+    alarms: true,
+    main: tableValues(Se00Serialiser),
+  },
+  nttable_senv: {
+    protocols: STRUCTURED_PROTOCOLS,
+    needs: TABLE,
+    alarms: true,
+    main: tableValues(SenvSerialiser),
+  },
+  ad00: { protocols: STRUCTURED_PROTOCOLS, needs: IMAGE, alarms: true, main: imageValues(Ad00Serialiser) },
+  da00: { protocols: STRUCTURED_PROTOCOLS, needs: IMAGE, alarms: true, main: imageValues(Da00Serialiser) },
 };
 
 /** The output schemas a stream may name, per protocol. */
@@ -103,4 +137,10 @@ function schemasOf(protocol: EpicsProtocol): ReadonlySet<string> {
 
 export function isSchemaOfProtocol(protocol: EpicsProtocol, name: string): name is OutputSchema {
   return SCHEMAS_OF_PROTOCOL[protocol].has(name);
+}
+
+/** Why a stream of `protocol` cannot name schema `name`. */
+export function unavailableSchemaReason(protocol: EpicsProtocol, name: string): string {
+  const needs = isOutputSchema(name) ? OUTPUT_SCHEMAS[name].needs : undefined;
+  return `schema '${name}' is not available for protocol ${protocol}${needs === undefined ? '' : `: it needs ${needs}`}`;
 }

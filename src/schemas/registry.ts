@@ -3,7 +3,9 @@
  * the forwarder reads or writes, legacy ones included. The names a stream gives its output schema (nttable_se00,
  * no_op, ...) are another table, output-schemas.ts.
  */
+import { AD00_ENUM_FIELDS, AD00_IDENTIFIER, type Ad00Message, deserialiseAd00 } from './ad00.js';
 import { AL00_ENUM_FIELDS, type Al00Message, AL00_IDENTIFIER, deserialiseAl00 } from './al00.js';
+import { DA00_ENUM_FIELDS, DA00_IDENTIFIER, type Da00Message, deserialiseDa00 } from './da00.js';
 import { deserialiseEp00, EP00_ENUM_FIELDS, type Ep00Message, EP00_IDENTIFIER } from './ep00.js';
 import { deserialiseEp01, EP01_ENUM_FIELDS, type Ep01Message, EP01_IDENTIFIER } from './ep01.js';
 import { SchemaDecodeError } from './errors.js';
@@ -27,6 +29,8 @@ export interface MessageOf {
   [TDCT_IDENTIFIER]: TdctMessage;
   [SE00_IDENTIFIER]: Se00Message;
   [SENV_IDENTIFIER]: SenvMessage;
+  [AD00_IDENTIFIER]: Ad00Message;
+  [DA00_IDENTIFIER]: Da00Message;
   [X5F2_IDENTIFIER]: X5f2Message;
   [FC00_IDENTIFIER]: Fc00Message;
   [RF5K_IDENTIFIER]: Rf5kMessage;
@@ -54,6 +58,8 @@ export const SCHEMA_READERS: { readonly [I in FileIdentifier]: SchemaReader<Mess
   tdct: { deserialise: deserialiseTdct, enumFields: {} },
   se00: { deserialise: deserialiseSe00, enumFields: SE00_ENUM_FIELDS },
   senv: { deserialise: deserialiseSenv, enumFields: SENV_ENUM_FIELDS },
+  ad00: { deserialise: deserialiseAd00, enumFields: AD00_ENUM_FIELDS },
+  da00: { deserialise: deserialiseDa00, enumFields: DA00_ENUM_FIELDS },
   x5f2: { deserialise: deserialiseX5f2, enumFields: {} },
   fc00: { deserialise: deserialiseFc00, enumFields: FC00_ENUM_FIELDS },
   rf5k: { deserialise: deserialiseRf5k, enumFields: RF5K_ENUM_FIELDS },

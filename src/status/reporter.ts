@@ -29,18 +29,42 @@ export interface GroupReport {
   readonly storageTopic?: string;
 }
 
+/** A forwarder with a disk spool (--spool-dir) adds it to its status as `spool`. */
+export interface SpoolReport {
+  readonly bytes: number;
+  /** Messages waiting to be handed to Kafka. */
+  readonly waiting: number;
+  /** Age of the oldest waiting message, s (0 when none waits). */
+  readonly oldestWaitingSeconds: number;
+  /** Messages dropped because the spool was full or could not write. */
+  readonly dropped: number;
+  /** Only while writing to the spool directory fails: the error. */
+  readonly writeError?: string;
+}
+
 /**
  * The status JSON, laid out as Python's json.dumps does (", " and ": "), as the reference sends it; a member of a
- * forwarding group adds `group`.
+ * forwarding group adds `group`, a forwarder with a spool `spool`.
  */
-export function statusJson(streams: readonly StreamStatus[], group?: GroupReport): string {
+export function statusJson(
+  streams: readonly StreamStatus[],
+  group?: GroupReport,
+  spool?: SpoolReport,
+): string {
   const entries = streams.map(
     ({ spec, counters }) =>
       `{"channel_name": ${JSON.stringify(spec.pvName)}, "protocol": "${PROTOCOL_LABEL[spec.protocol]}", ` +
       `"output_topic": ${JSON.stringify(spec.topic)}, "schema": ${JSON.stringify(spec.schema)}, ` +
       `"periodic": ${spec.periodic}, "connection": "${counters.connection}"}`,
   );
-  return `{"streams": [${entries.join(', ')}]${group === undefined ? '' : `, "group": ${groupJson(group)}`}}`;
+  const groupPart = group === undefined ? '' : `, "group": ${groupJson(group)}`;
+  const spoolPart =
+    spool === undefined
+      ? ''
+      : `, "spool": {"bytes": ${spool.bytes}, "waiting": ${spool.waiting}, ` +
+        `"oldest_waiting_s": ${spool.oldestWaitingSeconds}, "dropped": ${spool.dropped}` +
+        `${spool.writeError === undefined ? '' : `, "write_error": ${JSON.stringify(spool.writeError)}`}}`;
+  return `{"streams": [${entries.join(', ')}]${groupPart}${spoolPart}}`;
 }
 
 /** The status JSON of a forwarder that stopped cleanly. */
@@ -65,6 +89,7 @@ export class StatusReporter {
     private readonly intervalMs: number,
     private readonly streams: () => readonly StreamStatus[],
     private readonly group?: () => GroupReport | undefined,
+    private readonly spool?: () => SpoolReport | undefined,
   ) {}
 
   start(): void {
@@ -72,7 +97,7 @@ export class StatusReporter {
   }
 
   report(): void {
-    this.send(statusJson(this.streams(), this.group?.()));
+    this.send(statusJson(this.streams(), this.group?.(), this.spool?.()));
   }
 
   /** The last message, at a clean stop: no streams are forwarded any more. Stops the periodic reports. */

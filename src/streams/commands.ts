@@ -11,6 +11,7 @@ import {
   Protocol,
   readFileIdentifier,
   RF5K_IDENTIFIER,
+  unavailableSchemaReason,
   UpdateType,
 } from '../schemas/index.js';
 import type { EpicsProtocol } from '../model/protocol.js';
@@ -145,7 +146,7 @@ function removePattern(stream: RawStream): StreamPattern | string {
 }
 
 function unavailableSchema(schema: string, protocol: EpicsProtocol): string {
-  return `schema '${printable(schema)}' is not available for protocol ${protocol}`;
+  return unavailableSchemaReason(protocol, printable(schema));
 }
 
 function describeRaw(stream: RawStream): string {

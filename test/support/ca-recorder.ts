@@ -71,3 +71,24 @@ for name, value in puts:
     timeoutMs: 30_000 + puts.length * pauseS * 1000,
   });
 }
+
+/** Reads PVs with caproto's client in a single Python process; resolves with their values by name. */
+export async function caGet(
+  env: Record<string, string>,
+  names: readonly string[],
+): Promise<Map<string, unknown>> {
+  const code = `
+import json, sys
+from caproto.threading.client import Context
+names = json.loads(sys.stdin.read())
+pvs = Context().get_pvs(*names, timeout=10)
+values = [pv.read(timeout=10).data.tolist() for pv in pvs]
+print(json.dumps([[name, value[0] if len(value) == 1 else value] for name, value in zip(names, values)]))
+`;
+  const { stdout } = await runPythonCode(code, {
+    env,
+    input: JSON.stringify(names),
+    timeoutMs: 30_000 + names.length * 20,
+  });
+  return new Map(JSON.parse(stdout) as [string, unknown][]);
+}

@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 
 /**
  * Hands every chunk the child writes (stdout and stderr) to `record`, which returns all output so far, and
@@ -32,4 +33,21 @@ export function untilOutput(
       rejectReady(new Error(`${what} exited with ${code} during start:\n${output}`));
     });
   });
+}
+
+/**
+ * Sends `signal` to a child that still runs and resolves once it has exited; with `killAfterMs`, a child still
+ * running by then gets SIGKILL.
+ */
+export async function signalAndWait(
+  child: ChildProcess,
+  signal: NodeJS.Signals,
+  killAfterMs?: number,
+): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill(signal);
+  const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+  await exited;
+  clearTimeout(timer);
 }

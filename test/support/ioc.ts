@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { join } from 'node:path';
-import { untilOutput } from './child-output.js';
+import { signalAndWait, untilOutput } from './child-output.js';
 import { venvPython, repoRoot } from './paths.js';
 import { freePort } from './ports.js';
 
@@ -156,10 +155,6 @@ export class TestIoc {
     const child = this.process;
     if (!child) return;
     this.process = undefined;
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = once(child, 'exit');
-      child.kill(signal);
-      await exited;
-    }
+    await signalAndWait(child, signal);
   }
 }

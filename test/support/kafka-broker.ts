@@ -1,11 +1,8 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { untilOutput } from './child-output.js';
-import { cacheDir, repoRoot } from './paths.js';
+import { KafkaServerProcess, kafkaClusterId, kraftProperties } from './kafka-server.js';
+import { cacheDir } from './paths.js';
 import { freePort } from './ports.js';
 
 /** SASL users the broker knows, for PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 alike. */
@@ -27,31 +24,20 @@ export interface KafkaBrokerInfo {
   clientKeyFile: string;
 }
 
-const kafkaVersion = /<kafka\.version>(.+)<\/kafka\.version>/.exec(
-  readFileSync(join(repoRoot, 'test', 'env', 'kafka', 'pom.xml'), 'utf8'),
-)?.[1];
-
-function kafkaClusterId(): string {
-  return randomBytes(16).toString('base64url');
-}
-
 /**
  * A real single-node Apache Kafka broker (KRaft: broker and controller in one JVM) on loopback, with
  * PLAINTEXT, SASL_PLAINTEXT, SASL_SSL and SSL listeners on free ports. Jars and certificates come from
  * `test/env/kafka/setup.sh`. It can be stopped and started again on the same ports with its data kept.
  */
 export class TestKafkaBroker {
-  private process: ChildProcess | undefined;
-  private log = '';
-
   private constructor(
     readonly info: KafkaBrokerInfo,
     private readonly workDir: string,
+    private readonly server: KafkaServerProcess,
   ) {}
 
   static async start(): Promise<TestKafkaBroker> {
     const certs = join(cacheDir, 'kafka-certs');
-    const libs = join(cacheDir, `kafka-${kafkaVersion}`, 'libs');
     const workDir = mkdtempSync(join(tmpdir(), 'ekf-kafka-'));
     const ports = {
       PLAINTEXT: await freePort(),
@@ -79,9 +65,12 @@ export class TestKafkaBroker {
       );
     }
     const config = [
-      'process.roles=broker,controller',
-      'node.id=1',
-      `controller.quorum.voters=1@127.0.0.1:${ports.CONTROLLER}`,
+      ...kraftProperties({
+        nodeId: 1,
+        voters: [`1@127.0.0.1:${ports.CONTROLLER}`],
+        dataDir: join(workDir, 'data'),
+        replication: 1,
+      }),
       `listeners=${Object.entries(ports)
         .map(([name, port]) => `${name}://127.0.0.1:${port}`)
         .join(',')}`,
@@ -90,7 +79,6 @@ export class TestKafkaBroker {
         .join(',')}`,
       'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL,CONTROLLER:PLAINTEXT',
       'inter.broker.listener.name=PLAINTEXT',
-      'controller.listener.names=CONTROLLER',
       'sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
       ...jaas,
       `ssl.keystore.location=${join(certs, 'broker.p12')}`,
@@ -102,26 +90,19 @@ export class TestKafkaBroker {
       `ssl.truststore.password=${password}`,
       // Client certificates are checked when offered, so one SSL listener serves TLS with and without mTLS.
       'listener.name.ssl.ssl.client.auth=requested',
-      `log.dirs=${join(workDir, 'data')}`,
-      'num.partitions=1',
-      'offsets.topic.replication.factor=1',
-      'transaction.state.log.replication.factor=1',
-      'transaction.state.log.min.isr=1',
-      'share.coordinator.state.topic.replication.factor=1',
-      'share.coordinator.state.topic.min.isr=1',
-      'group.initial.rebalance.delay.ms=0',
-      'auto.create.topics.enable=true',
-      // PV arrays can be large; the forwarder's producer allows 20 MB messages.
-      'message.max.bytes=20971520',
-      'replica.fetch.max.bytes=20971520',
     ];
-    writeFileSync(join(workDir, 'server.properties'), config.join('\n') + '\n');
     const scram = Object.entries(kafkaUsers).flatMap(([user, secret]) =>
       ['SCRAM-SHA-256', 'SCRAM-SHA-512'].flatMap((mechanism) => [
         '--add-scram',
         `${mechanism}=[name=${user},password=${secret}]`,
       ]),
     );
+    const server = KafkaServerProcess.format(workDir, config, {
+      clusterId: kafkaClusterId(),
+      heap: { initial: '256m', max: '768m' },
+      name: 'Kafka broker',
+      formatArgs: scram,
+    });
     const broker = new TestKafkaBroker(
       {
         listeners,
@@ -131,95 +112,38 @@ export class TestKafkaBroker {
         clientKeyFile: join(certs, 'client.key'),
       },
       workDir,
+      server,
     );
-    const format = spawnSync(
-      'java',
-      [
-        ...broker.jvmArgs(libs),
-        'kafka.tools.StorageTool',
-        'format',
-        // One argument with '=': a random id may begin with '-', which would read as an option.
-        `--cluster-id=${kafkaClusterId()}`,
-        '-c',
-        join(workDir, 'server.properties'),
-        ...scram,
-      ],
-      { encoding: 'utf8' },
-    );
-    if (format.status !== 0)
-      throw new Error(`formatting Kafka storage failed: ${format.stderr}${format.stdout}`);
-    broker.libs = libs;
     await broker.start();
     return broker;
   }
 
-  private libs = '';
-
-  private jvmArgs(libs: string): string[] {
-    return [
-      '-Xms256m',
-      '-Xmx768m',
-      '-XX:+UseG1GC',
-      '-Djava.awt.headless=true',
-      `-Dlog4j2.configurationFile=${join(repoRoot, 'test', 'env', 'kafka', 'log4j2.properties')}`,
-      '-cp',
-      `${libs}/*`,
-    ];
-  }
-
   /** Starts the broker process (again, on the same ports and data); resolves once it serves requests. */
   async start(): Promise<void> {
-    if (this.process) return;
-    this.log = '';
-    const child = spawn(
-      'java',
-      [...this.jvmArgs(this.libs), 'kafka.Kafka', join(this.workDir, 'server.properties')],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    this.process = child;
-    child.once('exit', () => {
-      if (this.process === child) this.process = undefined;
-    });
-    await untilOutput(child, 'Kafka Server started', 'Kafka broker', 90_000, (chunk) => (this.log += chunk));
+    await this.server.start();
   }
 
   /** Orderly shutdown (SIGTERM), data kept for a later start(). */
   async stop(): Promise<void> {
-    const child = this.process;
-    if (!child) return;
-    this.process = undefined;
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await this.server.stop();
   }
 
   get running(): boolean {
-    return this.process !== undefined;
+    return this.server.running;
   }
 
   get output(): string {
-    return this.log;
+    return this.server.output;
   }
 
   /** Lets the process exit while the broker runs (a private broker is then killed from an 'exit' handler). */
   detachFromEventLoop(): void {
-    const child = this.process;
-    if (!child) return;
-    child.unref();
-    for (const stream of [child.stdout, child.stderr])
-      (stream as unknown as { unref?: () => void } | null)?.unref?.();
+    this.server.detachFromEventLoop();
   }
 
   /** Kills the broker at once; synchronous, so it can run in a process 'exit' handler. */
   kill(): void {
-    this.process?.kill('SIGKILL');
-    this.process = undefined;
+    this.server.killNow();
     rmSync(this.workDir, { recursive: true, force: true });
   }
 

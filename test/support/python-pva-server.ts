@@ -53,6 +53,14 @@ export class PythonPvaServer {
     await this.waitFor(() => this.output.split(acknowledgement).length > count, 10_000);
   }
 
+  /** What the server printed so far, the lines that start with `prefix`, without it. */
+  linesStartingWith(prefix: string): string[] {
+    return this.output
+      .split('\n')
+      .filter((line) => line.startsWith(prefix))
+      .map((line) => line.slice(prefix.length));
+  }
+
   async stop(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = once(this.child, 'exit');

@@ -6,6 +6,7 @@ import type { Logger } from '../../src/logging/logger.js';
 import { type DecodedMessage, deserialiseAny } from '../../src/schemas/index.js';
 
 export interface ReadMessage {
+  readonly partition: number;
   readonly key: string | null;
   readonly timestampMs: number;
   readonly payload: Buffer;
@@ -30,6 +31,14 @@ const testLog: Logger = {
 };
 const QUICK_RETRY = { attemptTimeoutMs: 10_000, retryDelayMs: 250 };
 
+/** What a reader does with each message besides keeping it. */
+export interface TopicReaderOptions {
+  /** Called with each message as it is read. */
+  readonly onMessage?: (topic: string, message: ReadMessage) => void;
+  /** False: keep no messages (`of` stays empty), for topics too long to hold; only `onMessage` sees them. */
+  readonly keep?: boolean;
+}
+
 /**
  * Reads topics from their beginning for as long as a test runs, decoding every message; tests wait for what
  * they expect with `waitFor`.
@@ -41,7 +50,12 @@ export class TopicReader {
 
   private constructor(private readonly consumer: RdKafka.KafkaConsumer) {}
 
-  static async start(config: Record<string, string>, topics: readonly string[]): Promise<TopicReader> {
+  static async start(
+    config: Record<string, string>,
+    topics: readonly string[],
+    options: TopicReaderOptions = {},
+  ): Promise<TopicReader> {
+    const keep = options.keep ?? true;
     const consumer = new rdkafka.KafkaConsumer(
       {
         ...config,
@@ -69,12 +83,15 @@ export class TopicReader {
       consumer,
       (message) => {
         const payload = message.value ?? Buffer.alloc(0);
-        reader.messages.get(message.topic)?.push({
+        const read: ReadMessage = {
+          partition: message.partition,
           key: message.key === undefined || message.key === null ? null : message.key.toString(),
           timestampMs: message.timestamp ?? 0,
           payload,
           decoded: decode(payload),
-        });
+        };
+        options.onMessage?.(message.topic, read);
+        if (keep) reader.messages.get(message.topic)?.push(read);
       },
       logPollErrors('topic reader', testLog),
     );

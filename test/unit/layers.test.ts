@@ -17,7 +17,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['streams'],
   ['forwarding'],
   ['kafka'],
-  ['status', 'storage', 'group'],
+  ['status', 'storage', 'group', 'spool'],
   ['observability', 'option-values'],
   ['cli', 'ctl'],
 ];

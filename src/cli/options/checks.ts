@@ -7,7 +7,7 @@ import type { GroupSettings } from '../../group/membership.js';
 import { KafkaClientConfigError, kafkaClientConfig } from '../../kafka/client-config.js';
 import type { KafkaEndpoint, KafkaUri } from '../../kafka/endpoint.js';
 import { checkTopic, KafkaUriError } from '../../kafka/uri.js';
-import type { LauncherOptions } from '../launcher-options.js';
+import type { LauncherOptions, SpoolSettings } from '../launcher-options.js';
 import { LaunchError } from './launch-error.js';
 import type { Occurrences } from './occurrences.js';
 import {
@@ -111,7 +111,32 @@ export function assemble(values: ReadonlyMap<OptionName, unknown>): LauncherOpti
     statisticsUpdateIntervalS: required('statisticsUpdateInterval'),
     httpAddress: optional('httpAddress'),
     metricsPerPv: optional('metricsPerPv'),
+    spool: spoolSettings(optional, kafkaProperties),
   });
+}
+
+/** The disk spool's settings, with --spool-dir. */
+function spoolSettings(
+  option: <N extends OptionName>(name: N) => ValueOf<N> | undefined,
+  kafkaProperties: Readonly<Record<string, string>>,
+): SpoolSettings | undefined {
+  const dir = option('spoolDir');
+  if (dir !== undefined && kafkaProperties['message.timeout.ms'] !== undefined) {
+    throw new LaunchError(
+      '--kafka-config message.timeout.ms cannot be used with --spool-dir: with a spool, messages wait until Kafka ' +
+        'has them',
+    );
+  }
+  if (dir === undefined) {
+    for (const name of ['spoolMaxBytes', 'spoolSync'] as const) {
+      if (option(name) !== undefined) {
+        throw new LaunchError(`--${launcherOptionTable[name].long} is set but --spool-dir is not`);
+      }
+    }
+    return undefined;
+  }
+  const maxBytes = option('spoolMaxBytes');
+  return { dir, sync: option('spoolSync') ?? false, ...(maxBytes === undefined ? {} : { maxBytes }) };
 }
 
 /** The forwarding group's settings, with --group-id. */

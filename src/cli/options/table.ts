@@ -3,8 +3,9 @@
  * default and help, in help order. The command line, the environment and the config file are all read from it.
  */
 import { kafkaProperties, kafkaUri, topicName } from '../../option-values/kafka.js';
-import { passwordFile, readableFile, writableFile } from '../../option-values/files.js';
+import { passwordFile, readableFile, writableDirectory, writableFile } from '../../option-values/files.js';
 import {
+  byteSize,
   flag,
   graylogAddress,
   hostPort,
@@ -157,6 +158,26 @@ export const launcherOptionTable = {
     help:
       'extra librdkafka property for every Kafka client, overriding the others; repeatable, and ' +
       'several can be given separated by ";" (also in KAFKA_CONFIG)',
+  },
+  spoolDir: {
+    long: 'spool-dir',
+    env: 'SPOOL_DIR',
+    kind: writableDirectory,
+    help:
+      'keep the messages for Kafka in a spool in this directory until Kafka has them: nothing is lost while Kafka ' +
+      'is away, across a stop or a crash (see docs/reliability.md); off by default',
+  },
+  spoolMaxBytes: {
+    long: 'spool-max-bytes',
+    env: 'SPOOL_MAX_BYTES',
+    kind: byteSize,
+    help: 'most bytes the spool may hold (K, M, G, T suffixes); then the newest messages are dropped (default: 10% of the file system)',
+  },
+  spoolSync: {
+    long: 'spool-sync',
+    env: 'SPOOL_SYNC',
+    kind: flag,
+    help: 'fsync the spool after every write: also survives a power cut, at the cost of throughput',
   },
   graylogLoggerAddress: {
     long: 'graylog-logger-address',

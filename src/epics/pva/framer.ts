@@ -14,7 +14,11 @@ import { PvaProtocolError } from './wire.js';
 
 export interface FrameHandler {
   onControl(command: number, value: number, littleEndian: boolean): void;
-  /** An application message; its payload is bytes[start, end) and must not be retained without copying. */
+  /**
+   * An application message; its payload is bytes[start, end). The bytes are never reused or changed afterwards
+   * (each chunk the socket reads is new, and so is a message joined from several), so a handler may keep views of
+   * them; a view keeps the whole chunk alive, which values.ts allows only for arrays that fill most of it.
+   */
   onMessage(
     command: number,
     littleEndian: boolean,

@@ -1,7 +1,7 @@
 /**
  * Maps a monitored pvAccess structure onto the protocol-neutral update model
  * (docs/protocols/pvaccess.md, "Normative types"): NTScalar and
- * NTScalarArray of every scalar type, NTEnum, NTTable, and a `value` held in a union or variant union.
+ * NTScalarArray of every scalar type, NTEnum, NTTable, NTNDArray, and a `value` held in a union or variant union.
  * Fields are found by name, so field order and extra or missing optional fields do not matter.
  *
  * What a type maps to is compiled once per layout (NormativeType) and shared by every monitor of that type; a
@@ -10,11 +10,13 @@
  */
 import type { FieldDesc } from './introspection.js';
 import type { ScalarType } from './protocol.js';
-import { PvUnion, PvVariant, type PvData } from './values.js';
+import { PvUnion, PvVariant, type PvData, type PvStructureData } from './values.js';
 import { type StructureLayout, type StructureStore } from './structure.js';
 import {
   type Alarm,
   type Display,
+  type NdAttribute,
+  type NumericArray,
   type NumericType,
   type PvUpdate,
   type PvValue,
@@ -54,6 +56,47 @@ export function plainValue(type: FieldDesc | null, data: PvData | null): PvValue
   return undefined;
 }
 
+/**
+ * An NDAttribute's value: numbers, arrays of numbers and strings as they are, a boolean as a uint8 0 or 1;
+ * undefined for anything else (an empty variant, a structure, an array of strings), which is left out.
+ */
+function attributeValue(value: PvValue | undefined): NdAttribute['value'] | undefined {
+  switch (value?.kind) {
+    case 'scalar':
+    case 'array':
+    case 'string':
+      return value;
+    case 'boolean':
+      return { kind: 'scalar', type: 'uint8', value: value.value ? 1 : 0 };
+    default:
+      return undefined;
+  }
+}
+
+/** One element of an NTNDArray's `attribute` array (an NTAttribute), or undefined when it cannot be carried. */
+function ndAttribute(element: PvStructureData | null): NdAttribute | undefined {
+  const content = element?.['value'];
+  if (!element || !(content instanceof PvVariant || content instanceof PvUnion)) return undefined;
+  const value = attributeValue(plainValue(content.type, content.value));
+  if (value === undefined) return undefined;
+  const text = (field: string): string => {
+    const data = element[field];
+    return typeof data === 'string' ? data : '';
+  };
+  return { name: text('name'), value, description: text('descriptor'), source: text('source') };
+}
+
+/** The fields an NTNDArray's value is made of (its time, alarm and display are the update's own). */
+const ND_ARRAY_FIELDS = [
+  'value',
+  'codec',
+  'compressedSize',
+  'uncompressedSize',
+  'dimension',
+  'uniqueId',
+  'attribute',
+];
+
 /** Alarms and displays are immutable and few: channels share them (shareValue). */
 const sharedAlarms = new Map<string, Alarm>();
 const sharedDisplays = new Map<string, Display>();
@@ -74,6 +117,10 @@ class NormativeType {
   readonly timeRange: NodeRange;
   readonly seconds: number;
   readonly nanoseconds: number;
+  /** An NTNDArray's dataTimeStamp, the update's time when it has no timeStamp (or a zero one). */
+  readonly dataTimeRange: NodeRange;
+  readonly dataSeconds: number;
+  readonly dataNanoseconds: number;
   readonly displayRange: NodeRange;
   private readonly units: number;
   private readonly precision: number;
@@ -96,6 +143,9 @@ class NormativeType {
     this.timeRange = this.range('timeStamp');
     this.seconds = layout.indexOf('timeStamp.secondsPastEpoch');
     this.nanoseconds = layout.indexOf('timeStamp.nanoseconds');
+    this.dataTimeRange = this.range('dataTimeStamp');
+    this.dataSeconds = layout.indexOf('dataTimeStamp.secondsPastEpoch');
+    this.dataNanoseconds = layout.indexOf('dataTimeStamp.nanoseconds');
     this.displayRange = this.range('display');
     this.units = layout.indexOf('display.units');
     this.precision = layout.indexOf('display.precision');
@@ -112,7 +162,28 @@ class NormativeType {
           to: Math.max(labels + 1, this.valueRange.to),
         };
       }
+      if (this.isNdArray()) this.valueRange = this.coveringRange(ND_ARRAY_FIELDS);
     }
+  }
+
+  /** The smallest range holding every one of the fields that are present. */
+  private coveringRange(paths: readonly string[]): NodeRange {
+    const ranges = paths.map((path) => this.range(path)).filter((range) => range.to > range.from);
+    return {
+      from: Math.min(...ranges.map((range) => range.from)),
+      to: Math.max(...ranges.map((range) => range.to)),
+    };
+  }
+
+  /** An NTNDArray: a value union beside an array of dimension structures. */
+  private isNdArray(): boolean {
+    const value = this.layout.indexOf('value');
+    const dimension = this.layout.indexOf('dimension');
+    if (value < 0 || dimension < 0) return false;
+    return (
+      this.layout.node(value).type.kind === 'union' &&
+      this.layout.node(dimension).type.kind === 'structureArray'
+    );
   }
 
   private range(path: string): NodeRange {
@@ -144,7 +215,8 @@ class NormativeType {
         return (store) => plainValue(type, store.values[index] as PvData);
       case 'union':
       case 'any':
-        // The member is chosen per update, so it is mapped per update (NTNDArray-style value unions).
+        if (this.isNdArray()) return this.compileNdArray(index);
+        // The member is chosen per update, so it is mapped per update.
         return (store) => {
           const content = store.values[index] as PvUnion | PvVariant;
           return plainValue(content.type, content.value);
@@ -188,6 +260,45 @@ class NormativeType {
         out.set(names[i] ?? member.name, column);
       });
       return { kind: 'table', columns: out };
+    };
+  }
+
+  /**
+   * An NTNDArray: the selected member of its value union (the elements, untouched: values.ts leaves an image's
+   * elements where they were received), its dimension sizes, unique id, codec and attributes.
+   */
+  private compileNdArray(valueIndex: number): ValueBuilder {
+    const dimension = this.layout.indexOf('dimension');
+    const uniqueId = this.layout.indexOf('uniqueId');
+    const codec = this.layout.indexOf('codec.name');
+    const attribute = this.layout.indexOf('attribute');
+    return (store) => {
+      const content = store.values[valueIndex] as PvUnion;
+      const member = content.type;
+      if (member?.kind !== 'scalarArray' || member.type === 'string' || content.value === null)
+        return undefined;
+      const data =
+        member.type === 'boolean'
+          ? Uint8Array.from(content.value as readonly boolean[], Number)
+          : (content.value as NumericArray);
+      const dimensions = (store.values[dimension] as readonly (PvStructureData | null)[]).map((element) =>
+        Number(element?.['size'] ?? 0),
+      );
+      const attributes =
+        attribute < 0
+          ? []
+          : (store.values[attribute] as readonly (PvStructureData | null)[])
+              .map(ndAttribute)
+              .filter((found) => found !== undefined);
+      return {
+        kind: 'ndarray',
+        type: member.type,
+        data,
+        dimensions,
+        uniqueId: uniqueId < 0 ? 0 : Number(store.values[uniqueId]),
+        codec: codec < 0 ? '' : String(store.values[codec]),
+        attributes,
+      };
     };
   }
 
@@ -253,7 +364,9 @@ export class NormativeMapper {
       if (!this.value) return undefined;
     }
     if (all || changed(store, type.alarmRange)) this.alarm = type.readAlarm(store);
-    if (all || changed(store, type.timeRange)) this.timestampNs = this.readTimestamp(store);
+    if (all || changed(store, type.timeRange) || changed(store, type.dataTimeRange)) {
+      this.timestampNs = this.readTimestamp(store);
+    }
     if (all || changed(store, type.displayRange)) this.display = type.readDisplay(store);
     const value = this.value as PvValue;
     return this.display
@@ -261,9 +374,20 @@ export class NormativeMapper {
       : { value, timestampNs: this.timestampNs, alarm: this.alarm };
   }
 
+  /**
+   * `timeStamp`, or an NTNDArray's `dataTimeStamp` where that is absent or zero. NDPluginPva sets timeStamp to the
+   * array's EPICS time, which is what areaDetector's own Kafka plugin sends; drivers fill dataTimeStamp as they
+   * please (often in seconds since 1990).
+   */
   private readTimestamp(store: StructureStore): bigint {
-    const { seconds: secondsIndex, nanoseconds } = this.type;
-    if (secondsIndex < 0) return 0n;
+    const { seconds: secondsIndex, nanoseconds, dataSeconds, dataNanoseconds } = this.type;
+    const time = secondsIndex < 0 ? 0n : this.readTimeStamp(store, secondsIndex, nanoseconds);
+    if (time !== 0n || dataSeconds < 0) return time;
+    const dataTime = wholeNumber(store.values[dataSeconds]) * NS_PER_SECOND;
+    return dataNanoseconds < 0 ? dataTime : dataTime + wholeNumber(store.values[dataNanoseconds]);
+  }
+
+  private readTimeStamp(store: StructureStore, secondsIndex: number, nanoseconds: number): bigint {
     const seconds = store.values[secondsIndex];
     if (seconds !== this.lastSeconds) {
       this.lastSeconds = seconds;

@@ -1,7 +1,7 @@
 /**
  * Full values of any pvData type (docs/protocols/pvaccess.md, "Values"): decoded from and encoded into the wire
  * format, in either byte order. Numeric arrays are copied out of a message in one piece (a byte swap when the
- * orders differ), never element by element.
+ * orders differ), never element by element, or not at all when they fill the message (readNumericArray).
  */
 import {
   decodeFieldDesc,
@@ -95,22 +95,36 @@ export const scalarReaders: Readonly<Record<ScalarType, ScalarReader>> = {
   string: (r) => r.string(),
 };
 
-/** Copies a numeric array out of the message (one memcpy, plus a byte swap when the orders differ). */
+/**
+ * A numeric array out of the message. One that fills most of the buffer holding the message (an image, a long
+ * waveform) stays where it is, as a typed array over the received bytes, when its elements are aligned for one
+ * and in host byte order: keeping that buffer alive costs little beyond the array itself. Any other is copied
+ * (one memcpy, plus a byte swap when the orders differ), so that a small array never pins a large buffer.
+ */
 function readNumericArray(reader: WireReader, type: NumericArrayType): NumericArray {
   const elementSize = scalarByteSize[type];
   const n = reader.count(elementSize);
-  const out = new typedArrayClass[type](n);
-  if (n === 0) return out;
-  const bytes = new Uint8Array(out.buffer, 0, n * elementSize);
-  bytes.set(reader.slice(n * elementSize));
-  if (elementSize > 1 && reader.littleEndian !== HOST_LITTLE_ENDIAN) {
-    const swap = Buffer.from(out.buffer, 0, n * elementSize);
+  const Class = typedArrayClass[type];
+  if (n === 0) return new Class(0);
+  const byteLength = n * elementSize;
+  const received = reader.slice(byteLength);
+  const sameOrder = elementSize === 1 || reader.littleEndian === HOST_LITTLE_ENDIAN;
+  if (sameOrder && 2 * byteLength >= received.buffer.byteLength && received.byteOffset % elementSize === 0) {
+    return new (Class as unknown as ViewConstructor)(received.buffer, received.byteOffset, n);
+  }
+  const out = new Class(n);
+  new Uint8Array(out.buffer, 0, byteLength).set(received);
+  if (!sameOrder) {
+    const swap = Buffer.from(out.buffer, 0, byteLength);
     if (elementSize === 2) swap.swap16();
     else if (elementSize === 4) swap.swap32();
     else swap.swap64();
   }
   return out;
 }
+
+/** A typed array class as a view over existing bytes. */
+type ViewConstructor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => NumericArray;
 
 export function readScalarArray(reader: WireReader, type: ScalarType): PvData {
   if (type === 'string') {

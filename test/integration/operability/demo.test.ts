@@ -1,6 +1,6 @@
 /**
- * The demo (`npm run demo`, scripts/demo.ts) run for a short time: it forwards CA, PVA and fake streams added
- * with forwarder-ctl, shows them decoded, prints the status and the status page's address, and cleans up.
+ * The demo (`npm run demo`, scripts/demo.ts) run for a short time: it forwards CA, PVA and fake streams and an
+ * image stream (ad00) added with forwarder-ctl, shows them decoded, prints the status and the status page's address, and cleans up.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -35,10 +35,16 @@ it('forwards, decodes, reports and cleans up in a 10 s run', { timeout: 150_000 
   }
   assert.match(output, new RegExp(`^  ${time}  f142  DEMO:stringin  "[0-9.]+"`, 'm'));
   assert.match(output, new RegExp(`^  ${time}  ep01  DEMO:hist  connection CONNECTED$`, 'm'));
-  assert.match(output, /^Sent ADD of 6 streams to /m);
+  // The image stream: 64 x 48 frames, their data shown by its size.
+  assert.match(
+    output,
+    new RegExp(`^  ${time}  ad00  \\S+image  image 48×64 uint16, frame \\d+, 6144 bytes$`, 'm'),
+  );
+  assert.match(output, /^Sent ADD of 7 streams to /m);
   // forwarder-ctl status lists the streams, connected.
-  assert.match(output, /^demo on .*running.* 6 streams$/m);
+  assert.match(output, /^demo on .*running.* 7 streams$/m);
   assert.match(output, /^ {2}DEMO:counter +PVA +\S+ +f144 +no +connected$/m);
+  assert.match(output, /^ {2}\S+image +PVA +\S+ +ad00 +no +connected$/m);
   assert.match(output, /^Status page: +http:\/\/127\.0\.0\.1:\d+\/$/m);
   // Cleaned up: its working directory (config file, forwarder log) is gone.
   const log = /Forwarder log: (\S+)/.exec(output)?.[1];

@@ -162,3 +162,39 @@ export function producerTotals(output: string): ProducerTotals {
 export function countLines(output: string, pattern: RegExp): number {
   return output.split('\n').filter((line) => pattern.test(line)).length;
 }
+
+/** The tick values (f144, keyed by the PV) in the order they are on the topic. */
+export function tickValues(messages: readonly ReadMessage[], pvName: string): number[] {
+  const values: number[] = [];
+  for (const message of messages) {
+    if (message.key !== pvName || message.decoded?.schema !== 'f144') continue;
+    const { value } = message.decoded.message;
+    if (value.kind === 'scalar') values.push(Number(value.value));
+  }
+  return values;
+}
+
+export interface Coverage {
+  first: number;
+  last: number;
+  /** Values between first and last that never arrived, as runs [from, to]. */
+  gaps: Array<[number, number]>;
+  missing: number;
+  duplicates: number;
+}
+
+export function coverage(values: readonly number[]): Coverage {
+  const unique = [...new Set(values)].sort((a, b) => a - b);
+  const gaps: Array<[number, number]> = [];
+  for (let i = 1; i < unique.length; i++) {
+    const [previous, current] = [unique[i - 1]!, unique[i]!];
+    if (current > previous + 1) gaps.push([previous + 1, current - 1]);
+  }
+  return {
+    first: unique[0] ?? NaN,
+    last: unique.at(-1) ?? NaN,
+    gaps,
+    missing: gaps.reduce((sum, [from, to]) => sum + to - from + 1, 0),
+    duplicates: values.length - unique.length,
+  };
+}

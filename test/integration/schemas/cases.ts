@@ -22,6 +22,7 @@ import { SAMPLE_VALUE_TAG, Se00Serialiser } from '../../../src/schemas/se00.js';
 import { SenvSerialiser } from '../../../src/schemas/senv.js';
 import { TdctSerialiser } from '../../../src/schemas/tdct.js';
 import { serialiseDecoded } from '../../unit/schemas/helpers.js';
+import { imageCases, imagePythonCall, imagePythonView, pythonNumber } from './image-cases.js';
 
 export interface CrossCheckCase {
   readonly name: string;
@@ -475,15 +476,8 @@ export function crossCheckCases(): CrossCheckCase[] {
     ...sampleCases(),
     ...statusAndConfigCases(),
     ...forwarderCases(),
+    ...imageCases(),
   ];
-}
-
-/** A number as reference.py writes and reads it: integers in decimal, floats as "f:" + float64 bits. */
-function pythonNumber(type: NumericType, value: number | bigint): string {
-  if (type === 'float32' || type === 'float64') {
-    return `f:${Buffer.from(Float64Array.of(Number(value)).buffer).toString('hex')}`;
-  }
-  return String(value);
 }
 
 const numberOf = (value: number | bigint): string =>
@@ -515,6 +509,9 @@ function pythonLogValue(value: F142Value): unknown {
 /** What reference.py reports for the reference deserialiser's output on a buffer holding `decoded`. */
 export function pythonView(decoded: DecodedMessage): { decoded: unknown; tag?: number } {
   switch (decoded.schema) {
+    case 'ad00':
+    case 'da00':
+      return imagePythonView(decoded.message);
     case 'f144': {
       const { sourceName, timestampNs, value } = decoded.message;
       return {
@@ -656,6 +653,9 @@ function pythonValueArgument(value: F142Value): unknown {
 /** The reference serialiser call that makes `decoded` (fc00/rf5k streams reversed: Python writes them backwards). */
 export function pythonCall(decoded: DecodedMessage): { fn: string; args: unknown[] } {
   switch (decoded.schema) {
+    case 'ad00':
+    case 'da00':
+      return imagePythonCall(decoded.message);
     case 'f144': {
       const m = decoded.message;
       return { fn: 'serialise_f144', args: [m.sourceName, pythonValueArgument(m.value), num(m.timestampNs)] };

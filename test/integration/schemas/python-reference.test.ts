@@ -35,7 +35,9 @@ describe('cross-check with the Python reference serialisers', { timeout: 120_000
   it('covers every schema', () => {
     const schemas = new Set(cases.map((testCase) => testCase.message.schema));
     assert.deepEqual([...schemas].sort(), [
+      'ad00',
       'al00',
+      'da00',
       'ep00',
       'ep01',
       'f142',
@@ -103,6 +105,8 @@ describe('cross-check with the Python reference serialisers', { timeout: 120_000
     it('and the bytes are identical to ours', () => {
       const different = producible
         .filter((testCase, i) => Buffer.from(testCase.bytes).toString('base64') !== results[i]?.bytes)
+        // ad00 and da00 lay the image out last, the reference first (image-cases.ts): compared by value only.
+        .filter((testCase) => testCase.message.schema !== 'ad00' && testCase.message.schema !== 'da00')
         .map((testCase) => testCase.name);
       assert.deepEqual(different, []);
     });

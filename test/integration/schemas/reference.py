@@ -2,8 +2,9 @@
 
 stdin: {"mode": "decode" | "encode", "cases": [...]}; stdout: one JSON result per case, in order.
 - decode: each case {"bytes": base64}; the result is the reference deserialiser's output in a canonical JSON form
-  (integers as decimal strings, floats as "f:" + the hex of their float64 bits, numpy arrays as {dtype, data},
-  enums as their number, datetimes as microseconds), plus the raw union tag where the schema has one.
+  (integers as decimal strings, floats as "f:" + the hex of their float64 bits, numpy arrays as {dtype, data}
+  with nested lists for more dimensions, enums as their number, datetimes as microseconds, objects as their
+  attributes), plus the raw union tag where the schema has one.
 - encode: each case {"call": {"fn": name, "args": [...]}} with tagged arguments (see `arg`); the result is the
   buffer the reference serialiser returns, base64.
 A case that raises gives {"error": "..."} instead.
@@ -19,7 +20,9 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 from streaming_data_types import (
     alarm_al00,
+    area_detector_ad00,
     array_1d_se00,
+    dataarray_da00,
     epics_connection_ep01,
     epics_connection_info_ep00,
     forwarder_config_update_fc00,
@@ -48,6 +51,8 @@ DESERIALISERS = {
     "x5f2": status_x5f2.deserialise_x5f2,
     "fc00": forwarder_config_update_fc00.deserialise_fc00,
     "rf5k": forwarder_config_update_rf5k.deserialise_rf5k,
+    "ad00": area_detector_ad00.deserialise_ad00,
+    "da00": dataarray_da00.deserialise_da00,
 }
 
 UNION_TAG = {
@@ -69,6 +74,8 @@ SERIALISERS = {
     "serialise_x5f2": status_x5f2.serialise_x5f2,
     "serialise_fc00": forwarder_config_update_fc00.serialise_fc00,
     "serialise_rf5k": forwarder_config_update_rf5k.serialise_rf5k,
+    "serialise_ad00": area_detector_ad00.serialise_ad00,
+    "serialise_da00": dataarray_da00.serialise_da00,
 }
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -98,8 +105,10 @@ def canonical(value):
         return {"bytes": value.hex()}
     if isinstance(value, datetime):
         return {"datetime_us": str((value - EPOCH) // timedelta(microseconds=1))}
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return [canonical(item) for item in value]
+    if hasattr(value, "__dict__"):  # ad00's Attribute, da00's Variable
+        return {key: canonical(item) for key, item in vars(value).items()}
     raise TypeError(f"cannot canonicalise {type(value)}")
 
 
@@ -123,6 +132,13 @@ def arg(tagged):
         return None
     if kind == "np":
         return np.array([number(item) for item in value["data"]], dtype=value["dtype"])
+    if kind == "np_shaped":
+        flat = np.array([number(item) for item in value["data"]], dtype=value["dtype"])
+        return flat.reshape(value["shape"])
+    if kind == "ad00_attribute":
+        return area_detector_ad00.Attribute(*arg(value))
+    if kind == "da00_variable":
+        return dataarray_da00.Variable(**{key: arg(item) for key, item in value.items()})
     if kind == "np0":
         return np.dtype(value["dtype"]).type(number(value["value"]))
     if kind == "strs":

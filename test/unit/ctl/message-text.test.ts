@@ -5,19 +5,21 @@ import { localTimeText, messageText } from '../../../src/ctl/message-text.js';
 import { deserialiseAny, serialiseFc00, serialiseF144, UpdateType } from '../../../src/schemas/index.js';
 import { sampleMessages } from './sample-messages.js';
 
-/** What `tail --format text` prints after the time, per sample message. */
+/** What `tail --format text` prints after the time, per sample message (by schema and source). */
 const EXPECTED: Readonly<Record<string, string>> = {
-  'SIM:DOUBLE': 'f144  SIM:DOUBLE  NaN',
-  'SIM:LONGS': 'f144  SIM:LONGS  [-9223372036854775808, 4611686018427387904]',
-  'SIM:STRING': 'f142  SIM:STRING  "hello"  MAJOR HIHI',
-  'SIM:ALARM': 'al00  SIM:ALARM  alarm MINOR HIGH',
-  'SIM:CONNECTION': 'ep01  SIM:CONNECTION  connection DISCONNECTED',
-  'SIM:CHOPPER': 'tdct  SIM:CHOPPER  2 timestamps',
-  'SIM:TABLE': 'se00  SIM:TABLE  2 samples [1.5, -Infinity]',
-  'SIM:OLDTABLE': 'senv  SIM:OLDTABLE  2 samples [1, 65535]',
-  'forwarder-7': 'x5f2  forwarder-7  status of host-a pid 4242: {"streams": []}',
-  'SIM:COMMANDED': 'fc00  SIM:COMMANDED  REPLACE 1 stream',
-  'SIM:LEGACY': 'rf5k  SIM:LEGACY  REMOVE 1 stream',
+  'f144 SIM:DOUBLE': 'f144  SIM:DOUBLE  NaN',
+  'f144 SIM:LONGS': 'f144  SIM:LONGS  [-9223372036854775808, 4611686018427387904]',
+  'f142 SIM:STRING': 'f142  SIM:STRING  "hello"  MAJOR HIHI',
+  'al00 SIM:ALARM': 'al00  SIM:ALARM  alarm MINOR HIGH',
+  'ep01 SIM:CONNECTION': 'ep01  SIM:CONNECTION  connection DISCONNECTED',
+  'tdct SIM:CHOPPER': 'tdct  SIM:CHOPPER  2 timestamps',
+  'se00 SIM:TABLE': 'se00  SIM:TABLE  2 samples [1.5, -Infinity]',
+  'senv SIM:OLDTABLE': 'senv  SIM:OLDTABLE  2 samples [1, 65535]',
+  'x5f2 forwarder-7': 'x5f2  forwarder-7  status of host-a pid 4242: {"streams": []}',
+  'fc00 SIM:COMMANDED': 'fc00  SIM:COMMANDED  REPLACE 1 stream',
+  'rf5k SIM:LEGACY': 'rf5k  SIM:LEGACY  REMOVE 1 stream',
+  'ad00 CAM:image': 'ad00  CAM:image  image 512×512 uint16, frame 9, 524288 bytes',
+  'da00 CAM:image': 'da00  CAM:image  signal 10×10 (100 bytes), unique_id 1 (4 bytes)',
 };
 
 const EPICS_NS = 1_700_000_000_123_456_789n;
@@ -37,12 +39,13 @@ describe('messages as text', () => {
 
   for (const sample of sampleMessages) {
     it(`writes ${sample.schema} (${sample.source}) as time, schema, PV and what it says`, () => {
-      const line = messageText(deserialiseAny(sample.bytes), KAFKA_MS);
+      const decoded = deserialiseAny(sample.bytes);
+      const line = messageText(decoded, KAFKA_MS);
       // Messages with an EPICS time show it; commands and status show Kafka's.
-      const time = localTimeText(
-        ['x5f2', 'fc00', 'rf5k'].includes(sample.schema) ? BigInt(KAFKA_MS) * 1_000_000n : EPICS_NS,
-      );
-      assert.equal(line, `${time}  ${EXPECTED[sample.source]}`);
+      const time = ['x5f2', 'fc00', 'rf5k'].includes(sample.schema)
+        ? localTimeText(BigInt(KAFKA_MS) * 1_000_000n)
+        : localTimeText((decoded.message as { timestampNs?: bigint }).timestampNs ?? EPICS_NS);
+      assert.equal(line, `${time}  ${EXPECTED[`${sample.schema} ${sample.source}`]}`);
     });
   }
 
@@ -73,6 +76,6 @@ describe('messages as text', () => {
     const sample = sampleMessages[0];
     assert.ok(sample);
     const line = tailLine({ partition: 0, offset: 2, value: Buffer.from(sample.bytes) }, undefined, 'text');
-    assert.equal(line, `${localTimeText(EPICS_NS)}  ${EXPECTED[sample.source]}\n`);
+    assert.equal(line, `${localTimeText(EPICS_NS)}  ${EXPECTED[`${sample.schema} ${sample.source}`]}\n`);
   });
 });

@@ -162,7 +162,7 @@ describe('forwarder-ctl arguments', () => {
     assert.equal(result.stdout, '');
     assert.deepEqual(result.stderr.trim().split('\n'), [
       "forwarder-ctl: stream 1 of the arguments: unknown protocol 'epics' (expected one of ca, pva, fake)",
-      `forwarder-ctl: ${file} stream 2: stream name='X', topic='t', schema='nttable_se00': schema 'nttable_se00' is not available for protocol ca`,
+      `forwarder-ctl: ${file} stream 2: stream name='X', topic='t', schema='nttable_se00': schema 'nttable_se00' is not available for protocol ca: it needs an NTTable, which only pvAccess serves`,
     ]);
     assert.equal((await run(['-b', nowhere, 'add'])).stderr, 'forwarder-ctl: add: no streams given\n');
     assert.equal((await run(['-b', nowhere, 'remove'])).stderr, 'forwarder-ctl: remove: no streams given\n');

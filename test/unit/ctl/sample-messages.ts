@@ -2,12 +2,16 @@
 import {
   Al00Severity,
   ConnectionInfo,
+  Da00Dtype,
+  DType,
   F142AlarmSeverity,
   F142AlarmStatus,
   Location,
   Protocol,
   Rf5kUpdateType,
+  serialiseAd00,
   serialiseAl00,
+  serialiseDa00,
   serialiseEp01,
   serialiseF142,
   serialiseF144,
@@ -201,6 +205,62 @@ export const sampleMessages: readonly SampleMessage[] = [
     json: {
       configChange: 'REMOVE',
       streams: [{ channel: 'SIM:LEGACY', schema: 'f142', topic: 'old', protocol: 'CA' }],
+    },
+  },
+  {
+    schema: 'ad00',
+    source: 'CAM:image',
+    bytes: serialiseAd00({
+      sourceName: 'CAM:image',
+      uniqueId: 9,
+      timestampNs: 1700000000000000000n,
+      dimensions: BigInt64Array.of(512n, 512n),
+      dataType: DType.uint16,
+      data: new Uint8Array(524288),
+      attributes: [
+        { name: 'Gain', description: '', source: 'G', dataType: DType.int8, data: Uint8Array.of(3) },
+      ],
+    }),
+    json: {
+      sourceName: 'CAM:image',
+      uniqueId: 9,
+      timestampNs: '1700000000000000000',
+      dimensions: ['512', '512'],
+      dataType: 'uint16',
+      data: '524288 bytes',
+      attributes: [{ name: 'Gain', description: '', source: 'G', dataType: 'int8', data: [3] }],
+    },
+  },
+  {
+    schema: 'da00',
+    source: 'CAM:image',
+    bytes: serialiseDa00({
+      sourceName: 'CAM:image',
+      timestampNs: 1700000000000000000n,
+      variables: [
+        {
+          name: 'signal',
+          dataType: Da00Dtype.uint8,
+          axes: ['y', 'x'],
+          shape: BigInt64Array.of(10n, 10n),
+          data: new Uint8Array(100),
+        },
+        {
+          name: 'unique_id',
+          dataType: Da00Dtype.int32,
+          axes: [],
+          shape: BigInt64Array.of(1n),
+          data: Uint8Array.of(9, 0, 0, 0),
+        },
+      ],
+    }),
+    json: {
+      sourceName: 'CAM:image',
+      timestampNs: '1700000000000000000',
+      variables: [
+        { name: 'signal', dataType: 'uint8', axes: ['y', 'x'], shape: ['10', '10'], data: '100 bytes' },
+        { name: 'unique_id', dataType: 'int32', axes: [], shape: ['1'], data: [9, 0, 0, 0] },
+      ],
     },
   },
 ];

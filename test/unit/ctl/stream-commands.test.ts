@@ -57,8 +57,8 @@ describe('command streams', () => {
       ]).map((problem) => problem.replace(/stream name=.*?: /, '')),
       [
         "line 1: unknown protocol 'xx' (expected one of ca, pva, fake)",
-        "line 2: unknown schema 'f999' (expected one of f144, f142, tdct, al00, ep01, no_op, nttable_se00, nttable_senv)",
-        "line 3: schema 'nttable_senv' is not available for protocol ca",
+        "line 2: unknown schema 'f999' (expected one of f144, f142, tdct, al00, ep01, no_op, nttable_se00, nttable_senv, ad00, da00)",
+        "line 3: schema 'nttable_senv' is not available for protocol ca: it needs an NTTable, which only pvAccess serves",
         'line 4: PV name contains white space or control characters',
         `line 5: topic 'bad/topic' may only contain letters, digits, ".", "_" and "-"`,
         'line 6: empty PV name',

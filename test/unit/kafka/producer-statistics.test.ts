@@ -93,7 +93,7 @@ describe('parseProducerStatistics', () => {
 });
 
 function statistics(takenAtUs: number, messagesHeld: number): ProducerStatistics {
-  return { takenAtUs, messagesHeld, latency: {} };
+  return { takenAtUs, messagesHeld, latency: {}, topics: new Map() };
 }
 
 describe('DeliveredFromStatistics', () => {

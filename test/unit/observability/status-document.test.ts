@@ -160,6 +160,34 @@ describe('status document', () => {
     const group = { id: 'bl<x>', member: true, partitions: [1, 5], partitionCount: 8, desiredStreams: 30 };
     assert.deepEqual(statusDocument({ ...sources, group: () => group }, health, nowMs).group, group);
   });
+
+  it('shows the disk spool beside the streams, the age of its oldest waiting message in seconds', () => {
+    assert.equal(statusDocument(sources, health, nowMs).spool, undefined);
+    const spool = {
+      bytes: 4096,
+      maxBytes: 1_000_000,
+      waiting: 3,
+      oldestWaitingMs: nowMs - 42_400,
+      appended: 10,
+      dropped: 1,
+      replayed: 2,
+      skippedAtStart: 0,
+      recovery: { tornBytes: 5, corruptRecords: 1, corruptBytes: 9 },
+      writeError: 'ENOSPC: no space left on device',
+    };
+    assert.deepEqual(statusDocument({ ...sources, spool: () => spool }, health, nowMs).spool, {
+      bytes: 4096,
+      maxBytes: 1_000_000,
+      waiting: 3,
+      oldestWaitingSeconds: 42,
+      appended: 10,
+      replayed: 2,
+      dropped: 1,
+      tornBytes: 5,
+      corruptRecords: 1,
+      writeError: 'ENOSPC: no space left on device',
+    });
+  });
 });
 
 describe('stream problems', () => {

@@ -377,3 +377,46 @@ describe('property: any type and value round-trip in both byte orders', () => {
     );
   });
 });
+
+describe('large numeric arrays stay where they were received', () => {
+  const arrayType = scalarArrayDesc.uint16;
+  /** A message holding one uint16 array of `count` elements, its data at `offset` bytes into a fresh buffer. */
+  function message(count: number, offset: number, littleEndian = true): Buffer {
+    const writer = new WireWriter(littleEndian);
+    encodeData(
+      writer,
+      arrayType,
+      Uint16Array.from({ length: count }, (_, i) => i * 3),
+    );
+    const encoded = writer.take();
+    const buffer = Buffer.alloc(offset + encoded.length);
+    encoded.copy(buffer, offset);
+    return buffer;
+  }
+  const decode = (bytes: Buffer, offset: number, littleEndian = true): Uint16Array =>
+    decodeData(
+      new WireReader().reset(bytes, offset, bytes.length, littleEndian),
+      arrayType,
+      new TypeRegistry(),
+    ) as Uint16Array;
+
+  it('views an array that fills its buffer, aligned and in host order: no copy', () => {
+    // A count of 1000 takes a 5-byte Size, so an offset of 1 puts the elements at byte 6.
+    const bytes = message(1000, 1);
+    const array = decode(bytes, 1);
+    assert.equal(array.buffer, bytes.buffer);
+    assert.deepEqual(Array.from(array.subarray(0, 3)), [0, 3, 6]);
+    assert.equal(array[999], 2997);
+  });
+
+  it('copies it when misaligned, in the other byte order, or a small part of its buffer', () => {
+    const misaligned = message(1000, 0);
+    assert.notEqual(decode(misaligned, 0).buffer, misaligned.buffer);
+    const swapped = message(1000, 1, false);
+    const decoded = decode(swapped, 1, false);
+    assert.notEqual(decoded.buffer, swapped.buffer);
+    assert.equal(decoded[999], 2997);
+    const small = Buffer.concat([message(10, 1), Buffer.alloc(4096)]);
+    assert.notEqual(decode(small, 1).buffer, small.buffer);
+  });
+});

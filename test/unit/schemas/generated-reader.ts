@@ -5,7 +5,9 @@
  */
 import { ByteBuffer } from 'flatbuffers';
 import type { NumericArray, NumericType } from '../../../src/model/update.js';
+import { ad00_ADArray } from '../../../src/schemas/generated/ad00/ad00-adarray.js';
 import { Alarm } from '../../../src/schemas/generated/al00/alarm.js';
+import { da00_DataArray } from '../../../src/schemas/generated/da00/da00-data-array.js';
 import { EpicsConnectionInfo } from '../../../src/schemas/generated/ep00/epics-connection-info.js';
 import { EpicsPVConnectionInfo } from '../../../src/schemas/generated/ep01/epics-pvconnection-info.js';
 import { LogData } from '../../../src/schemas/generated/f142/log-data.js';
@@ -249,6 +251,66 @@ export function decodeWithGenerated(bytes: Uint8Array): DecodedMessage {
             : {}),
           messageCounter: root.messageCounter(),
         },
+      };
+    }
+    case 'ad00': {
+      const root = ad00_ADArray.getRootAsad00_ADArray(bb);
+      const attributes = [];
+      for (let i = 0; i < root.attributesLength(); i++) {
+        const attribute = root.attributes(i);
+        if (attribute === null) throw new Error(`attribute ${i} missing`);
+        attributes.push({
+          name: attribute.name() ?? '',
+          description: attribute.description() ?? '',
+          source: attribute.source() ?? '',
+          dataType: attribute.dataType(),
+          data: (attribute.dataArray() ?? new Uint8Array(0)).slice(),
+        });
+      }
+      return {
+        schema,
+        message: {
+          sourceName: root.sourceName() ?? '',
+          uniqueId: root.id(),
+          timestampNs: root.timestamp(),
+          dimensions: vectorOfBigint(
+            (n) => new BigInt64Array(n),
+            root.dimensionsLength(),
+            (i) => root.dimensions(i),
+          ),
+          dataType: root.dataType(),
+          data: (root.dataArray() ?? new Uint8Array(0)).slice(),
+          attributes,
+        },
+      };
+    }
+    case 'da00': {
+      const root = da00_DataArray.getRootAsda00_DataArray(bb);
+      const variables = [];
+      for (let i = 0; i < root.dataLength(); i++) {
+        const variable = root.data(i);
+        if (variable === null) throw new Error(`variable ${i} missing`);
+        const [unit, label, source] = [variable.unit(), variable.label(), variable.source()];
+        const axes = [];
+        for (let axis = 0; axis < variable.axesLength(); axis++) axes.push(variable.axes(axis));
+        variables.push({
+          name: variable.name() ?? '',
+          ...(unit === null ? {} : { unit }),
+          ...(label === null ? {} : { label }),
+          ...(source === null ? {} : { source }),
+          dataType: variable.dataType(),
+          axes,
+          shape: vectorOfBigint(
+            (n) => new BigInt64Array(n),
+            variable.shapeLength(),
+            (axis) => variable.shape(axis),
+          ),
+          data: (variable.dataArray() ?? new Uint8Array(0)).slice(),
+        });
+      }
+      return {
+        schema,
+        message: { sourceName: root.sourceName() ?? '', timestampNs: root.timestamp(), variables },
       };
     }
     case 'x5f2': {

@@ -6,7 +6,9 @@ import type {
   NumericScalarValue,
   NumericType,
 } from '../../../src/model/update.js';
+import { serialiseAd00 } from '../../../src/schemas/ad00.js';
 import { serialiseAl00 } from '../../../src/schemas/al00.js';
+import { serialiseDa00 } from '../../../src/schemas/da00.js';
 import { serialiseEp00 } from '../../../src/schemas/ep00.js';
 import { serialiseEp01 } from '../../../src/schemas/ep01.js';
 import { serialiseF142 } from '../../../src/schemas/f142.js';
@@ -30,6 +32,8 @@ const SERIALISERS: { readonly [I in FileIdentifier]: (message: MessageOf[I]) => 
   tdct: serialiseTdct,
   se00: serialiseSe00,
   senv: serialiseSenv,
+  ad00: serialiseAd00,
+  da00: serialiseDa00,
   x5f2: serialiseX5f2,
   fc00: serialiseFc00,
   rf5k: serialiseRf5k,
@@ -133,6 +137,31 @@ const sampleFields = {
 
 const streamFields = { channel: text, schema: text, topic: text, protocol: uint16 };
 
+const bytes = fc.uint8Array({ maxLength: 40 });
+/** Now and then longer than the largest alignment period, so the array's padding varies too. */
+const arrayBytes = fc.oneof(bytes, fc.uint8Array({ minLength: 100, maxLength: 300 }));
+const shape = fc.array(int64, { maxLength: 4 }).map((sizes) => BigInt64Array.from(sizes));
+const int8 = fc.integer({ min: -128, max: 127 });
+
+const ad00Attribute = record({
+  name: text,
+  description: text,
+  source: text,
+  dataType: int8,
+  data: bytes,
+});
+
+const da00Variable = record({
+  name: text,
+  unit: optional(text),
+  label: optional(text),
+  source: optional(text),
+  dataType: int8,
+  axes: fc.array(text, { maxLength: 4 }),
+  shape,
+  data: arrayBytes,
+}).map(withoutUndefined);
+
 /** Arbitrary messages of each schema, covering every field's full range. */
 export const MESSAGE: { readonly [I in FileIdentifier]: fc.Arbitrary<MessageOf[I]> } = {
   f144: record({ sourceName: text, timestampNs: int64, value: f144Value }),
@@ -169,6 +198,20 @@ export const MESSAGE: { readonly [I in FileIdentifier]: fc.Arbitrary<MessageOf[I
     timestampsNs: optional(typedArrayOf('uint64') as fc.Arbitrary<BigUint64Array>),
     messageCounter: uint64,
   }).map(withoutUndefined),
+  ad00: record({
+    sourceName: text,
+    uniqueId: int32,
+    timestampNs: int64,
+    dimensions: shape,
+    dataType: int8,
+    data: arrayBytes,
+    attributes: fc.array(ad00Attribute, { maxLength: 4 }),
+  }),
+  da00: record({
+    sourceName: text,
+    timestampNs: uint64,
+    variables: fc.array(da00Variable, { minLength: 1, maxLength: 4 }),
+  }),
   x5f2: record({
     softwareName: text,
     softwareVersion: text,

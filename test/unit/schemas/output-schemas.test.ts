@@ -8,6 +8,7 @@ import {
   isSchemaOfProtocol,
   OUTPUT_SCHEMAS,
   SCHEMAS_OF_PROTOCOL,
+  unavailableSchemaReason,
   type ValueSerialiser,
 } from '../../../src/schemas/output-schemas.js';
 import { UnsupportedValueError } from '../../../src/schemas/errors.js';
@@ -26,9 +27,9 @@ function valueSerialiser(schema: OutputSchema): ValueSerialiser {
 }
 
 describe('output schemas', () => {
-  it('offers NTTable schemas over pvAccess and fake only', () => {
+  it('offers NTTable and NTNDArray schemas over pvAccess and fake only', () => {
     const common = ['f144', 'f142', 'tdct', 'al00', 'ep01', 'no_op'];
-    const all = [...common, 'nttable_se00', 'nttable_senv'];
+    const all = [...common, 'nttable_se00', 'nttable_senv', 'ad00', 'da00'];
     assert.deepEqual([...SCHEMAS_OF_PROTOCOL.ca], common);
     assert.deepEqual([...SCHEMAS_OF_PROTOCOL.pva], all);
     assert.deepEqual([...SCHEMAS_OF_PROTOCOL.fake], all);
@@ -37,6 +38,48 @@ describe('output schemas', () => {
     assert.ok(!isSchemaOfProtocol('ca', 'nttable_senv'));
     assert.ok(!isSchemaOfProtocol('pva', 'f999'));
     assert.ok(!isSchemaOfProtocol('pva', ''));
+    assert.ok(isSchemaOfProtocol('pva', 'ad00'));
+    assert.ok(!isSchemaOfProtocol('ca', 'da00'));
+  });
+
+  it('says why a protocol does not offer a schema', () => {
+    assert.equal(
+      unavailableSchemaReason('ca', 'ad00'),
+      "schema 'ad00' is not available for protocol ca: it needs an NTNDArray (an areaDetector image, as " +
+        'NDPluginPva serves it), which only pvAccess serves',
+    );
+    assert.equal(
+      unavailableSchemaReason('ca', 'nttable_se00'),
+      "schema 'nttable_se00' is not available for protocol ca: it needs an NTTable, which only pvAccess serves",
+    );
+    assert.equal(unavailableSchemaReason('pva', 'f999'), "schema 'f999' is not available for protocol pva");
+  });
+
+  it('refuses anything but an uncompressed NTNDArray on ad00 and da00', () => {
+    for (const schema of ['ad00', 'da00'] as const) {
+      assert.throws(
+        () => valueSerialiser(schema)(update({ kind: 'scalar', type: 'float64', value: 1 })),
+        (error: unknown) =>
+          error instanceof UnsupportedValueError &&
+          error.message === `schema ${schema} needs an NTNDArray, got a scalar value`,
+      );
+      const compressed = {
+        kind: 'ndarray',
+        type: 'uint8',
+        data: new Uint8Array(10),
+        dimensions: [20],
+        uniqueId: 1,
+        codec: 'lz4',
+        attributes: [],
+      } as const;
+      assert.throws(
+        () => valueSerialiser(schema)(update(compressed)),
+        (error: unknown) =>
+          error instanceof UnsupportedValueError &&
+          error.message ===
+            'compressed NTNDArray (codec lz4) is not forwarded; forward the array before NDPluginCodec',
+      );
+    }
   });
 
   it('sends al00 besides every main schema but f142', () => {

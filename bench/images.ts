@@ -1,0 +1,206 @@
+/**
+ * Area-detector images through the forwarder: a p4p server streams NTNDArray frames, the compiled forwarder sends
+ * them to Kafka as ad00, and the benchmark reports, per load, the bytes per second forwarded and whether any frame
+ * was lost (the frames the forwarder received, from its /status.json, against the ad00 messages that reached the
+ * topic), the forwarder's CPU per MB and its memory. At "as fast as the server posts" the server posts faster than
+ * any client takes frames and squashes the surplus into the next update, as pvAccess servers do: those frames
+ * never reach the forwarder, and are shown apart. Beside each, in the same run, the ceiling: our KafkaProducer alone sending ad00 messages of the same
+ * size as fast as librdkafka takes them. Usage: npm run bench:images [-- --seconds S]
+ */
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KafkaProducer } from '../src/kafka/producer.js';
+import { silentLogger } from '../src/logging/logger.js';
+import type { NdArrayValue, NumericArray, NumericType } from '../src/model/update.js';
+import { Ad00Serialiser, Protocol, serialiseFc00, UpdateType } from '../src/schemas/index.js';
+import { TYPED_ARRAY } from '../src/schemas/numeric.js';
+import { ForwarderProcess } from '../test/support/forwarder.js';
+import { TestKafkaBroker } from '../test/support/kafka-broker.js';
+import {
+  clientConfig,
+  createTopics,
+  produceMessages,
+  topicEndOffset,
+  uniqueTopic,
+} from '../test/support/kafka.js';
+import { type ImageDtype, NtNdArrayServer } from '../test/support/ntndarray-server.js';
+import { freePort } from '../test/support/ports.js';
+import { fixed, loadAverage, progress, thousands } from './format.js';
+import { build } from './forwarder/launch.js';
+import { processCpuSeconds, processMemoryMb } from './forwarder/process.js';
+import { describeMachine } from './forwarder/report.js';
+
+const cli = parseArgs({ options: { seconds: { type: 'string', default: '15' } } }).values;
+const SECONDS = Number(cli.seconds);
+const MB = 1e6;
+
+interface Load {
+  readonly name: string;
+  readonly dtype: ImageDtype & NumericType;
+  /** numpy shape, slowest-varying first. */
+  readonly shape: readonly number[];
+  /** Frames per second the server is asked for; 0: as fast as it can. */
+  readonly hz: number;
+}
+
+const LOADS: readonly Load[] = [
+  { name: '512x512 uint16 at 30 Hz', dtype: 'uint16', shape: [512, 512], hz: 30 },
+  { name: '2048x2048 uint16 at 10 Hz', dtype: 'uint16', shape: [2048, 2048], hz: 10 },
+  { name: '2048 float64, as fast as the server posts', dtype: 'float64', shape: [2048], hz: 0 },
+  { name: '512x512 uint16, as fast as the server posts', dtype: 'uint16', shape: [512, 512], hz: 0 },
+];
+
+/** An ad00 message of the load's size, as the forwarder makes it. */
+function ad00Message(load: Load): Uint8Array {
+  const count = load.shape.reduce((product, size) => product * size, 1);
+  const data: NumericArray = new TYPED_ARRAY[load.dtype](count);
+  const image: NdArrayValue = {
+    kind: 'ndarray',
+    type: load.dtype,
+    data,
+    dimensions: [...load.shape].reverse(),
+    uniqueId: 1,
+    codec: '',
+    attributes: [
+      { name: 'ColorMode', value: { kind: 'scalar', type: 'int64', value: 0n }, description: '', source: '' },
+      {
+        name: 'AcquireTime',
+        value: { kind: 'scalar', type: 'float64', value: 0.25 },
+        description: '',
+        source: '',
+      },
+      { name: 'Model', value: { kind: 'string', value: 'p4p détecteur ✓' }, description: '', source: '' },
+    ],
+  };
+  return new Ad00Serialiser('BENCH:image').serialise(image, BigInt(Date.now()) * 1_000_000n);
+}
+
+interface Figures {
+  readonly messages: number;
+  readonly seconds: number;
+  readonly cpuSeconds: number;
+}
+
+const mbPerS = (figures: Figures, bytes: number): number => (figures.messages * bytes) / MB / figures.seconds;
+
+/** KafkaProducer alone: `seconds` of ad00 messages of the load's size, as fast as librdkafka queues them. */
+async function producerCeiling(config: Record<string, string>, message: Uint8Array): Promise<Figures> {
+  const topic = uniqueTopic('ceiling');
+  await createTopics(config, [topic], 1, { 'max.message.bytes': '20000000' });
+  // A queue of 64 MB, as good as unbounded for throughput: a message it has no room for is sent again shortly.
+  const producer = await KafkaProducer.create(
+    { ...config, 'queue.buffering.max.kbytes': '65536' },
+    'ceiling',
+    silentLogger,
+  );
+  const key = Buffer.from('BENCH:image');
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  while (performance.now() - started < SECONDS * 1000) {
+    const full = producer.counters.queueFull;
+    producer.send(topic, key, message, Date.now());
+    if (producer.counters.queueFull !== full) await sleep(1);
+  }
+  await producer.close(60_000);
+  const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  return { messages: producer.counters.delivered, seconds, cpuSeconds: (used.user + used.system) / 1e6 };
+}
+
+async function main(): Promise<void> {
+  console.log(`Images benchmark — ${describeMachine()}`);
+  console.log(`load average at start: ${loadAverage()}; ${SECONDS} s per load`);
+  build();
+  progress('starting the Kafka broker');
+  const broker = await TestKafkaBroker.start();
+  const config = clientConfig(broker.info, { listener: 'PLAINTEXT' });
+  const address = broker.info.listeners.PLAINTEXT;
+  const server = await NtNdArrayServer.start(LOADS.map((_, i) => `image${i}`));
+  const topics = { config: uniqueTopic('commands'), status: uniqueTopic('status') };
+  const dataTopics = LOADS.map((_, i) => uniqueTopic(`images${i}`));
+  await createTopics(config, [topics.config, topics.status]);
+  await createTopics(config, dataTopics, 1, { 'max.message.bytes': '20000000' });
+  const httpPort = await freePort();
+  const forwarder = ForwarderProcess.startCompiled(
+    [],
+    [
+      ...['--config-topic', `${address}/${topics.config}`, '--status-topic', `${address}/${topics.status}`],
+      ...['--output-broker', address, '--skip-retrieval', '--http-address', `127.0.0.1:${httpPort}`],
+    ],
+    server.clientEnv,
+  );
+  /** The updates the forwarder has received on each stream, in LOADS order. */
+  const updatesReceived = async (): Promise<number[]> => {
+    const status = (await (await fetch(`http://127.0.0.1:${httpPort}/status.json`)).json()) as {
+      streams: { pv: string; updates: number }[];
+    };
+    return LOADS.map(
+      (_, i) => status.streams.find((entry) => entry.pv === server.pv(`image${i}`))?.updates ?? 0,
+    );
+  };
+  const pid = forwarder.child.pid ?? 0;
+  try {
+    await forwarder.waitForOutput(/Listening for commands/, 60_000);
+    const streams = LOADS.map((_, i) => ({
+      channel: server.pv(`image${i}`),
+      schema: 'ad00',
+      topic: dataTopics[i] ?? '',
+      protocol: Protocol.PVA,
+      periodic: 0,
+    }));
+    await produceMessages(config, topics.config, [
+      { value: Buffer.from(serialiseFc00({ configChange: UpdateType.ADD, streams })) },
+    ]);
+    await sleep(3000);
+    const lines: string[] = [];
+    for (const [i, load] of LOADS.entries()) {
+      const topic = dataTopics[i] ?? '';
+      const message = ad00Message(load);
+      progress(`forwarder: ${load.name}`);
+      const before = await topicEndOffset(config, topic);
+      const updatesBefore = (await updatesReceived())[i] ?? 0;
+      const cpuBefore = processCpuSeconds(pid);
+      const count = load.hz === 0 ? 0 : Math.round(load.hz * SECONDS);
+      await server.stream({ dtype: load.dtype, shape: load.shape, rateHz: load.hz, count, pv: `image${i}` });
+      if (count === 0) await sleep(SECONDS * 1000);
+      else while (!server.streamed()) await sleep(200);
+      const { frames, seconds } = await server.stopStream();
+      // Until the last frame has reached Kafka, or the forwarder has stopped catching up.
+      let received = 0;
+      let taken = 0;
+      for (let quiet = 0, last = -1; quiet < 3 && (received < taken || taken === 0);) {
+        await sleep(500);
+        taken = ((await updatesReceived())[i] ?? 0) - updatesBefore;
+        received = (await topicEndOffset(config, topic)) - before;
+        quiet = received === last ? quiet + 1 : 0;
+        last = received;
+      }
+      const forwarded = { messages: received, seconds, cpuSeconds: processCpuSeconds(pid) - cpuBefore };
+      const memory = processMemoryMb(pid);
+      progress(`producer alone: ${load.name}`);
+      const ceiling = await producerCeiling(config, message);
+      const forwardedMb = mbPerS(forwarded, message.length);
+      const ceilingMb = mbPerS(ceiling, message.length);
+      lines.push(
+        `${load.name} (${thousands(message.length)} B a message)\n` +
+          `  forwarder:      ${fixed(forwardedMb)} MB/s, ${thousands(received)} of the ${thousands(taken)} frames ` +
+          `it received (${taken === received ? 'no loss' : `${thousands(taken - received)} lost`}), ` +
+          `${fixed(received / seconds)} frames/s; the server posted ${thousands(frames)}` +
+          `${frames > taken ? ` (${thousands(frames - taken)} squashed before they were sent)` : ''}; ` +
+          `CPU ${fixed((forwarded.cpuSeconds * 1000) / (forwardedMb * seconds), 1)} ms/MB, ` +
+          `RSS ${fixed(memory.rss, 0)} MB (peak ${fixed(memory.peak, 0)})\n` +
+          `  producer alone: ${fixed(ceilingMb)} MB/s, CPU ${fixed((ceiling.cpuSeconds * 1000) / (ceilingMb * ceiling.seconds), 1)} ms/MB; ` +
+          `forwarder / producer alone: ${fixed((100 * forwardedMb) / ceilingMb, 0)} %`,
+      );
+    }
+    console.log('');
+    for (const line of lines) console.log(line);
+    console.log(`load average at end: ${loadAverage()}`);
+  } finally {
+    await forwarder.stop('SIGKILL');
+    await server.stop();
+    await broker.destroy();
+  }
+}
+
+await main();
