@@ -65,6 +65,14 @@ const ERR_TOPIC_ALREADY_EXISTS = rdkafka.CODES.ERRORS.ERR_TOPIC_ALREADY_EXISTS;
 const METADATA_TIMEOUT_MS = 10_000;
 /** Broker default replication (KIP-464): the coordination topic holds no data, so the cluster's default is fine. */
 const BROKER_DEFAULT_REPLICATION = -1;
+/** Rebalance callbacks run inside polls; a cooperative rebalance takes two, so polls come often. */
+const MEMBERSHIP_POLL_INTERVAL_MS = 20;
+const MAX_HEARTBEAT_INTERVAL_MS = 500;
+
+/** A heartbeat every 500 ms at most, and at least three per session timeout, as Kafka asks. */
+export function heartbeatIntervalMs(sessionTimeoutMs: number): number {
+  return Math.max(100, Math.min(MAX_HEARTBEAT_INTERVAL_MS, Math.floor(sessionTimeoutMs / 3)));
+}
 
 export class GroupMembership {
   readonly counters: GroupCounters = {
@@ -98,7 +106,9 @@ export class GroupMembership {
         'group.id': settings.groupId,
         'partition.assignment.strategy': 'cooperative-sticky',
         'session.timeout.ms': settings.sessionTimeoutMs,
-        'heartbeat.interval.ms': Math.max(100, Math.floor(settings.sessionTimeoutMs / 4)),
+        // The survivors of a dead member learn of the rebalance with their next heartbeat: a short interval keeps
+        // that wait from adding much to the session timeout (librdkafka's default, 3 s, would add up to 3 s).
+        'heartbeat.interval.ms': heartbeatIntervalMs(settings.sessionTimeoutMs),
         'enable.auto.commit': false,
         // Bound on our own handling of a revocation (stop, flush), which librdkafka waits for.
         'max.poll.interval.ms': 300_000,
@@ -135,7 +145,9 @@ export class GroupMembership {
     membership.partitions = partitionCount;
     consumer.subscribe([settings.topic]);
     // Nothing is ever produced to the coordination topic: polling only keeps the member alive and serves rebalances.
-    membership.loop = new PollLoop(consumer, () => undefined, logPollErrors(role, logger));
+    membership.loop = new PollLoop(consumer, () => undefined, logPollErrors(role, logger), {
+      intervalMs: MEMBERSHIP_POLL_INTERVAL_MS,
+    });
     membership.loop.start();
     logger.info(
       `Joining forwarding group ${settings.groupId} on ${settings.topic} (${partitionCount} partitions)`,
