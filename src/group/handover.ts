@@ -9,10 +9,11 @@
  * partition's streams and flushes, then answers RELEASED with the cuts (per stream, the EPICS time of its last
  * forwarded update). Without a READY by the deadline it stops anyway and keeps its cuts for a late READY.
  *
- * New owner: on assignment of a partition someone announced, it subscribes and holds the updates; when every
- * stream has its first value (or a deadline passes) it sends READY. On RELEASED it forwards what it holds after
- * the cuts and goes live; without RELEASED by a deadline it goes live with everything it holds. A partition
- * nobody announced (a dead member's, a new group's) is forwarded at once, as before.
+ * New owner: on assignment it subscribes the partition's streams and holds their updates while it reads the
+ * coordination topic up to date. A partition nobody announced (a dead member's, a new group's) is then forwarded,
+ * held updates and all. For an announced one, when every stream has its first value (or a deadline passes) it
+ * sends READY. On RELEASED it forwards what it holds after the cuts and goes live; without RELEASED by a deadline
+ * it goes live with everything it holds.
  */
 import { type HandoverMessage, HandoverKind } from './handover-message.js';
 
@@ -34,6 +35,8 @@ export type HandoverOutcome = 'completed' | 'fallen_back';
 export type FallbackReason =
   /** Old owner: no READY in time (the new owner died, or Kafka is away); it stopped anyway. */
   | 'no-ready'
+  /** Old owner: Kafka did not take its RELEASING (Kafka away): it stopped at once, as before hand-overs. */
+  | 'not-announced'
   /** Old owner: its producer did not flush in time (Kafka away): the cuts may be ahead of the topic. */
   | 'flush-timeout'
   /** New owner: no RELEASED in time (the old owner died, or Kafka is away): overlap or gap possible. */
@@ -91,6 +94,8 @@ interface Giving {
   deadlineMs: number;
   /** New owners whose READY arrived: answered with RELEASED once stopped. */
   readonly recipients: Set<string>;
+  /** Kafka did not take the RELEASING. */
+  unannounced?: boolean;
   cuts: ReadonlyMap<string, bigint>;
 }
 
@@ -108,14 +113,23 @@ interface Announcement {
   readonly expiresMs: number;
 }
 
-export class HandoverAgreement {
-  readonly counts: HandoverCounts = {
+/** The counts of a member that has not handed anything over. */
+export const NO_HANDOVERS: Readonly<HandoverCounts> = newCounts();
+
+function newCounts(): HandoverCounts {
+  return {
     completed: { giving: 0, taking: 0 },
-    fallenBack: { 'no-ready': 0, 'flush-timeout': 0, 'no-released': 0, interrupted: 0 },
+    fallenBack: { 'no-ready': 0, 'not-announced': 0, 'flush-timeout': 0, 'no-released': 0, interrupted: 0 },
   };
+}
+
+export class HandoverAgreement {
+  readonly counts: HandoverCounts = newCounts();
   private readonly giving = new Map<number, Giving>();
   private readonly taking = new Map<number, Taking>();
   private readonly announced = new Map<number, Announcement>();
+  /** Assigned partitions, held while this member looks for an announcement of their hand-over. */
+  private readonly checking = new Set<number>();
 
   /** `self` names this member on the coordination topic: unique per process. */
   constructor(
@@ -128,7 +142,7 @@ export class HandoverAgreement {
     const actions: HandoverAction[] = [];
     for (const partition of partitions) {
       // Revoked before its own hand-over completed: forwarding what it holds risks an overlap, never a gap.
-      if (this.taking.has(partition)) actions.push(...this.interruptTaking(partition));
+      actions.push(...this.interruptTaking(partition));
       this.giving.set(partition, {
         role: 'giving',
         phase: 'announced',
@@ -143,38 +157,57 @@ export class HandoverAgreement {
   }
 
   /** Partitions assigned to this member: held while someone hands them over, forwarded at once otherwise. */
-  assigned(partitions: readonly number[], nowMs: number): HandoverAction[] {
+  assigned(partitions: readonly number[]): HandoverAction[] {
     const actions: HandoverAction[] = [];
     for (const partition of partitions) {
       const own = this.giving.get(partition);
-      if (own) {
+      // Its cuts from an earlier hand-over are of no use once the partition is back.
+      this.giving.delete(partition);
+      if (own !== undefined && own.phase !== 'stopped') {
         // Given back before anybody took it: forward again (resubscribing what was stopped).
-        this.giving.delete(partition);
         actions.push({ type: 'forward', partition, cuts: undefined });
         continue;
       }
-      const announcement = this.announced.get(partition);
-      if (announcement === undefined) {
-        actions.push({ type: 'forward', partition, cuts: undefined });
-        continue;
-      }
-      this.taking.set(partition, {
-        role: 'taking',
-        phase: 'subscribing',
-        from: announcement.from,
-        sinceMs: nowMs,
-        deadlineMs: nowMs + this.timeouts.firstValuesMs,
-      });
+      this.checking.add(partition);
       actions.push({ type: 'hold', partition });
+    }
+    return actions;
+  }
+
+  /**
+   * The coordination topic has been read up to where it stood at the assignment (or reading it took too long):
+   * a partition somebody announced waits for the agreement, any other is forwarded at once, held updates and all.
+   */
+  caughtUp(partition: number, nowMs: number): HandoverAction[] {
+    if (!this.checking.delete(partition)) return [];
+    const announcement = this.announced.get(partition);
+    if (announcement === undefined) return [{ type: 'forward', partition, cuts: undefined }];
+    this.taking.set(partition, {
+      role: 'taking',
+      phase: 'subscribing',
+      from: announcement.from,
+      sinceMs: nowMs,
+      deadlineMs: nowMs + this.timeouts.firstValuesMs,
+    });
+    return [];
+  }
+
+  /** Kafka did not take the RELEASING of these revoked partitions: nobody will send READY, so stop now. */
+  notAnnounced(partitions: readonly number[]): HandoverAction[] {
+    const actions: HandoverAction[] = [];
+    for (const partition of partitions) {
+      const giving = this.giving.get(partition);
+      if (giving?.phase !== 'announced') continue;
+      giving.phase = 'stopping';
+      giving.unannounced = true;
+      actions.push({ type: 'stop', partition });
     }
     return actions;
   }
 
   /** Partitions whose assignment was lost with the session: what is held is forwarded, as lost partitions are. */
   lost(partitions: readonly number[]): HandoverAction[] {
-    return partitions.flatMap((partition) =>
-      this.taking.has(partition) ? this.interruptTaking(partition) : [],
-    );
+    return partitions.flatMap((partition) => this.interruptTaking(partition));
   }
 
   /** Every stream of a held partition has its first value. */
@@ -200,7 +233,8 @@ export class HandoverAgreement {
       this.send(HandoverKind.Released, partition, recipient, cuts),
     );
     const peer = [...giving.recipients].join(',');
-    if (giving.recipients.size === 0) actions.push(this.fallBack(partition, 'giving', 'no-ready', peer));
+    if (giving.unannounced) actions.push(this.fallBack(partition, 'giving', 'not-announced', peer));
+    else if (giving.recipients.size === 0) actions.push(this.fallBack(partition, 'giving', 'no-ready', peer));
     else if (!flushed) actions.push(this.fallBack(partition, 'giving', 'flush-timeout', peer));
     else actions.push(this.complete(partition, 'giving', peer));
     return actions;
@@ -218,10 +252,11 @@ export class HandoverAgreement {
         });
         return [];
       case HandoverKind.Ready:
-        return this.answerReady(partition, message.sender);
+        // Only the member whose RELEASING the new owner read answers: others may keep stale cuts.
+        return message.recipient === this.self ? this.answerReady(partition, message.sender) : [];
       case HandoverKind.Released: {
         if (this.announced.get(partition)?.from === message.sender) this.announced.delete(partition);
-        if (message.recipient !== this.self || !this.taking.has(partition)) return [];
+        if (message.recipient !== this.self || this.taking.get(partition)?.from !== message.sender) return [];
         this.taking.delete(partition);
         return [
           { type: 'forward', partition, cuts: message.cuts },
@@ -310,13 +345,14 @@ export class HandoverAgreement {
     return [this.send(HandoverKind.Ready, partition, taking.from)];
   }
 
+  /** What this member holds of the partition is forwarded; a hand-over under way for it counts as fallen back. */
   private interruptTaking(partition: number): HandoverAction[] {
+    const forward: HandoverAction = { type: 'forward', partition, cuts: undefined };
+    if (this.checking.delete(partition)) return [forward];
     const taking = this.taking.get(partition);
+    if (taking === undefined) return [];
     this.taking.delete(partition);
-    return [
-      { type: 'forward', partition, cuts: undefined },
-      this.fallBack(partition, 'taking', 'interrupted', taking?.from ?? ''),
-    ];
+    return [forward, this.fallBack(partition, 'taking', 'interrupted', taking.from)];
   }
 
   private send(

@@ -47,7 +47,8 @@ function announcedAndHeld(): { a: HandoverAgreement; b: HandoverAgreement } {
     { kind: HandoverKind.Releasing, partition: 3, sender: 'a', recipient: '', cuts: new Map() },
   ]);
   assert.deepEqual(deliver(b, announcement, 10), []);
-  assert.deepEqual(b.assigned([3], 1_000), [{ type: 'hold', partition: 3 }]);
+  assert.deepEqual(b.assigned([3]), [{ type: 'hold', partition: 3 }]);
+  assert.deepEqual(b.caughtUp(3, 1_000), [], 'announced: b waits for the agreement');
   return { a, b };
 }
 
@@ -85,23 +86,31 @@ describe('the hand-over agreement', () => {
     assert.deepEqual(b.counts.completed, { giving: 0, taking: 1 });
   });
 
-  it('forwards at once a partition nobody announced (a dead member, a new group)', () => {
+  it('holds a new partition until the topic is read, then forwards it when nobody announced it', () => {
     const b = new HandoverAgreement('b', TIMEOUTS);
-    assert.deepEqual(b.assigned([1, 2], 0), [
-      { type: 'forward', partition: 1, cuts: undefined },
-      { type: 'forward', partition: 2, cuts: undefined },
+    assert.deepEqual(b.assigned([1, 2]), [
+      { type: 'hold', partition: 1 },
+      { type: 'hold', partition: 2 },
     ]);
-    assert.deepEqual(b.inProgress(), []);
+    assert.deepEqual(b.inProgress(), [], 'no hand-over: a dead member, a new group');
+    assert.deepEqual(b.caughtUp(1, 300), [{ type: 'forward', partition: 1, cuts: undefined }]);
+    assert.deepEqual(b.caughtUp(1, 300), [], 'once');
+    // Revoked or lost while still reading: what it held is forwarded, with no hand-over to count.
+    assert.deepEqual(withoutSends(b.revoked([2], 400)), [{ type: 'forward', partition: 2, cuts: undefined }]);
+    assert.deepEqual(b.caughtUp(2, 500), []);
+    b.assigned([5]);
+    assert.deepEqual(b.lost([5]), [{ type: 'forward', partition: 5, cuts: undefined }]);
+    assert.deepEqual(b.counts.fallenBack.interrupted, 0);
   });
 
   it('forgets an announcement nobody completed, so that a later assignment does not wait for it', () => {
     const a = new HandoverAgreement('a', TIMEOUTS);
     const b = new HandoverAgreement('b', TIMEOUTS);
     deliver(b, a.revoked([3], 0), 0);
-    b.tick(TIMEOUTS.readyMs + TIMEOUTS.releasedMs);
-    assert.deepEqual(b.assigned([3], TIMEOUTS.readyMs + TIMEOUTS.releasedMs), [
-      { type: 'forward', partition: 3, cuts: undefined },
-    ]);
+    const later = TIMEOUTS.readyMs + TIMEOUTS.releasedMs;
+    b.tick(later);
+    b.assigned([3]);
+    assert.deepEqual(b.caughtUp(3, later), [{ type: 'forward', partition: 3, cuts: undefined }]);
   });
 
   it('sends READY when the first values take too long', () => {
@@ -190,6 +199,21 @@ describe('the hand-over agreement', () => {
     ]);
   });
 
+  it('stops at once when Kafka did not take the announcement, and says so', () => {
+    const { a } = announcedAndHeld();
+    assert.deepEqual(a.notAnnounced([3, 4]), [{ type: 'stop', partition: 3 }]);
+    assert.deepEqual(a.stopped(3, CUTS, true, 2_100), [
+      {
+        type: 'ended',
+        partition: 3,
+        role: 'giving',
+        outcome: 'fallen_back',
+        reason: 'not-announced',
+        peer: '',
+      },
+    ]);
+  });
+
   it('answers every READY that arrives while it stops', () => {
     const { a, b } = announcedAndHeld();
     const c = new HandoverAgreement('c', TIMEOUTS);
@@ -252,9 +276,27 @@ describe('the hand-over agreement', () => {
   it('forwards again a partition given back before anybody took it', () => {
     const a = new HandoverAgreement('a', TIMEOUTS);
     a.revoked([3], 0);
-    assert.deepEqual(a.assigned([3], 500), [{ type: 'forward', partition: 3, cuts: undefined }]);
+    assert.deepEqual(a.assigned([3]), [{ type: 'forward', partition: 3, cuts: undefined }]);
     assert.deepEqual(a.inProgress(), []);
     assert.deepEqual(a.tick(TIMEOUTS.readyMs), [], 'no stop after it was given back');
+  });
+
+  it('takes a partition it handed over earlier back through the agreement, like any other', () => {
+    const { a, b } = announcedAndHeld();
+    deliver(a, b.firstValues(3, 1_200), 1_200);
+    deliver(b, a.stopped(3, CUTS, true, 1_400), 1_400);
+    // Later b leaves and a gets the partition back: b's announcement makes a hold it.
+    deliver(a, b.revoked([3], 20_000), 20_000);
+    assert.deepEqual(a.assigned([3]), [{ type: 'hold', partition: 3 }]);
+    assert.deepEqual(a.caughtUp(3, 21_000), []);
+    assert.deepEqual(a.inProgress()[0], {
+      partition: 3,
+      role: 'taking',
+      from: 'b',
+      to: 'a',
+      phase: 'subscribing',
+      sinceMs: 21_000,
+    });
   });
 
   it('ignores its own messages and RELEASED meant for another member', () => {
@@ -274,6 +316,30 @@ describe('the hand-over agreement', () => {
       [],
     );
     assert.equal(b.inProgress().length, 1);
+    // RELEASED from a member b did not wait for, even when addressed to b.
+    assert.deepEqual(
+      b.received(
+        { kind: HandoverKind.Released, partition: 3, sender: 'z', recipient: 'b', cuts: CUTS },
+        1_000,
+      ),
+      [],
+    );
+  });
+
+  it('leaves a READY to the member that announced it: an earlier owner keeping stale cuts stays quiet', () => {
+    const { a, b } = announcedAndHeld();
+    deliver(a, b.firstValues(3, 1_200), 1_200);
+    deliver(b, a.stopped(3, CUTS, true, 1_400), 1_400);
+    // Later c takes the partition from b: a still keeps its cuts, but the READY is b's to answer.
+    const c = new HandoverAgreement('c', TIMEOUTS);
+    const announcement = b.revoked([3], 20_000);
+    deliver(a, announcement, 20_000);
+    deliver(c, announcement, 20_000);
+    c.assigned([3]);
+    c.caughtUp(3, 20_100);
+    const ready = c.firstValues(3, 20_300);
+    assert.deepEqual(deliver(a, ready, 20_300), []);
+    assert.deepEqual(deliver(b, ready, 20_300), [{ type: 'stop', partition: 3 }]);
   });
 });
 
