@@ -3,6 +3,7 @@
  * together, and observability (metrics, health, HTTP, Graphite), which is wired here and nowhere else.
  * Start-up order follows the reference: producers, then the stored stream set, then the config topic.
  */
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { EpicsProtocol } from '../model/protocol.js';
 import { CaClient } from '../epics/ca/client.js';
@@ -16,6 +17,7 @@ import { ConfigConsumer } from '../kafka/config-consumer.js';
 import { type ConnectRetry, DEFAULT_CONNECT_RETRY } from '../kafka/connect.js';
 import { KafkaProducer } from '../kafka/producer.js';
 import { GroupMembership, type GroupSettings } from '../group/membership.js';
+import { HandoverSink } from '../group/handover-sink.js';
 import type { Logger } from '../logging/logger.js';
 import { Observability } from '../observability/observability.js';
 import { StatusReporter } from '../status/reporter.js';
@@ -64,9 +66,6 @@ function openSpool(
   }
   return new SpoolingProducer(producer, spool, logger, readTails);
 }
-
-/** How long a group member waits for its last messages of revoked streams before handing them over. */
-const REVOKE_FLUSH_MS = 5_000;
 
 export interface Daemon {
   readonly forwarder: Forwarder;
@@ -175,8 +174,10 @@ async function startForwarding(
       ? new StreamStore(storageProducer, topicOf(options.storageTopic))
       : undefined;
 
+  // A group member's streams go through the hand-over sink, which holds what a new owner must not forward yet.
+  const handoverSink = options.group ? new HandoverSink(sink) : undefined;
   const forwarder = new Forwarder({
-    sink,
+    sink: handoverSink ?? sink,
     logger,
     providerFactory: (protocol: EpicsProtocol): PvProvider => {
       switch (protocol) {
@@ -223,6 +224,7 @@ async function startForwarding(
         partitions: membership?.assignedPartitions() ?? [],
         partitionCount: membership?.partitionCount ?? options.group.partitions,
         desiredStreams: forwarder.streams().length,
+        handovers: membership?.handoversInProgress() ?? [],
         ...(options.storageTopic === undefined ? {} : { storageTopic: topicOf(options.storageTopic) }),
       },
     () => {
@@ -276,10 +278,12 @@ async function startForwarding(
   );
   observability.configConsumerStarted();
   logger.info(`Listening for commands on config topic ${configTopic}`);
-  if (options.group) {
+  if (options.group && handoverSink) {
     membership = await joinGroup(options.group, clientConfig(options.configTopic), {
       forwarder,
       producer: sink,
+      handoverSink,
+      memberName: `${options.serviceId}/${randomUUID().slice(0, 8)}`,
       logger,
       retry,
       // Ownership changes are reported at once, as commands are.
@@ -343,6 +347,8 @@ async function joinGroup(
   parts: {
     readonly forwarder: Forwarder;
     readonly producer: Pick<KafkaProducer, 'flush'>;
+    readonly handoverSink: HandoverSink;
+    readonly memberName: string;
     readonly logger: Logger;
     readonly retry: ConnectRetry;
     readonly reportStatus: () => void;
@@ -363,15 +369,11 @@ async function joinGroup(
         );
         parts.reportStatus();
       },
-      async flush() {
-        if (!(await producer.flush(REVOKE_FLUSH_MS))) {
-          logger.warn(
-            `Forwarding group ${settings.groupId}: revoked streams' messages not all acknowledged within ` +
-              `${REVOKE_FLUSH_MS / 1000} s; handing them over anyway`,
-          );
-        }
-      },
+      flush: (timeoutMs) => producer.flush(timeoutMs),
+      pvNames: () => forwarder.streams().map((spec) => spec.pvName),
+      handoversChanged: () => parts.reportStatus(),
     },
+    { name: parts.memberName, sink: parts.handoverSink },
     parts.retry,
   );
 }

@@ -52,6 +52,18 @@ export interface GroupMembership {
   readonly partitionCount: number;
   readonly desiredStreams: number;
   readonly storageTopic?: string;
+  /** Partitions being handed over to or from the member. */
+  readonly handovers?: readonly GroupHandover[];
+}
+
+/** A partition moving between members, as the members' statuses show it. */
+export interface GroupHandover {
+  readonly partition: number;
+  /** Members as they name themselves on the coordination topic (service id, '/', a per-process suffix). */
+  readonly from: string;
+  /** '' until the new owner said it is ready. */
+  readonly to: string;
+  readonly phase: string;
 }
 
 /** A stream as status entries name it: PV, protocol label (CA, PVA, FAKE), topic, schema. */
@@ -76,6 +88,8 @@ export interface GroupSummary {
   readonly forwardedStreams: number;
   /** Desired streams no running member forwards; undefined when the desired set is not known. */
   readonly notForwarded?: readonly StreamName[];
+  /** Partitions being handed over, one entry each; absent when none is. */
+  readonly handovers?: readonly GroupHandover[];
 }
 
 /** Keeps the newest status message per instance (service id on a host; a restart replaces the old entry). */
@@ -164,7 +178,7 @@ function spoolOf(value: unknown): SpoolState | undefined {
 
 function groupOf(value: unknown): GroupMembership | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
-  const { id, partitions, partition_count, desired_streams, storage_topic } = value as Record<
+  const { id, partitions, partition_count, desired_streams, storage_topic, handovers } = value as Record<
     string,
     unknown
   >;
@@ -176,7 +190,25 @@ function groupOf(value: unknown): GroupMembership | undefined {
     partitionCount: partition_count,
     desiredStreams: typeof desired_streams === 'number' ? desired_streams : 0,
     ...(typeof storage_topic === 'string' ? { storageTopic: storage_topic } : {}),
+    ...(Array.isArray(handovers) ? { handovers: handovers.flatMap(handoverOf) } : {}),
   };
+}
+
+function handoverOf(value: unknown): GroupHandover[] {
+  if (typeof value !== 'object' || value === null) return [];
+  const { partition, from, to, phase } = value as Record<string, unknown>;
+  if (typeof partition !== 'number') return [];
+  return [{ partition, from: String(from ?? ''), to: String(to ?? ''), phase: String(phase ?? '') }];
+}
+
+/** One entry per partition: the new owner's (which knows both ends) over the old owner's. */
+function mergedHandovers(members: readonly ForwarderInstance[]): GroupHandover[] {
+  const byPartition = new Map<number, GroupHandover>();
+  for (const handover of members.flatMap((member) => member.group?.handovers ?? [])) {
+    const known = byPartition.get(handover.partition);
+    if (known === undefined || known.to === '') byPartition.set(handover.partition, handover);
+  }
+  return [...byPartition.values()].sort((a, b) => a.partition - b.partition);
 }
 
 const streamKey = ({ pv, protocol, topic, schema }: StreamName): string =>
@@ -220,6 +252,7 @@ export function groupSummaries(
       members.flatMap((member) => (member.streams ?? []).map((entry) => streamKey(streamNameOf(entry)))),
     );
     const wanted = desired.get(id);
+    const handovers = mergedHandovers(members);
     return {
       id,
       members: members.map((member) => member.serviceId),
@@ -232,6 +265,7 @@ export function groupSummaries(
       ...(wanted === undefined
         ? {}
         : { notForwarded: wanted.filter((stream) => !forwarded.has(streamKey(stream))) }),
+      ...(handovers.length === 0 ? {} : { handovers }),
     };
   });
 }
@@ -277,6 +311,13 @@ function groupText(group: GroupSummary): string {
       `(${group.members.join(', ')}), ${group.partitionCount} partitions, ${unassigned}; ` +
       `${group.forwardedStreams} of ${group.desiredStreams} streams forwarded`,
   ];
+  if (group.handovers !== undefined) {
+    const moving = group.handovers.map(
+      ({ partition, from, to, phase }) =>
+        `${partition} from ${from} to ${to || '(not yet known)'} (${phase})`,
+    );
+    lines.push(`  Handing over partition ${moving.join(', ')}`);
+  }
   const missing = group.notForwarded;
   if (missing === undefined) {
     if (group.forwardedStreams < group.desiredStreams)

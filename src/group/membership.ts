@@ -3,11 +3,12 @@
  * never reads a message. Kafka's group protocol (cooperative-sticky assignor) decides which member owns which
  * partitions; the partitions a member owns say which streams it forwards (see partition.ts).
  *
- * Revocations are acknowledged only after the owner has stopped the streams and flushed what they produced, so the
- * next owner starts after the last message of the old one: a short gap rather than an overlap. A *lost* assignment
- * (this member could not reach the group coordinator for the session timeout: Kafka down, or a network cut) is
- * different: nobody may have taken over, and the producer is still buffering, so the streams keep running until
- * the member is back in the group and learns its new assignment. That risks a short overlap, never a loss.
+ * Partitions move make-before-break (handover-driver.ts, docs/scaling.md): a revoked partition's streams keep
+ * running until its new owner has subscribed them, and the two agree on where one stops and the other starts. A
+ * *lost* assignment (this member could not reach the group coordinator for the session timeout: Kafka down, or a
+ * network cut) is different: nobody may have taken over, and the producer is still buffering, so the streams keep
+ * running until the member is back in the group and learns its new assignment. That risks a short overlap, never a
+ * loss.
  */
 import rdkafka, { type RdKafka } from '@confluentinc/kafka-javascript';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,6 +22,15 @@ import {
   CANCELLED,
 } from '../kafka/connect.js';
 import { logPollErrors, PollLoop } from '../kafka/poll-loop.js';
+import { HandoverChannel } from './handover-channel.js';
+import {
+  HANDOVER_TIMEOUTS,
+  HandoverDriver,
+  type HandoverStreams,
+  RELEASE_FLUSH_MS,
+} from './handover-driver.js';
+import { type HandoverCounts, type HandoverInProgress, NO_HANDOVERS } from './handover.js';
+import type { HandoverSink } from './handover-sink.js';
 import { pvPartition } from './partition.js';
 
 const { KafkaConsumer, AdminClient } = rdkafka;
@@ -37,11 +47,20 @@ export interface GroupSettings {
 
 /** What the member's owner does when partitions come and go. */
 export interface OwnershipListener {
-  /** The member's partitions changed: `owns` says whether it now forwards a PV's streams. */
+  /** The member's partitions changed: `owns` says whether it now runs a PV's streams. */
   ownershipChanged(owns: (pvName: string) => boolean): void;
-  /** Called after streams of revoked partitions were stopped: resolves once their messages are flushed. */
-  flush(): Promise<void>;
+  /** Resolves true once every message produced so far is acknowledged, false after `timeoutMs`. */
+  flush(timeoutMs: number): Promise<boolean>;
+  /** The PV names of every stream the group is asked to forward. */
+  pvNames(): string[];
+  /** A hand-over began, moved on or ended. */
+  handoversChanged(): void;
 }
+
+/** How long a leaving member waits for its revocation, and for Kafka to confirm it left. */
+const LEAVE_TIMEOUT_MS = 3_000;
+/** How long the final flush of a leaving member waits. */
+const CLOSE_FLUSH_MS = 5_000;
 
 export interface GroupCounters {
   /** Partitions assigned to this member, summed over rebalances. */
@@ -66,6 +85,14 @@ const ERR_TOPIC_ALREADY_EXISTS = rdkafka.CODES.ERRORS.ERR_TOPIC_ALREADY_EXISTS;
 const METADATA_TIMEOUT_MS = 10_000;
 /** Broker default replication (KIP-464): the coordination topic holds no data, so the cluster's default is fine. */
 const BROKER_DEFAULT_REPLICATION = -1;
+/** Rebalance callbacks run inside polls; a cooperative rebalance takes two, so polls come often. */
+const MEMBERSHIP_POLL_INTERVAL_MS = 20;
+const MAX_HEARTBEAT_INTERVAL_MS = 500;
+
+/** A heartbeat every 500 ms at most, and at least three per session timeout, as Kafka asks. */
+export function heartbeatIntervalMs(sessionTimeoutMs: number): number {
+  return Math.max(100, Math.min(MAX_HEARTBEAT_INTERVAL_MS, Math.floor(sessionTimeoutMs / 3)));
+}
 
 export class GroupMembership {
   readonly counters: GroupCounters = {
@@ -83,6 +110,8 @@ export class GroupMembership {
   private closed = false;
   private loop: PollLoop | undefined;
   private holdsAssignment = false;
+  private handovers: HandoverDriver | undefined;
+  private channel: HandoverChannel | undefined;
 
   private readonly consumer: CooperativeConsumer;
   private partitions = 0;
@@ -99,7 +128,9 @@ export class GroupMembership {
         'group.id': settings.groupId,
         'partition.assignment.strategy': 'cooperative-sticky',
         'session.timeout.ms': settings.sessionTimeoutMs,
-        'heartbeat.interval.ms': Math.max(100, Math.floor(settings.sessionTimeoutMs / 4)),
+        // The survivors of a dead member learn of the rebalance with their next heartbeat: a short interval keeps
+        // that wait from adding much to the session timeout (librdkafka's default, 3 s, would add up to 3 s).
+        'heartbeat.interval.ms': heartbeatIntervalMs(settings.sessionTimeoutMs),
         'enable.auto.commit': false,
         // Bound on our own handling of a revocation (stop, flush), which librdkafka waits for.
         'max.poll.interval.ms': 300_000,
@@ -119,6 +150,8 @@ export class GroupMembership {
     settings: GroupSettings,
     logger: Logger,
     listener: OwnershipListener,
+    /** `name`: this member's name in hand-over messages, unique per process. */
+    member: { readonly name: string; readonly sink: HandoverSink },
     retry: ConnectRetry,
   ): Promise<GroupMembership> {
     const membership = new GroupMembership(config, settings, logger, listener);
@@ -134,9 +167,24 @@ export class GroupMembership {
       );
     }
     membership.partitions = partitionCount;
+    member.sink.partitionCount = partitionCount;
+    // Reading the coordination topic starts before joining, so no announcement made after the join is missed.
+    membership.channel = await HandoverChannel.open(config, settings.topic, logger, retry, (message) =>
+      membership.handovers?.received(message),
+    );
+    membership.handovers = new HandoverDriver(
+      member.name,
+      settings.groupId,
+      membership.channel,
+      member.sink,
+      membership.handoverStreams(),
+      logger,
+    );
     consumer.subscribe([settings.topic]);
     // Nothing is ever produced to the coordination topic: polling only keeps the member alive and serves rebalances.
-    membership.loop = new PollLoop(consumer, () => undefined, logPollErrors(role, logger));
+    membership.loop = new PollLoop(consumer, () => undefined, logPollErrors(role, logger), {
+      intervalMs: MEMBERSHIP_POLL_INTERVAL_MS,
+    });
     membership.loop.start();
     logger.info(
       `Joining forwarding group ${settings.groupId} on ${settings.topic} (${partitionCount} partitions)`,
@@ -149,10 +197,23 @@ export class GroupMembership {
     return this.partitions;
   }
 
-  /** Whether this member forwards the streams of `pvName`: its partition is assigned, or lost and not settled. */
+  /**
+   * Whether this member runs the streams of `pvName`: its partition is forwarded, held while taken over, still
+   * forwarded while handed over, or lost and not settled.
+   */
   owns(pvName: string): boolean {
     const partition = pvPartition(pvName, this.partitionCount);
-    return this.assigned.has(partition) || this.lingering.has(partition);
+    return this.handovers?.runs(partition) === true || this.lingering.has(partition);
+  }
+
+  /** Hand-overs under way. */
+  handoversInProgress(): HandoverInProgress[] {
+    return this.handovers?.inProgress() ?? [];
+  }
+
+  /** Hand-overs ended, by outcome. */
+  get handoverCounts(): Readonly<HandoverCounts> {
+    return this.handovers?.agreement.counts ?? NO_HANDOVERS;
   }
 
   /** Whether the member holds an assignment from the group: false before the first and after a lost session. */
@@ -166,24 +227,47 @@ export class GroupMembership {
   }
 
   /**
-   * Leaves the group: stops forwarding every stream, flushes, then leaves, so that the other members take the
-   * partitions over after this member's last message.
+   * Leaves the group make-before-break: gives up the partitions at once but keeps forwarding them until their new
+   * owners are ready, then stops every stream and flushes. Takes at most 21 s: LEAVE_TIMEOUT_MS, the
+   * agreement's READY deadline, the flush before RELEASED, and CLOSE_FLUSH_MS.
    */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.holdsAssignment = false;
-    this.assigned.clear();
     this.lingering.clear();
     this.notifyOwnership();
-    await this.listener.flush();
+    if (this.assigned.size > 0) {
+      this.consumer.unsubscribe();
+      await waitUntil(() => this.assigned.size === 0, LEAVE_TIMEOUT_MS);
+      await this.rebalanceChain;
+    }
+    await this.handovers?.settled(HANDOVER_TIMEOUTS.readyMs + RELEASE_FLUSH_MS);
+    await this.handovers?.close();
+    if (!(await this.listener.flush(CLOSE_FLUSH_MS))) {
+      this.logger.warn(
+        `Forwarding group ${this.settings.groupId}: the last messages were not all acknowledged within ` +
+          `${CLOSE_FLUSH_MS / 1000} s of leaving`,
+      );
+    }
     await this.loop?.stop();
     await new Promise<void>((resolveDisconnect) => this.consumer.disconnect(() => resolveDisconnect()));
     await this.rebalanceChain;
+    await this.channel?.close();
   }
 
   private notifyOwnership(): void {
     this.listener.ownershipChanged((pvName) => this.owns(pvName));
+  }
+
+  private handoverStreams(): HandoverStreams {
+    return {
+      changed: () => this.notifyOwnership(),
+      flush: (timeoutMs) => this.listener.flush(timeoutMs),
+      progressed: () => this.listener.handoversChanged(),
+      pvNames: (partition) =>
+        this.listener.pvNames().filter((pv) => pvPartition(pv, this.partitionCount) === partition),
+    };
   }
 
   private rebalance(error: RdKafka.LibrdKafkaError, assignment: RdKafka.Assignment[]): void {
@@ -210,6 +294,8 @@ export class GroupMembership {
     this.holdsAssignment = true;
     this.counters.partitionsAssigned += partitions.length;
     const settled = this.lingering.size;
+    const resumed = partitions.filter((partition) => this.lingering.has(partition));
+    this.handovers?.resumed(resumed);
     this.lingering.clear();
     this.logger.info(
       `Forwarding group ${this.settings.groupId}: assigned partitions ${list(partitions)}; ` +
@@ -217,6 +303,7 @@ export class GroupMembership {
         (settled > 0 ? ` (${settled} lost partitions settled)` : ''),
     );
     this.notifyOwnership();
+    this.handovers?.assigned(partitions.filter((partition) => !resumed.includes(partition)));
     this.acknowledge(() => this.consumer.incrementalAssign(assignment));
   }
 
@@ -226,6 +313,7 @@ export class GroupMembership {
     if (lost) {
       this.holdsAssignment = false;
       for (const partition of partitions) this.lingering.add(partition);
+      await this.handovers?.lost(partitions);
       this.counters.partitionsLost += partitions.length;
       this.logger.warn(
         `Forwarding group ${this.settings.groupId}: lost partitions ${list(partitions)} (no contact with the ` +
@@ -235,10 +323,9 @@ export class GroupMembership {
       this.counters.partitionsRevoked += partitions.length;
       this.logger.info(
         `Forwarding group ${this.settings.groupId}: partitions ${list(partitions)} revoked; ` +
-          `stopping their streams and flushing`,
+          `forwarding them until their new owners are ready`,
       );
-      this.notifyOwnership();
-      await this.listener.flush();
+      await this.handovers?.revoked(partitions);
     }
     this.acknowledge(() => this.consumer.incrementalUnassign(assignment));
   }
@@ -255,6 +342,11 @@ export class GroupMembership {
       }
     }
   }
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < deadline) await sleep(20);
 }
 
 function list(partitions: readonly number[]): string {

@@ -1,4 +1,5 @@
 /** Metrics of a forwarding group member: its part in the group and the rebalances it went through. */
+import type { HandoverCounts } from '../group/handover.js';
 import type { GroupCounters } from '../group/membership.js';
 import type { MetricSnapshot, MetricsRegistry } from './metrics.js';
 
@@ -14,6 +15,9 @@ export interface GroupMetricsView {
   /** Streams this member forwards. */
   readonly ownedStreams: number;
   readonly counters: Readonly<GroupCounters>;
+  readonly handovers: Readonly<HandoverCounts>;
+  /** Partitions being handed over to or from this member now. */
+  readonly handoversInProgress: number;
 }
 
 /** `group`: undefined unless this forwarder is a group member, and then it has no such series. */
@@ -77,6 +81,35 @@ function* groupFamilies(group: GroupMetricsView | undefined): Iterable<MetricSna
       { labels: { ...labels, change: 'assigned' }, value: group.counters.partitionsAssigned },
       { labels: { ...labels, change: 'revoked' }, value: group.counters.partitionsRevoked },
       { labels: { ...labels, change: 'lost' }, value: group.counters.partitionsLost },
+    ],
+  };
+  yield family(
+    'forwarder_group_handovers_in_progress',
+    'Partitions being handed over to or from this member now.',
+    'gauge',
+    group.handoversInProgress,
+  );
+  const { completed, fallenBack } = group.handovers;
+  yield {
+    name: 'forwarder_group_handovers_total',
+    help:
+      'Hand-overs of partitions this member took part in, by role (giving: the old owner, taking: the new one) ' +
+      'and outcome; fallen_back says why the agreement did not complete (reason).',
+    type: 'counter',
+    samples: [
+      ...(['giving', 'taking'] as const).map((role) => ({
+        labels: { ...labels, role, outcome: 'completed' },
+        value: completed[role],
+      })),
+      ...Object.entries(fallenBack).map(([reason, value]) => ({
+        labels: {
+          ...labels,
+          role: reason === 'no-released' || reason === 'interrupted' ? 'taking' : 'giving',
+          outcome: 'fallen_back',
+          reason,
+        },
+        value,
+      })),
     ],
   };
 }

@@ -33,7 +33,13 @@ import {
 /** What metrics read of a forwarding group membership. */
 export type GroupView = Pick<
   GroupMembership,
-  'counters' | 'partitionCount' | 'settings' | 'assignedPartitions' | 'inGroup'
+  | 'counters'
+  | 'partitionCount'
+  | 'settings'
+  | 'assignedPartitions'
+  | 'inGroup'
+  | 'handoverCounts'
+  | 'handoversInProgress'
 >;
 
 /** What metrics and the status read of the disk spool. */
@@ -211,6 +217,8 @@ export class Observability {
       desiredStreams: status.desiredStreams,
       ownedStreams: this.forwarder?.streamStatuses().length ?? 0,
       counters: this.group.counters,
+      handovers: this.group.handoverCounts,
+      handoversInProgress: this.group.handoversInProgress().length,
     };
   }
 

@@ -27,6 +27,19 @@ export interface GroupReport {
   readonly desiredStreams: number;
   /** Where the whole stream set is stored, so that a reader can tell which streams nobody forwards. */
   readonly storageTopic?: string;
+  /** Partitions being handed over to or from this member. */
+  readonly handovers: readonly HandoverReport[];
+}
+
+/** A partition being handed over, as the status `group` object lists it. */
+export interface HandoverReport {
+  readonly partition: number;
+  /** Members as they name themselves on the coordination topic: service id, '/', a per-process suffix. */
+  readonly from: string;
+  /** '' until the new owner has said it is ready. */
+  readonly to: string;
+  /** announced, stopping (old owner); subscribing, ready (new owner). */
+  readonly phase: string;
 }
 
 /** A forwarder with a disk spool (--spool-dir) adds it to its status as `spool`. */
@@ -75,7 +88,15 @@ function groupJson(group: GroupReport): string {
     group.storageTopic === undefined ? '' : `, "storage_topic": ${JSON.stringify(group.storageTopic)}`;
   return (
     `{"id": ${JSON.stringify(group.id)}, "partitions": [${group.partitions.join(', ')}], ` +
-    `"partition_count": ${group.partitionCount}, "desired_streams": ${group.desiredStreams}${storage}}`
+    `"partition_count": ${group.partitionCount}, "desired_streams": ${group.desiredStreams}${storage}, ` +
+    `"handovers": [${group.handovers.map(handoverJson).join(', ')}]}`
+  );
+}
+
+function handoverJson({ partition, from, to, phase }: HandoverReport): string {
+  return (
+    `{"partition": ${partition}, "from": ${JSON.stringify(from)}, "to": ${JSON.stringify(to)}, ` +
+    `"phase": ${JSON.stringify(phase)}}`
   );
 }
 

@@ -210,4 +210,41 @@ describe('status view of a forwarding group', () => {
       storageTopic: 'bl_storage',
     });
   });
+
+  it('shows a group mid-hand-over, one line per partition from the new owner when it reports one', () => {
+    const collector = new StatusCollector();
+    const withHandovers = (
+      serviceId: string,
+      partitions: readonly number[],
+      handovers: string,
+    ): X5f2Message =>
+      status({
+        serviceId,
+        statusJson:
+          `{"streams": [], "group": {"id": "bl", "partitions": [${partitions.join(', ')}], "partition_count": 4, ` +
+          `"desired_streams": 0, "handovers": [${handovers}]}}`,
+      });
+    collector.add(
+      withHandovers(
+        'm1',
+        [0, 1],
+        '{"partition": 2, "from": "m1/a", "to": "", "phase": "announced"}, ' +
+          '{"partition": 3, "from": "m1/a", "to": "m2/b", "phase": "stopping"}',
+      ),
+      now - 1000,
+    );
+    collector.add(
+      withHandovers('m2', [2, 3], '{"partition": 2, "from": "m1/a", "to": "m2/b", "phase": "subscribing"}'),
+      now - 1000,
+    );
+    const [group] = groupSummaries(collector.instances(now));
+    assert.deepEqual(group?.handovers, [
+      { partition: 2, from: 'm1/a', to: 'm2/b', phase: 'subscribing' },
+      { partition: 3, from: 'm1/a', to: 'm2/b', phase: 'stopping' },
+    ]);
+    assert.match(
+      statusText('status', collector.instances(now), now, 60, group ? [group] : []),
+      /\n {2}Handing over partition 2 from m1\/a to m2\/b \(subscribing\), 3 from m1\/a to m2\/b \(stopping\)\n$/,
+    );
+  });
 });

@@ -155,6 +155,17 @@ describe('forwarder metrics', () => {
       desiredStreams: 300,
       ownedStreams: 104,
       counters: { partitionsAssigned: 16, partitionsRevoked: 5, partitionsLost: 0, rebalances: 3 },
+      handovers: {
+        completed: { giving: 4, taking: 2 },
+        fallenBack: {
+          'no-ready': 1,
+          'not-announced': 0,
+          'flush-timeout': 0,
+          'no-released': 3,
+          interrupted: 0,
+        },
+      },
+      handoversInProgress: 2,
     };
     const scraped = values(renderExposition(metrics.collect()));
     const expected: Record<string, number> = {
@@ -167,6 +178,12 @@ describe('forwarder metrics', () => {
       'forwarder_group_partition_changes_total{group="beamline",change="assigned"}': 16,
       'forwarder_group_partition_changes_total{group="beamline",change="revoked"}': 5,
       'forwarder_group_partition_changes_total{group="beamline",change="lost"}': 0,
+      'forwarder_group_handovers_in_progress{group="beamline"}': 2,
+      'forwarder_group_handovers_total{group="beamline",role="giving",outcome="completed"}': 4,
+      'forwarder_group_handovers_total{group="beamline",role="taking",outcome="completed"}': 2,
+      'forwarder_group_handovers_total{group="beamline",role="giving",outcome="fallen_back",reason="no-ready"}': 1,
+      'forwarder_group_handovers_total{group="beamline",role="taking",outcome="fallen_back",reason="no-released"}': 3,
+      'forwarder_group_handovers_total{group="beamline",role="taking",outcome="fallen_back",reason="interrupted"}': 0,
     };
     for (const [series, value] of Object.entries(expected)) assert.equal(scraped.get(series), value, series);
   });

@@ -34,11 +34,12 @@ describe('status reporter', () => {
       partitionCount: 8,
       desiredStreams: 3,
       storageTopic: 'store',
+      handovers: [{ partition: 4, from: 'fwd-a/1f', to: '', phase: 'announced' }],
     };
     assert.equal(
       statusJson([], group),
       '{"streams": [], "group": {"id": "bl", "partitions": [1, 4], "partition_count": 8, "desired_streams": 3, ' +
-        '"storage_topic": "store"}}',
+        '"storage_topic": "store", "handovers": [{"partition": 4, "from": "fwd-a/1f", "to": "", "phase": "announced"}]}}',
     );
     const { storageTopic: _none, ...withoutStorage } = group;
     assert.deepEqual((JSON.parse(statusJson([], withoutStorage)) as { group: object }).group, {
@@ -46,6 +47,7 @@ describe('status reporter', () => {
       partitions: [1, 4],
       partition_count: 8,
       desired_streams: 3,
+      handovers: [{ partition: 4, from: 'fwd-a/1f', to: '', phase: 'announced' }],
     });
   });
 
