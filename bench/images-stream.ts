@@ -8,8 +8,9 @@
  */
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { NdArrayValue } from '../src/model/update.js';
+import type { NdArrayValue, NumericType } from '../src/model/update.js';
 import { Ad00Serialiser, F144Serialiser } from '../src/schemas/index.js';
+import { TYPED_ARRAY } from '../src/schemas/numeric.js';
 import { topicEndOffset } from '../test/support/kafka.js';
 import { type PvaLoadProcess, startPvaLoadProcess } from '../test/support/pva-load-process.js';
 import { fixed, progress, thousands } from './format.js';
@@ -78,11 +79,20 @@ export function streamMessage(server: StreamServer): Uint8Array {
       timestampNs,
     );
   }
+  return p4pFrameMessage(server.pv, 'float64', [STREAM_ELEMENTS]);
+}
+
+/**
+ * An ad00 message of a frame of `shape` (numpy's, slowest-varying first) with the attributes of the p4p server's
+ * frames, as the forwarder makes it.
+ */
+export function p4pFrameMessage(sourceName: string, type: NumericType, shape: readonly number[]): Uint8Array {
+  const count = shape.reduce((product, size) => product * size, 1);
   const image: NdArrayValue = {
     kind: 'ndarray',
-    type: 'float64',
-    data,
-    dimensions: [STREAM_ELEMENTS],
+    type,
+    data: new TYPED_ARRAY[type](count),
+    dimensions: [...shape].reverse(),
     uniqueId: 1,
     codec: '',
     attributes: [
@@ -96,7 +106,7 @@ export function streamMessage(server: StreamServer): Uint8Array {
       { name: 'Model', value: { kind: 'string', value: 'p4p détecteur ✓' }, description: '', source: '' },
     ],
   };
-  return new Ad00Serialiser(server.pv).serialise(image, timestampNs);
+  return new Ad00Serialiser(sourceName).serialise(image, BigInt(Date.now()) * 1_000_000n);
 }
 
 export interface StepFigures {

@@ -19,9 +19,8 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KafkaProducer } from '../src/kafka/producer.js';
 import { silentLogger } from '../src/logging/logger.js';
-import type { NdArrayValue, NumericArray, NumericType } from '../src/model/update.js';
-import { Ad00Serialiser, Protocol, serialiseFc00, UpdateType } from '../src/schemas/index.js';
-import { TYPED_ARRAY } from '../src/schemas/numeric.js';
+import type { NumericType } from '../src/model/update.js';
+import { Protocol, serialiseFc00, UpdateType } from '../src/schemas/index.js';
 import { ForwarderProcess } from '../test/support/forwarder.js';
 import { TestKafkaBroker } from '../test/support/kafka-broker.js';
 import {
@@ -39,6 +38,7 @@ import { processCpuSeconds, processMemoryMb } from './forwarder/process.js';
 import { describeMachine } from './forwarder/report.js';
 import {
   describeStep,
+  p4pFrameMessage,
   type Forwarding,
   rateLadder,
   STREAM_CASES,
@@ -82,29 +82,7 @@ const ALL_LOADS: readonly Load[] = [
 const LOADS = cli['only-stream'] ? [] : ALL_LOADS;
 
 /** An ad00 message of the load's size, as the forwarder makes it. */
-function ad00Message(load: Load): Uint8Array {
-  const count = load.shape.reduce((product, size) => product * size, 1);
-  const data: NumericArray = new TYPED_ARRAY[load.dtype](count);
-  const image: NdArrayValue = {
-    kind: 'ndarray',
-    type: load.dtype,
-    data,
-    dimensions: [...load.shape].reverse(),
-    uniqueId: 1,
-    codec: '',
-    attributes: [
-      { name: 'ColorMode', value: { kind: 'scalar', type: 'int64', value: 0n }, description: '', source: '' },
-      {
-        name: 'AcquireTime',
-        value: { kind: 'scalar', type: 'float64', value: 0.25 },
-        description: '',
-        source: '',
-      },
-      { name: 'Model', value: { kind: 'string', value: 'p4p détecteur ✓' }, description: '', source: '' },
-    ],
-  };
-  return new Ad00Serialiser('BENCH:image').serialise(image, BigInt(Date.now()) * 1_000_000n);
-}
+const ad00Message = (load: Load): Uint8Array => p4pFrameMessage('BENCH:image', load.dtype, load.shape);
 
 interface Figures {
   readonly messages: number;
