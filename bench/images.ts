@@ -10,11 +10,13 @@
  * alone sending messages of the same size as fast as librdkafka takes them.
  *
  * Usage: npm run bench:images [-- --seconds S] [--step-seconds S] [--rates R1,R2,...] [--only-stream]
- *        [--cpu-prof DIR]
+ *        [--cpu-prof DIR] [--node-option OPTION] [--forwarder-output FILE]
  * --seconds: per p4p load and per ceiling (15); --step-seconds: per step of the paced cases (5); --rates: their
  * updates per second (1000,2000,...,16000); --only-stream: the paced cases alone; --cpu-prof DIR: the forwarder
- * writes a V8 CPU profile into DIR when it stops (node --cpu-prof).
+ * writes a V8 CPU profile into DIR when it stops (node --cpu-prof); --node-option (repeatable): a Node or V8 option
+ * for the forwarder's node (--node-option=--trace-gc); --forwarder-output FILE: what the forwarder printed.
  */
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KafkaProducer } from '../src/kafka/producer.js';
@@ -57,6 +59,8 @@ const cli = parseArgs({
     rates: { type: 'string', default: '1000,2000,3000,4000,5000,6000,8000,10000,12000,14000,16000' },
     'only-stream': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
+    'node-option': { type: 'string', multiple: true },
+    'forwarder-output': { type: 'string' },
   },
 }).values;
 const SECONDS = Number(cli.seconds);
@@ -137,7 +141,10 @@ async function main(): Promise<void> {
   await createTopics(config, [...dataTopics, ...streamTopics], 1, { 'max.message.bytes': '20000000' });
   const httpPort = await freePort();
   const forwarder = ForwarderProcess.startCompiled(
-    cli['cpu-prof'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', cli['cpu-prof']],
+    [
+      ...(cli['node-option'] ?? []),
+      ...(cli['cpu-prof'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', cli['cpu-prof']]),
+    ],
     [
       ...['--config-topic', `${address}/${topics.config}`, '--status-topic', `${address}/${topics.status}`],
       ...['--output-broker', address, '--skip-retrieval', '--http-address', `127.0.0.1:${httpPort}`],
@@ -244,6 +251,7 @@ async function main(): Promise<void> {
   } finally {
     // SIGTERM lets node write the CPU profile.
     await forwarder.stop(cli['cpu-prof'] === undefined ? 'SIGKILL' : 'SIGTERM');
+    if (cli['forwarder-output'] !== undefined) writeFileSync(cli['forwarder-output'], forwarder.output);
     await server.stop();
     for (const streamServer of streamServers) await stopStreamServer(streamServer);
     await broker.destroy();
