@@ -15,18 +15,23 @@ export interface PvaLoadProcess {
   readonly names: string[];
 }
 
-/** Starts `script` (a file in test/support) and resolves once it is READY; `what` names it in errors. */
+/**
+ * Starts `script` (a file in test/support) and resolves once it is READY; `what` names it in errors, `extra` are
+ * further arguments (pva-stream-server.ts's KIND).
+ */
 export async function startPvaLoadProcess(
   script: 'pva-flood-server.ts' | 'pva-stream-server.ts',
   what: string,
   count: number,
   prefix: string,
+  extra: readonly string[] = [],
 ): Promise<PvaLoadProcess> {
   const searchPort = await freePort();
   const server = await startLineChild(join(repoRoot, 'test', 'support', script), [
     String(searchPort),
     String(count),
     prefix,
+    ...extra,
   ]);
   if (!server.ready.startsWith('READY')) {
     server.close();

@@ -1,9 +1,12 @@
 /**
  * Load generation by the fake pvAccess server, for benchmarks: per connection, a flood of the same updates as fast
- * as the client reads (FakePvaServer.flood), or NTScalar double updates paced at a rate, each PV's value counting
- * what it was sent (FakePvaServer.stream).
+ * as the client reads (FakePvaServer.flood), or updates paced at a rate, each carrying a count of what its PV was
+ * sent (FakePvaServer.stream): NTScalar doubles, NTScalarArray doubles and NTNDArray frames.
  */
-import type { FakeConnection } from './connection.js';
+import { BitSet } from '../../../src/epics/pva/bitset.js';
+import { encodeData, type PvData, type PvStructureData } from '../../../src/epics/pva/values.js';
+import { WireWriter } from '../../../src/epics/pva/wire.js';
+import type { FakeConnection, MonitorState } from './connection.js';
 import type { FakePv } from './pv.js';
 import type { FakePvaServer } from './server.js';
 
@@ -15,14 +18,22 @@ export const STEADY_UPDATE_PATHS = [
   'timeStamp.userTag',
 ] as const;
 
-const STREAM_TICK_MS = 5;
 /**
- * The tail of a value + timestamp delta of an NTScalar double, from the end of the message: the double value,
- * timeStamp.secondsPastEpoch (int64), nanoseconds (int32), userTag (int32), the empty overrun bit set (one byte).
+ * The leaves p4p changes when it posts an NTNDArray frame (p4p.nt.NTNDArray.wrap with a timestamp): the array, its
+ * sizes, unique id, timestamp, dimensions and attributes.
  */
-const STREAM_VALUE_FROM_END = 25;
-const STREAM_SECONDS_FROM_END = 17;
-const STREAM_NANOSECONDS_FROM_END = 9;
+export const NTNDARRAY_FRAME_PATHS = [
+  'value',
+  'compressedSize',
+  'uncompressedSize',
+  'uniqueId',
+  'timeStamp.secondsPastEpoch',
+  'timeStamp.nanoseconds',
+  'dimension',
+  'attribute',
+] as const;
+
+const STREAM_TICK_MS = 5;
 
 /**
  * Calls `send(count)` every STREAM_TICK_MS with the updates due since the last call at `updatesPerSecond`.
@@ -84,18 +95,28 @@ export class FloodPump {
   }
 }
 
-/** What stream() sends on one connection: each running monitor's update message, patched per update. */
+/** Where a streamed update of one PV carries what changes per update, in bytes before the message's end. */
+interface StreamSlot {
+  readonly pv: FakePv;
+  readonly template: Buffer;
+  /** The counter's value in the template: the PV's when streaming started. */
+  readonly initial: number;
+  readonly counterType: 'float64' | 'int32';
+  readonly counterFromEnd: number;
+  readonly secondsFromEnd: number;
+  readonly nanosecondsFromEnd: number;
+}
+
+/** What stream() sends on one connection: a slot per running monitor. */
 interface StreamPlan {
   readonly monitorCount: number;
   readonly starts: number;
-  readonly pvs: readonly FakePv[];
-  readonly initial: Float64Array;
-  readonly templates: readonly Buffer[];
+  readonly slots: readonly StreamSlot[];
   cursor: number;
 }
 
 /**
- * Paced NTScalar double updates on one connection, round-robin over its running monitors (see
+ * Paced updates on one connection, round-robin over its running monitors, each carrying its count (see
  * FakePvaServer.stream).
  */
 export class UpdateStream {
@@ -107,35 +128,44 @@ export class UpdateStream {
     private readonly server: FakePvaServer,
   ) {}
 
-  /** Sends `count` updates, skipped while the socket has more than 1 MB queued. */
+  /** Sends `count` updates, skipped (and counted in the server's log) while the socket has more than 1 MB queued. */
   send(count: number): void {
     const { socket, littleEndian } = this.connection;
-    if (count <= 0 || socket.destroyed || socket.writableLength > 1 << 20) return;
+    if (count <= 0 || socket.destroyed) return;
+    if (socket.writableLength > 1 << 20) {
+      this.server.log.streamSkipped += count;
+      return;
+    }
     const plan = this.currentPlan();
-    if (plan.pvs.length === 0) return;
-    const size = (plan.templates[0] as Buffer).length;
-    const batch = Buffer.allocUnsafe(count * size);
+    const slots = plan.slots;
+    if (slots.length === 0) return;
+    let size = 0;
+    for (let i = 0; i < count; i++)
+      size += (slots[(plan.cursor + i) % slots.length] as StreamSlot).template.length;
+    const batch = Buffer.allocUnsafe(size);
     const nowMs = Date.now();
     const seconds = BigInt(Math.floor(nowMs / 1000));
     const millisecondNs = (nowMs % 1000) * 1_000_000;
+    let end = 0;
     for (let i = 0; i < count; i++) {
-      const index = plan.cursor;
-      plan.cursor = (index + 1) % plan.pvs.length;
-      const pv = plan.pvs[index] as FakePv;
-      const end = (i + 1) * size;
-      (plan.templates[index] as Buffer).copy(batch, i * size);
+      const slot = slots[plan.cursor] as StreamSlot;
+      plan.cursor = (plan.cursor + 1) % slots.length;
+      end += slot.template.copy(batch, end);
+      const pv = slot.pv;
       pv.streamed++;
-      const value = (plan.initial[index] as number) + pv.streamed;
+      const counter = slot.initial + pv.streamed;
       // Distinct nanoseconds within the millisecond, so no two updates of a PV share a timestamp.
       const nanoseconds = millisecondNs + (this.sequence++ % 1_000_000);
       if (littleEndian) {
-        batch.writeDoubleLE(value, end - STREAM_VALUE_FROM_END);
-        batch.writeBigInt64LE(seconds, end - STREAM_SECONDS_FROM_END);
-        batch.writeInt32LE(nanoseconds, end - STREAM_NANOSECONDS_FROM_END);
+        if (slot.counterType === 'float64') batch.writeDoubleLE(counter, end - slot.counterFromEnd);
+        else batch.writeInt32LE(counter, end - slot.counterFromEnd);
+        batch.writeBigInt64LE(seconds, end - slot.secondsFromEnd);
+        batch.writeInt32LE(nanoseconds, end - slot.nanosecondsFromEnd);
       } else {
-        batch.writeDoubleBE(value, end - STREAM_VALUE_FROM_END);
-        batch.writeBigInt64BE(seconds, end - STREAM_SECONDS_FROM_END);
-        batch.writeInt32BE(nanoseconds, end - STREAM_NANOSECONDS_FROM_END);
+        if (slot.counterType === 'float64') batch.writeDoubleBE(counter, end - slot.counterFromEnd);
+        else batch.writeInt32BE(counter, end - slot.counterFromEnd);
+        batch.writeBigInt64BE(seconds, end - slot.secondsFromEnd);
+        batch.writeInt32BE(nanoseconds, end - slot.nanosecondsFromEnd);
       }
     }
     this.connection.send(batch);
@@ -146,26 +176,66 @@ export class UpdateStream {
     const starts = this.server.log.monitorStarts;
     const monitorCount = this.connection.monitorCount;
     if (plan?.monitorCount === monitorCount && plan.starts === starts) return plan;
-    const running = this.connection.runningMonitors();
-    const templates = running.map((monitor) => this.connection.encodeLeaves(monitor, STEADY_UPDATE_PATHS));
-    const initial = Float64Array.from(running, (monitor, index) => {
-      const value = monitor.pv.value['value'];
-      const template = templates[index] as Buffer;
-      const at = template.length - STREAM_VALUE_FROM_END;
-      const sent = this.connection.littleEndian ? template.readDoubleLE(at) : template.readDoubleBE(at);
-      if (typeof value !== 'number' || sent !== value) {
-        throw new Error(`stream(): ${monitor.pv.name} is not an NTScalar double`);
-      }
-      return value;
-    });
-    this.plan = {
-      monitorCount,
-      starts,
-      pvs: running.map((monitor) => monitor.pv),
-      initial,
-      templates,
-      cursor: 0,
-    };
+    const slots = this.connection.runningMonitors().map((monitor) => this.slot(monitor));
+    this.plan = { monitorCount, starts, slots, cursor: 0 };
     return this.plan;
   }
+
+  /**
+   * A monitor's update template and where its counter and timestamp are: QSRV's value + timestamp update of an
+   * NTScalar double (the count in the value) or NTScalarArray double (in its first element), p4p's frame of an
+   * NTNDArray (in its uniqueId).
+   */
+  private slot(monitor: MonitorState): StreamSlot {
+    const { pv } = monitor;
+    const ndArray = pv.layout.indexOf('uniqueId') >= 0;
+    const paths = ndArray ? NTNDARRAY_FRAME_PATHS : STEADY_UPDATE_PATHS;
+    const after = (path: string): number => this.bytesAfter(pv, paths, path);
+    const value = pv.value['value'];
+    const counter = ndArray
+      ? { type: 'int32' as const, initial: Number(pv.value['uniqueId']), fromEnd: after('uniqueId') + 4 }
+      : value instanceof Float64Array
+        ? { type: 'float64' as const, initial: Number(value[0]), fromEnd: after('value') + 8 * value.length }
+        : { type: 'float64' as const, initial: Number(value), fromEnd: after('value') + 8 };
+    const slot: StreamSlot = {
+      pv,
+      template: this.connection.encodeLeaves(monitor, paths),
+      initial: counter.initial,
+      counterType: counter.type,
+      counterFromEnd: counter.fromEnd,
+      secondsFromEnd: after('timeStamp.secondsPastEpoch') + 8,
+      nanosecondsFromEnd: after('timeStamp.nanoseconds') + 4,
+    };
+    if (
+      !Number.isFinite(counter.initial) ||
+      readCounter(slot, this.connection.littleEndian) !== counter.initial
+    ) {
+      throw new Error(`stream(): ${pv.name} is neither an NTScalar or NTScalarArray double nor an NTNDArray`);
+    }
+    return slot;
+  }
+
+  /** The bytes of an update changing `paths` that follow the leaf at `path`: the later leaves, the overrun set. */
+  private bytesAfter(pv: FakePv, paths: readonly string[], path: string): number {
+    const at = pv.layout.indexOf(path);
+    const writer = new WireWriter(this.connection.littleEndian);
+    for (const index of paths.map((leaf) => pv.layout.indexOf(leaf)).sort((a, b) => a - b)) {
+      if (index <= at) continue;
+      const node = pv.layout.node(index);
+      encodeData(writer, node.type, leafValue(pv.value, node.path));
+    }
+    new BitSet().write(writer);
+    return writer.length;
+  }
+}
+
+function leafValue(value: PvStructureData, path: string): PvData {
+  return path.split('.').reduce<PvData>((data, name) => (data as PvStructureData)[name] as PvData, value);
+}
+
+function readCounter(slot: StreamSlot, littleEndian: boolean): number {
+  const at = slot.template.length - slot.counterFromEnd;
+  if (slot.counterType === 'int32')
+    return littleEndian ? slot.template.readInt32LE(at) : slot.template.readInt32BE(at);
+  return littleEndian ? slot.template.readDoubleLE(at) : slot.template.readDoubleBE(at);
 }

@@ -56,6 +56,8 @@ export interface FakeServerLog {
   echoes: number;
   /** Updates sent by flood(). */
   flooded: number;
+  /** Updates stream() did not send because a client's socket was congested (the client did not keep up). */
+  streamSkipped: number;
 }
 
 export class FakePvaServer {
@@ -71,6 +73,7 @@ export class FakePvaServer {
     destroyChannels: 0,
     echoes: 0,
     flooded: 0,
+    streamSkipped: 0,
   };
   /** While set, nothing is sent to clients (a silent, half-dead server): exercises the idle timeout. */
   silent = false;
@@ -120,11 +123,13 @@ export class FakePvaServer {
   }
 
   /**
-   * Streams updates of NTScalar double PVs (value and timestamp, as QSRV sends them) to every running monitor,
-   * round-robin, at about `updatesPerSecond` per connection: a paced load generator for benchmarks. The value
-   * sent is the PV's value when streaming started plus its count of updates sent (FakePv.streamed), and the
-   * timestamp is the wall clock, so a client can tell what was served and how late it arrived. Updates a
-   * congested socket cannot take are not sent and not counted. Returns a stop function.
+   * Streams updates to every running monitor, round-robin, at about `updatesPerSecond` per connection: a paced load
+   * generator for benchmarks. NTScalar and NTScalarArray double PVs get value and timestamp updates, as QSRV sends
+   * them; NTNDArray PVs get whole frames, as p4p posts them. Each update carries its PV's count: the value (an
+   * array's first element; an NTNDArray's uniqueId) when streaming started plus its count of updates sent
+   * (FakePv.streamed), and the timestamp is the wall clock, so a client can tell what was served and how late it
+   * arrived. Updates a congested socket cannot take are not sent, only counted (log.streamSkipped). Returns a stop
+   * function.
    */
   stream(updatesPerSecond: number): () => void {
     return paceUpdates(updatesPerSecond, (count) => {
