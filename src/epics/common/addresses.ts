@@ -26,6 +26,12 @@ export function ipv4FromString(text: string): number | undefined {
   return value;
 }
 
+/** Whether a dotted-quad IPv4 address is a multicast group (224.0.0.0/4). */
+export function isMulticast(ipv4: string): boolean {
+  const first = Number(ipv4.split('.')[0]);
+  return ipv4FromString(ipv4) !== undefined && first >= 224 && first <= 239;
+}
+
 /**
  * One address list entry: `host` or `host:port`, ignoring the `,ttl` and `@interface` suffixes of pvAccess
  * multicast entries. Returns why not when the entry is unusable (IPv6 entries among them: searches go out over
@@ -41,14 +47,18 @@ export function parseEndpoint(entry: string, defaultPort: number): Endpoint | st
   return { host, port };
 }
 
-/** Broadcast address (peer address on point-to-point links) of every non-loopback IPv4 interface. */
+/**
+ * Broadcast address (peer address on point-to-point links) of every non-loopback IPv4 interface, and with
+ * `loopback` of the loopback interface too (127.255.255.255).
+ */
 export function broadcastAddresses(
   interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces(),
+  { loopback = false } = {},
 ): string[] {
   const addresses = new Set<string>();
   for (const infos of Object.values(interfaces)) {
     for (const info of infos ?? []) {
-      if (info.family !== 'IPv4' || info.internal) continue;
+      if (info.family !== 'IPv4' || (info.internal && !loopback)) continue;
       const address = ipv4FromString(info.address);
       const netmask = ipv4FromString(info.netmask);
       if (address === undefined || netmask === undefined) continue;
