@@ -40,7 +40,7 @@ export class BeaconTracker {
 
   /**
    * A first beacon with a sequence number below this comes from a server that started a few minutes ago at most:
-   * pvxs servers send their first ten beacons 15 s apart, counting from 0.
+   * pvxs servers send their first beacon (sequence 0) at start, then ten more 15 s apart.
    */
   static readonly FRESH_START_SEQUENCE = 10;
   /** pvxs servers' longest interval between beacons: a running server is heard within it. */

@@ -8,12 +8,12 @@ import { PvaProtocolError, WireWriter } from '../../../src/epics/pva/wire.js';
 const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ''), 'hex');
 
 /**
- * A beacon as pvxs servers send it (little-endian host): GUID, flags 0, sequence 3, change count 1, address "any"
+ * A beacon as pvxs servers send it: big-endian, GUID, flags 0, sequence 3, change count 1, address "any"
  * (::ffff:0.0.0.0), TCP port 5075, protocol "tcp", null server status.
  */
-const beacon = hex(`ca 02 40 00 27 00 00 00
-                    30 be d2 c4 3d 00 d4 45 60 c7 e1 7c  00 03 01 00
-                    00 00 00 00 00 00 00 00 00 00 ff ff 00 00 00 00  d3 13  03 74 63 70  ff`);
+const beacon = hex(`ca 02 c0 00 00 00 00 27
+                    30 be d2 c4 3d 00 d4 45 60 c7 e1 7c  00 03 00 01
+                    00 00 00 00 00 00 00 00 00 00 ff ff 00 00 00 00  13 d3  03 74 63 70  ff`);
 
 const decoded = {
   guid: '30bed2c43d00d44560c7e17c',
@@ -28,13 +28,13 @@ const decoded = {
 describe('beacon datagrams', () => {
   it('decodes a beacon byte by byte, and encodes it back', () => {
     assert.deepEqual(decodeBeaconDatagram(beacon), [decoded]);
-    const writer = new WireWriter(true);
+    const writer = new WireWriter(false);
     encodeBeacon(writer, decoded);
     assert.deepEqual(writer.take(), beacon);
   });
 
-  it('reads big-endian beacons and an explicit server address', () => {
-    const writer = new WireWriter(false);
+  it('reads little-endian beacons and an explicit server address', () => {
+    const writer = new WireWriter(true);
     encodeBeacon(writer, { ...decoded, serverAddress: '127.0.0.7', changeCount: 0x1234, sequence: 255 });
     assert.deepEqual(decodeBeaconDatagram(writer.take()), [
       { ...decoded, serverAddress: '127.0.0.7', changeCount: 0x1234, sequence: 255 },
@@ -60,7 +60,7 @@ describe('beacon datagrams', () => {
     assert.throws(() => decodeBeaconDatagram(beacon.subarray(0, 30)), PvaProtocolError);
     assert.throws(() => decodeBeaconDatagram(hex('00 00 00 0d 00 00 00 00 00 00 00 00')), /bad magic/);
     const runt = Buffer.from(beacon);
-    runt.writeUInt32LE(10, 4); // a beacon payload of 10 bytes: the server port is missing
+    runt.writeUInt32BE(10, 4); // a beacon payload of 10 bytes: the server port is missing
     assert.throws(() => decodeBeaconDatagram(runt.subarray(0, 18)), PvaProtocolError);
   });
 });
