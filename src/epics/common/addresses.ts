@@ -47,6 +47,32 @@ export function parseEndpoint(entry: string, defaultPort: number): Endpoint | st
   return { host, port };
 }
 
+/** An IPv4 interface address and its broadcast address (the peer's address on point-to-point links). */
+export interface InterfaceBroadcast {
+  readonly address: string;
+  readonly broadcast: string;
+  /** Loopback. */
+  readonly internal: boolean;
+}
+
+/** Every IPv4 interface address of the host, with its broadcast address. */
+export function interfaceBroadcasts(
+  interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces(),
+): InterfaceBroadcast[] {
+  const found: InterfaceBroadcast[] = [];
+  for (const infos of Object.values(interfaces)) {
+    for (const info of infos ?? []) {
+      if (info.family !== 'IPv4') continue;
+      const address = ipv4FromString(info.address);
+      const netmask = ipv4FromString(info.netmask);
+      if (address === undefined || netmask === undefined) continue;
+      const broadcast = ipv4ToString((address | ~netmask) >>> 0);
+      found.push({ address: info.address, broadcast, internal: info.internal });
+    }
+  }
+  return found;
+}
+
 /**
  * Broadcast address (peer address on point-to-point links) of every non-loopback IPv4 interface, and with
  * `loopback` of the loopback interface too (127.255.255.255).
@@ -55,15 +81,8 @@ export function broadcastAddresses(
   interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces(),
   { loopback = false } = {},
 ): string[] {
-  const addresses = new Set<string>();
-  for (const infos of Object.values(interfaces)) {
-    for (const info of infos ?? []) {
-      if (info.family !== 'IPv4' || (info.internal && !loopback)) continue;
-      const address = ipv4FromString(info.address);
-      const netmask = ipv4FromString(info.netmask);
-      if (address === undefined || netmask === undefined) continue;
-      addresses.add(ipv4ToString((address | ~netmask) >>> 0));
-    }
-  }
-  return [...addresses];
+  const addresses = interfaceBroadcasts(interfaces)
+    .filter((found) => loopback || !found.internal)
+    .map((found) => found.broadcast);
+  return [...new Set(addresses)];
 }

@@ -3,7 +3,12 @@
  * to send searches, where to listen for beacons, name servers, ports and the connection timeout.
  */
 import { isIPv4 } from 'node:net';
-import { broadcastAddresses, type Endpoint, isMulticast } from '../common/addresses.js';
+import {
+  type Endpoint,
+  type InterfaceBroadcast,
+  interfaceBroadcasts,
+  isMulticast,
+} from '../common/addresses.js';
 import { type Environment, EnvironmentReader } from '../common/environment.js';
 import { DEFAULT_BROADCAST_PORT, DEFAULT_SERVER_PORT } from './protocol.js';
 
@@ -35,20 +40,20 @@ export function readPvaConfig(env: Environment): PvaConfig {
   const read = new EnvironmentReader(env);
   const broadcastPort = read.port('EPICS_PVA_BROADCAST_PORT', DEFAULT_BROADCAST_PORT);
   const serverPort = read.port('EPICS_PVA_SERVER_PORT', DEFAULT_SERVER_PORT);
-  const interfaceBroadcasts = broadcastAddresses(undefined, { loopback: true });
-  const isBroadcast = (host: string): boolean => isBroadcastAddress(host, interfaceBroadcasts);
+  const interfaces = interfaceBroadcasts();
+  const isBroadcast = (host: string): boolean => isBroadcastAddress(host, interfaces);
   const searchDestinations: SearchDestination[] = read
     .endpoints('EPICS_PVA_ADDR_LIST', broadcastPort, LIST_SEPARATOR)
     .map((endpoint) => ({ ...endpoint, broadcast: isBroadcast(endpoint.host) }));
   if (read.yesNo('EPICS_PVA_AUTO_ADDR_LIST', true)) {
-    for (const host of broadcastAddresses()) {
+    for (const { broadcast: host } of interfaces.filter((found) => !found.internal)) {
       if (!searchDestinations.some((d) => d.host === host && d.port === broadcastPort)) {
         searchDestinations.push({ host, port: broadcastPort, broadcast: true });
       }
     }
   }
   const beaconAddresses = env['EPICS_PVA_INTF_ADDR_LIST']?.trim()
-    ? listenableAddresses(read, broadcastPort, isBroadcast)
+    ? beaconListenAddresses(read, broadcastPort, interfaces)
     : distinct(searchDestinations.filter((d) => d.broadcast).map(({ host, port }) => ({ host, port })));
   const nameServers = read.endpoints('EPICS_PVA_NAME_SERVERS', serverPort, LIST_SEPARATOR);
   const timeoutS = read.positiveNumber('EPICS_PVA_CONN_TMO', DEFAULT_CONNECTION_TIMEOUT_S);
@@ -67,32 +72,39 @@ export function readPvaConfig(env: Environment): PvaConfig {
 }
 
 /** 255.255.255.255, a multicast group or the broadcast address of an interface (loopback included). */
-function isBroadcastAddress(host: string, interfaceBroadcasts: readonly string[]): boolean {
+function isBroadcastAddress(host: string, interfaces: readonly InterfaceBroadcast[]): boolean {
   if (!isIPv4(host)) return false;
-  return host === '255.255.255.255' || isMulticast(host) || interfaceBroadcasts.includes(host);
+  return (
+    host === '255.255.255.255' || isMulticast(host) || interfaces.some((found) => found.broadcast === host)
+  );
 }
 
 /**
- * The broadcast and multicast entries of EPICS_PVA_INTF_ADDR_LIST. Others are left out with a warning: a socket on
- * a unicast address (or on all) would take the unicast searches meant for the PVA servers of this host that
- * share the port.
+ * Where EPICS_PVA_INTF_ADDR_LIST says beacons may be received, read as pvxs reads it: an interface's address
+ * stands for that interface's broadcast address, 0.0.0.0 for every interface's, and a broadcast or multicast
+ * address for itself. No socket is bound to a unicast address (or to all): it would take the unicast searches meant
+ * for the PVA servers of this host that share the port.
  */
-function listenableAddresses(
+function beaconListenAddresses(
   read: EnvironmentReader,
-  port: number,
-  isBroadcast: (host: string) => boolean,
+  defaultPort: number,
+  interfaces: readonly InterfaceBroadcast[],
 ): Endpoint[] {
   const endpoints: Endpoint[] = [];
-  for (const endpoint of read.endpoints('EPICS_PVA_INTF_ADDR_LIST', port, LIST_SEPARATOR)) {
-    if (isBroadcast(endpoint.host)) endpoints.push(endpoint);
-    else {
+  for (const { host, port } of read.endpoints('EPICS_PVA_INTF_ADDR_LIST', defaultPort, LIST_SEPARATOR)) {
+    let hosts: string[];
+    if (host === '0.0.0.0') hosts = interfaces.map((found) => found.broadcast);
+    else if (isBroadcastAddress(host, interfaces)) hosts = [host];
+    else hosts = interfaces.filter((found) => found.address === host).map((found) => found.broadcast);
+    if (hosts.length === 0) {
       read.warnings.push(
-        `EPICS_PVA_INTF_ADDR_LIST: "${endpoint.host}" is not a broadcast or multicast address; ignored ` +
-          '(beacons are listened for at broadcast and multicast addresses only)',
+        `EPICS_PVA_INTF_ADDR_LIST: "${host}" is neither an address of this host's interfaces nor a broadcast or ` +
+          'multicast address; ignored',
       );
     }
+    for (const listenHost of hosts) endpoints.push({ host: listenHost, port });
   }
-  return endpoints;
+  return distinct(endpoints);
 }
 
 function distinct(endpoints: readonly Endpoint[]): Endpoint[] {

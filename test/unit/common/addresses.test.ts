@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   broadcastAddresses,
+  interfaceBroadcasts,
   ipv4FromString,
   ipv4ToString,
   isMulticast,
@@ -53,6 +54,9 @@ describe('IPv4 addresses and endpoints', () => {
     );
     assert.deepEqual(broadcastAddresses({ lo: [info('127.0.0.1', '255.0.0.0', true)] }, { loopback: true }), [
       '127.255.255.255',
+    ]);
+    assert.deepEqual(interfaceBroadcasts({ eth0: [info('192.168.10.7', '255.255.255.0')] }), [
+      { address: '192.168.10.7', broadcast: '192.168.10.255', internal: false },
     ]);
   });
 });
