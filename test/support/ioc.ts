@@ -23,6 +23,9 @@ export interface EpicsPorts {
   pvaBroadcastPort: number;
 }
 
+/** PVA beacons go to loopback's broadcast address, where every client on the port hears them. */
+const PVA_BEACON_ADDRESS = '127.255.255.255';
+
 /**
  * Environment for EPICS clients (ours, caproto's, p4p's) that must find only servers on loopback at these
  * ports: automatic address lists off, so no search or beacon ever leaves the machine.
@@ -37,6 +40,7 @@ export function epicsClientEnv(ports: EpicsPorts): Record<string, string> {
     EPICS_PVA_ADDR_LIST: '127.0.0.1',
     EPICS_PVA_SERVER_PORT: String(ports.pvaServerPort),
     EPICS_PVA_BROADCAST_PORT: String(ports.pvaBroadcastPort),
+    EPICS_PVA_INTF_ADDR_LIST: PVA_BEACON_ADDRESS,
   };
 }
 
@@ -51,7 +55,7 @@ export function epicsServerEnv(ports: EpicsPorts): Record<string, string> {
     EPICS_CAS_SERVER_PORT: String(ports.caServerPort),
     EPICS_PVAS_INTF_ADDR_LIST: '127.0.0.1',
     EPICS_PVAS_AUTO_BEACON_ADDR_LIST: 'NO',
-    EPICS_PVAS_BEACON_ADDR_LIST: '127.0.0.1',
+    EPICS_PVAS_BEACON_ADDR_LIST: PVA_BEACON_ADDRESS,
     EPICS_PVAS_SERVER_PORT: String(ports.pvaServerPort),
     EPICS_PVAS_BROADCAST_PORT: String(ports.pvaBroadcastPort),
   };

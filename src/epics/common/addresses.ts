@@ -31,6 +31,12 @@ export function ipv4FromString(text: string): number | undefined {
   return value;
 }
 
+/** Whether a dotted-quad IPv4 address is a multicast group (224.0.0.0/4). */
+export function isMulticast(ipv4: string): boolean {
+  const first = Number(ipv4.split('.')[0]);
+  return ipv4FromString(ipv4) !== undefined && first >= 224 && first <= 239;
+}
+
 /**
  * One address list entry: `host` or `host:port`, ignoring the `,ttl` and `@interface` suffixes of pvAccess
  * multicast entries. Returns why not when the entry is unusable (IPv6 entries among them: searches go out over
@@ -46,19 +52,42 @@ export function parseEndpoint(entry: string, defaultPort: number): Endpoint | st
   return { host, port };
 }
 
-/** Broadcast address (peer address on point-to-point links) of every non-loopback IPv4 interface. */
-export function broadcastAddresses(
+/** An IPv4 interface address and its broadcast address (the peer's address on point-to-point links). */
+export interface InterfaceBroadcast {
+  readonly address: string;
+  readonly broadcast: string;
+  /** Loopback. */
+  readonly internal: boolean;
+}
+
+/** Every IPv4 interface address of the host, with its broadcast address. */
+export function interfaceBroadcasts(
   interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces(),
-): string[] {
-  const addresses = new Set<string>();
+): InterfaceBroadcast[] {
+  const found: InterfaceBroadcast[] = [];
   for (const infos of Object.values(interfaces)) {
     for (const info of infos ?? []) {
-      if (info.family !== 'IPv4' || info.internal) continue;
+      if (info.family !== 'IPv4') continue;
       const address = ipv4FromString(info.address);
       const netmask = ipv4FromString(info.netmask);
       if (address === undefined || netmask === undefined) continue;
-      addresses.add(ipv4ToString((address | ~netmask) >>> 0));
+      const broadcast = ipv4ToString((address | ~netmask) >>> 0);
+      found.push({ address: info.address, broadcast, internal: info.internal });
     }
   }
-  return [...addresses];
+  return found;
+}
+
+/**
+ * Broadcast address (peer address on point-to-point links) of every non-loopback IPv4 interface, and with
+ * `loopback` of the loopback interface too (127.255.255.255).
+ */
+export function broadcastAddresses(
+  interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces(),
+  { loopback = false } = {},
+): string[] {
+  const addresses = interfaceBroadcasts(interfaces)
+    .filter((found) => loopback || !found.internal)
+    .map((found) => found.broadcast);
+  return [...new Set(addresses)];
 }

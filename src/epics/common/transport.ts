@@ -1,11 +1,26 @@
 /**
- * The thin I/O layer both clients share: the UDP socket searches go out of, and TCP sockets for circuits.
- * Everything protocol-related lives in the sans-I/O modules; this file only moves bytes.
+ * The thin I/O layer both clients share: the UDP socket searches go out of, UDP sockets that listen for server
+ * beacons, and TCP sockets for circuits. Everything protocol-related lives in the sans-I/O modules; this file only
+ * moves bytes.
  */
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
-import { connect, type Socket } from 'node:net';
+import { connect, isIPv4, type Socket } from 'node:net';
+import { isMulticast } from './addresses.js';
 
 const SEARCH_SOCKET_RECEIVE_BUFFER = 4 * 1024 * 1024;
+
+type DatagramHandler = (datagram: Buffer, source: RemoteInfo) => void;
+
+/** Binds `socket` to `address` (all addresses when undefined) and `port` (0: chosen by the OS). */
+async function bindUdp(socket: UdpSocket, port: number, address?: string): Promise<void> {
+  await new Promise<void>((resolveBind, rejectBind) => {
+    socket.once('error', rejectBind);
+    socket.bind(port, address, () => {
+      socket.off('error', rejectBind);
+      resolveBind();
+    });
+  });
+}
 
 /** The UDP socket searches go out from and replies (and repeater-forwarded beacons) come back to. */
 export class SearchSocket {
@@ -18,19 +33,10 @@ export class SearchSocket {
   ) {}
 
   /** Binds a socket on an OS-chosen port; rejects when it cannot. */
-  static async open(
-    onDatagram: (datagram: Buffer, source: RemoteInfo) => void,
-    onError: (error: Error) => void,
-  ): Promise<SearchSocket> {
+  static async open(onDatagram: DatagramHandler, onError: (error: Error) => void): Promise<SearchSocket> {
     const socket = createSocket({ type: 'udp4' });
     socket.on('message', onDatagram);
-    await new Promise<void>((resolveBind, rejectBind) => {
-      socket.once('error', rejectBind);
-      socket.bind(0, () => {
-        socket.off('error', rejectBind);
-        resolveBind();
-      });
-    });
+    await bindUdp(socket, 0);
     socket.on('error', onError);
     // Only after bind: broadcast destinations (automatic address lists, x.x.x.255 in a list) need it.
     socket.setBroadcast(true);
@@ -47,6 +53,45 @@ export class SearchSocket {
     this.socket.send(datagram, port, host, (error) => {
       if (error) onError(error);
     });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await new Promise<void>((resolveClose) => this.socket.close(() => resolveClose()));
+  }
+}
+
+/**
+ * A UDP socket that receives what is sent to one broadcast or multicast address and port, such as server beacons.
+ * It shares the port with every other socket of the host (address reuse), each of which gets its own copy of a
+ * broadcast or multicast datagram. Bound to that address rather than to all addresses, it never receives a
+ * unicast datagram, so it takes none from another socket on the port (a server's, on this host).
+ */
+export class BroadcastListener {
+  private closed = false;
+
+  private constructor(private readonly socket: UdpSocket) {}
+
+  /** Rejects when the address cannot be bound (not a broadcast or multicast address of this host, say). */
+  static async open(
+    address: string,
+    port: number,
+    onDatagram: DatagramHandler,
+    onError: (error: Error) => void,
+  ): Promise<BroadcastListener> {
+    if (!isIPv4(address)) throw new Error(`not an IPv4 address: ${address}`);
+    const socket = createSocket({ type: 'udp4', reuseAddr: true });
+    socket.on('message', onDatagram);
+    try {
+      await bindUdp(socket, port, address);
+      if (isMulticast(address)) socket.addMembership(address);
+    } catch (error) {
+      socket.close();
+      throw error;
+    }
+    socket.on('error', onError);
+    return new BroadcastListener(socket);
   }
 
   async close(): Promise<void> {

@@ -48,8 +48,10 @@ export interface PvaCounters {
   listenerErrors: number;
   searchDatagramsSent: number;
   searchResponses: number;
-  /** Datagrams on the search socket that could not be decoded. */
+  /** Datagrams on the search socket or where beacons are listened for that could not be decoded. */
   badDatagrams: number;
+  /** Beacons of a new or restarted server (each searches the waiting channels again, at most once a second). */
+  beaconAnomalies: number;
   /** Monitor INIT errors and error finals from servers. */
   remoteErrors: number;
   bytesReceived: number;
@@ -69,6 +71,7 @@ export function newCounters(): PvaCounters {
     searchDatagramsSent: 0,
     searchResponses: 0,
     badDatagrams: 0,
+    beaconAnomalies: 0,
     remoteErrors: 0,
     bytesReceived: 0,
   };

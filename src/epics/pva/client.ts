@@ -1,8 +1,9 @@
 /**
  * The pvAccess client the forwarder uses: subscribe to a PV by name and receive connection events and updates in
  * the protocol-neutral model. One channel and one monitor per name, shared by every subscription of that name;
- * searches, circuits, reconnection and re-subscription are handled here without any action by the caller. This
- * file holds the sockets, timers and maps; the protocol is in the channel, circuit and monitor modules.
+ * searches, circuits, reconnection and re-subscription are handled here without any action by the caller, and
+ * server beacons speed up the search when a server starts or restarts. This file holds the sockets, timers and
+ * maps; the protocol is in the channel, circuit, monitor and beacon modules.
  */
 import type { RemoteInfo } from 'node:dgram';
 import { silentLogger, type Logger } from '../../logging/logger.js';
@@ -12,7 +13,8 @@ import { type Endpoint, endpointsText } from '../common/addresses.js';
 import type { Environment } from '../common/environment.js';
 import { type ClientIdentity, defaultIdentity } from '../common/identity.js';
 import { resolveEndpoints } from '../common/resolve.js';
-import { SearchSocket, SocketTransport } from '../common/transport.js';
+import { BroadcastListener, SearchSocket, SocketTransport } from '../common/transport.js';
+import { BeaconTracker, decodeBeaconDatagram } from './beacons.js';
 import {
   type ChannelHost,
   newCounters,
@@ -22,7 +24,13 @@ import {
 } from './channel.js';
 import { Circuit, type CircuitEvents } from './circuit.js';
 import { type PvaConfig, readPvaConfig, type SearchDestination } from './config.js';
-import { encodeSearch, type MonitorOptions, type SearchResponse, type ServerMessage } from './messages.js';
+import {
+  type Beacon,
+  encodeSearch,
+  type MonitorOptions,
+  type SearchResponse,
+  type ServerMessage,
+} from './messages.js';
 import { LayoutCache, monitorRequestOptions } from './monitor.js';
 import { MessageType, SearchFlag, TCP_PROTOCOL } from './protocol.js';
 import {
@@ -46,8 +54,12 @@ export interface PvaClientOptions {
   readonly identity?: ClientIdentity;
 }
 
-/** pvxs waits this long before reconnecting to a server it just lost. */
+/** Reconnecting to a server instance (the same GUID) just lost waits this long, so a failing server is no hot loop. */
 const RECONNECT_HOLDOFF_MS = 2000;
+/** After a beacon anomaly the waiting channels are searched within this spread, so clients do not search in step. */
+const BOOST_SPREAD_MS = 200;
+/** Beacon anomalies search the waiting channels again at most this often. */
+const MIN_BOOST_INTERVAL_MS = 1000;
 /** Name servers are reconnected after this delay. */
 const NAME_SERVER_RETRY_MS = 2000;
 /** A circuit left without channels is closed after this long. */
@@ -60,6 +72,8 @@ interface Connection {
   readonly circuit: Circuit;
   readonly transport: SocketTransport;
   readonly nameServer: boolean;
+  /** The server instance a search reply named ('' for a name server). */
+  readonly guid: string;
   /** When the circuit was first seen without channels. */
   emptySinceMs: number | undefined;
 }
@@ -72,8 +86,8 @@ export class PvaClient implements PvProvider {
   private readonly channels = new Map<string, PvaChannel>();
   private readonly channelsByCid = new Map<number, PvaChannel>();
   private readonly connections = new Map<string, Connection>();
-  /** Servers lost recently, by key, with the time: reconnects wait out the hold-off. */
-  private readonly recentlyClosed = new Map<string, number>();
+  /** Servers lost recently, by key, with the time and the instance: reconnects to it wait out the hold-off. */
+  private readonly recentlyClosed = new Map<string, { readonly atMs: number; readonly guid: string }>();
   /** Servers whose connection closed with channels on it, and how many: their return is logged. */
   private readonly lostServers = new Map<string, number>();
   private readonly search = new SearchScheduler<PvaChannel>();
@@ -87,6 +101,9 @@ export class PvaClient implements PvProvider {
   private nextIoid = 1;
   private nextSearchSequence = 1;
   private searchSocket: Promise<SearchSocket | undefined> | undefined;
+  private beaconListeners: Promise<(BroadcastListener | undefined)[]> | undefined;
+  private beacons: BeaconTracker | undefined;
+  private lastBoostAt = 0;
   private searchDestinations: Promise<SearchDestination[]> | undefined;
   private housekeeping: NodeJS.Timeout | undefined;
   private initialSearchTimer: NodeJS.Timeout | undefined;
@@ -179,6 +196,7 @@ export class PvaClient implements PvProvider {
     await Promise.all([
       ...connections.map(({ transport }) => transport.closed),
       this.searchSocket?.then((socket) => socket?.close()),
+      this.beaconListeners?.then((listeners) => Promise.all(listeners.map((listener) => listener?.close()))),
     ]);
   }
 
@@ -207,6 +225,7 @@ export class PvaClient implements PvProvider {
     this.searchDestinations = resolveEndpoints(this.config.searchDestinations, (destination, error) =>
       this.logger.warn(`Cannot resolve PVA address "${destination.host}": ${error.message}`),
     );
+    this.listenForBeacons();
     this.housekeeping = setInterval(() => this.tick(), SEARCH_TICK_MS);
     this.housekeeping.unref();
     this.logger.info(
@@ -219,10 +238,15 @@ export class PvaClient implements PvProvider {
 
   private startSearching(channel: PvaChannel): void {
     this.search.add(channel);
+    this.scheduleInitialSearch(INITIAL_SEARCH_DELAY_MS);
+  }
+
+  /** The initial batch goes out after `delayMs`, or sooner if it is already due. */
+  private scheduleInitialSearch(delayMs: number): void {
     this.initialSearchTimer ??= setTimeout(() => {
       this.initialSearchTimer = undefined;
       void this.sendSearches(this.search.takeInitial());
-    }, INITIAL_SEARCH_DELAY_MS);
+    }, delayMs);
   }
 
   private async sendSearches(channels: PvaChannel[]): Promise<void> {
@@ -270,13 +294,17 @@ export class PvaClient implements PvProvider {
     try {
       responses = decodeSearchDatagram(datagram);
     } catch (error) {
-      this.liveCounters.badDatagrams++;
-      this.badDatagramLog.log(
-        `Ignoring a malformed PVA datagram from ${source.address}: ${(error as Error).message}`,
-      );
+      this.onBadDatagram(source, error);
       return;
     }
     for (const response of responses) this.onSearchResponse(response, source.address);
+  }
+
+  private onBadDatagram(source: RemoteInfo, error: unknown): void {
+    this.liveCounters.badDatagrams++;
+    this.badDatagramLog.log(
+      `Ignoring a malformed PVA datagram from ${source.address}: ${(error as Error).message}`,
+    );
   }
 
   private onSearchResponse(response: SearchResponse, source: string): void {
@@ -297,15 +325,70 @@ export class PvaClient implements PvProvider {
         continue;
       }
       this.search.remove(channel);
-      const connection = this.connectionTo(key, host, response.serverPort, false);
+      const connection = this.connectionTo(key, host, response.serverPort, false, response.guid);
       connection.emptySinceMs = undefined;
       channel.connectVia(connection.circuit, response.guid);
     }
   }
 
+  // ---- beacons ------------------------------------------------------------------------------------------
+
+  /**
+   * Listens at each beacon address; one that cannot be bound is logged and left out (servers that start or
+   * restart there are then found by the search back-off alone).
+   */
+  private listenForBeacons(): void {
+    this.beacons = new BeaconTracker(Date.now());
+    this.beaconListeners = Promise.all(
+      this.config.beaconAddresses.map(({ host, port }) =>
+        BroadcastListener.open(
+          host,
+          port,
+          (datagram, source) => this.onBeaconDatagram(datagram, source),
+          (error) => this.logger.warn(`PVA beacon socket ${host}:${port} error: ${error.message}`),
+        ).then(
+          (listener) => {
+            this.logger.debug(`Listening for PVA beacons at ${host}:${port}`);
+            return listener;
+          },
+          (error: unknown) => {
+            this.logger.warn(`Cannot listen for PVA beacons at ${host}:${port}: ${(error as Error).message}`);
+            return undefined;
+          },
+        ),
+      ),
+    );
+  }
+
+  private onBeaconDatagram(datagram: Buffer, source: RemoteInfo): void {
+    let beacons: Beacon[];
+    try {
+      beacons = decodeBeaconDatagram(datagram);
+    } catch (error) {
+      this.onBadDatagram(source, error);
+      return;
+    }
+    for (const beacon of beacons) this.onBeacon(beacon, source.address);
+  }
+
+  /** A new or restarted server: every channel still waiting is searched again at once, its back-off restarted. */
+  private onBeacon(beacon: Beacon, source: string): void {
+    if (beacon.protocol !== TCP_PROTOCOL || !this.beacons) return;
+    const key = `${beacon.serverAddress ?? source}:${beacon.serverPort}`;
+    const now = Date.now();
+    if (!this.beacons.observe(key, beacon.guid, beacon.sequence, now)) return;
+    this.liveCounters.beaconAnomalies++;
+    if (this.search.size === 0 || now - this.lastBoostAt < MIN_BOOST_INTERVAL_MS) return;
+    this.lastBoostAt = now;
+    this.logger.debug(`PVA server ${key} started or restarted; searching again for ${this.search.size} PVs`);
+    this.search.boost();
+    this.scheduleInitialSearch(Math.random() * BOOST_SPREAD_MS);
+  }
+
   // ---- circuits ------------------------------------------------------------------------------------------
 
-  private connectionTo(key: string, host: string, port: number, nameServer: boolean): Connection {
+  /** The connection to a server (`guid`: the instance a search reply named), opened unless it is already. */
+  private connectionTo(key: string, host: string, port: number, nameServer: boolean, guid = ''): Connection {
     const existing = this.connections.get(key);
     if (existing && existing.circuit.state !== 'closed') return existing;
     const transport: SocketTransport = new SocketTransport(host, port, this.config.idleTimeoutMs, {
@@ -318,10 +401,12 @@ export class PvaClient implements PvProvider {
       events: this.circuitEvents,
       logger: this.logger,
     });
-    const connection: Connection = { circuit, transport, nameServer, emptySinceMs: undefined };
+    const connection: Connection = { circuit, transport, nameServer, guid, emptySinceMs: undefined };
     this.connections.set(key, connection);
     this.liveCounters.circuitsOpened++;
-    const holdoff = (this.recentlyClosed.get(key) ?? 0) + RECONNECT_HOLDOFF_MS - Date.now();
+    // A restarted server (a new GUID at the address) is connected at once.
+    const lost = this.recentlyClosed.get(key);
+    const holdoff = lost?.guid === guid ? lost.atMs + RECONNECT_HOLDOFF_MS - Date.now() : 0;
     if (holdoff > 0) setTimeout(() => transport.connect(), holdoff).unref();
     else transport.connect();
     this.logger.debug(`Connecting to PVA server ${key}`);
@@ -343,10 +428,10 @@ export class PvaClient implements PvProvider {
     }
   }
 
-  private onConnectionClosed({ circuit, nameServer, transport }: Connection, reason: string): void {
+  private onConnectionClosed({ circuit, nameServer, guid, transport }: Connection, reason: string): void {
     const key = circuit.key;
     if (this.connections.get(key)?.circuit === circuit) this.connections.delete(key);
-    this.recentlyClosed.set(key, Date.now());
+    this.recentlyClosed.set(key, { atMs: Date.now(), guid });
     this.liveCounters.circuitsClosed++;
     this.closedBytesReceived += circuit.bytesReceived;
     if (!this.closed) {
@@ -399,8 +484,9 @@ export class PvaClient implements PvProvider {
         connection.emptySinceMs = undefined;
       }
     }
-    for (const [key, closedAt] of this.recentlyClosed) {
-      if (now - closedAt > RECONNECT_HOLDOFF_MS) this.recentlyClosed.delete(key);
+    for (const [key, { atMs }] of this.recentlyClosed) {
+      if (now - atMs > RECONNECT_HOLDOFF_MS) this.recentlyClosed.delete(key);
     }
+    this.beacons?.forgetSilent(now);
   }
 }

@@ -21,11 +21,20 @@ export function isLittleEndian(flags: number): boolean {
   return (flags & HeaderFlag.bigEndian) === 0;
 }
 
+export function isFromServer(flags: number): boolean {
+  return (flags & HeaderFlag.fromServer) !== 0;
+}
+
 /**
- * Decodes and checks a header at bytes[offset]. `fromServer` is the direction the message must carry: pvxs
- * drops peers that get it wrong, and a wrong direction bit is the cheapest sign of a stream out of step.
+ * Decodes and checks a header at bytes[offset]. `fromServer` is the direction the message must carry (undefined:
+ * either): pvxs drops peers that get it wrong, and a wrong direction bit is the cheapest sign of a stream out of
+ * step.
  */
-export function readHeader(bytes: Uint8Array, offset: number, fromServer: boolean): MessageHeader {
+export function readHeader(
+  bytes: Uint8Array,
+  offset: number,
+  fromServer: boolean | undefined,
+): MessageHeader {
   if (bytes.length - offset < HEADER_SIZE) throw new PvaProtocolError('truncated header');
   const magic = bytes[offset] as number;
   const version = bytes[offset + 1] as number;
@@ -34,7 +43,7 @@ export function readHeader(bytes: Uint8Array, offset: number, fromServer: boolea
   if (magic !== PVA_MAGIC)
     throw new PvaProtocolError(`bad magic 0x${magic.toString(16)} (not a pvAccess stream)`);
   if (version === 0) throw new PvaProtocolError('protocol version 0');
-  if (((flags & HeaderFlag.fromServer) !== 0) !== fromServer) {
+  if (fromServer !== undefined && isFromServer(flags) !== fromServer) {
     throw new PvaProtocolError(`message direction flag wrong (flags 0x${flags.toString(16)})`);
   }
   const b4 = bytes[offset + 4] as number;
@@ -70,4 +79,35 @@ export function encodeControl(writer: WireWriter, command: number, value: number
     (fromServer ? HeaderFlag.fromServer : 0) |
     (writer.littleEndian ? 0 : HeaderFlag.bigEndian);
   writer.u8(PVA_MAGIC).u8(PVA_VERSION).u8(flags).u8(command).u32(value);
+}
+
+/** One application message of a datagram: its header, and where its payload starts and ends. */
+export interface DatagramMessage {
+  readonly header: MessageHeader;
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * The application messages of a UDP datagram, which holds whole messages back to back; control messages are
+ * skipped. Throws PvaProtocolError when a header is malformed, carries the wrong direction (`fromServer`, as for
+ * readHeader) or announces more bytes than the datagram has.
+ */
+export function* datagramMessages(
+  datagram: Uint8Array,
+  fromServer: boolean | undefined,
+): Generator<DatagramMessage> {
+  let offset = 0;
+  while (datagram.length - offset >= HEADER_SIZE) {
+    const header = readHeader(datagram, offset, fromServer);
+    if (isControl(header.flags)) {
+      offset += HEADER_SIZE;
+      continue;
+    }
+    const start = offset + HEADER_SIZE;
+    const end = start + header.size;
+    if (end > datagram.length) throw new PvaProtocolError('datagram shorter than its message');
+    yield { header, start, end };
+    offset = end;
+  }
 }

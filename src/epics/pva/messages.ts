@@ -1,6 +1,6 @@
 /**
  * Payload encoders and decoders of the messages a monitoring client exchanges
- * (docs/protocols/pvaccess.md: "Connection handshake", "Search", "Channels", "Monitors"). Encoders write a
+ * (docs/protocols/pvaccess.md: "Connection handshake", "Search", "Beacons", "Channels", "Monitors"). Encoders write a
  * whole message (header included) into a WireWriter in its byte order; decoders read a payload from a
  * WireReader positioned at its start. Both directions exist for each message so in-repo test servers can speak
  * the protocol with the same code that is tested against real captures.
@@ -16,7 +16,7 @@ import {
   encodeFieldDesc,
 } from './introspection.js';
 import type { TypeRegistry } from './introspection.js';
-import { Command, MonitorSubcommand } from './protocol.js';
+import { Command, FieldDescTag, MonitorSubcommand } from './protocol.js';
 import { type PvData, type PvStructureData, decodeData, encodeData } from './values.js';
 import { PvaProtocolError, type PvaStatus, type WireReader, type WireWriter } from './wire.js';
 
@@ -140,6 +140,46 @@ export function decodeSearchResponse(reader: WireReader): SearchResponse {
   const channelIds: number[] = [];
   for (let i = 0; i < n; i++) channelIds.push(reader.u32());
   return { guid, sequenceId, serverAddress, serverPort, protocol, found, channelIds };
+}
+
+// ---- BEACON ------------------------------------------------------------------------------------------------
+
+/** A server's announcement of itself, sent over UDP when it starts and periodically after. */
+export interface Beacon {
+  /** Server instance id (12 bytes, hex): a new one each time the server starts. */
+  readonly guid: string;
+  readonly flags: number;
+  /** Counts the server's beacons, modulo 256. */
+  readonly sequence: number;
+  /** Counts changes of the server's set of channel providers, modulo 65,536. */
+  readonly changeCount: number;
+  /** Server address; null = "any": the beacon's source. */
+  readonly serverAddress: string | null;
+  readonly serverPort: number;
+  readonly protocol: string;
+}
+
+/** Encodes a beacon with a null server status (as pvxs servers send it). */
+export function encodeBeacon(writer: WireWriter, beacon: Beacon): void {
+  const start = beginMessage(writer, Command.beacon, true);
+  writer.bytes(Buffer.from(beacon.guid, 'hex').subarray(0, GUID_BYTES));
+  writer.u8(beacon.flags).u8(beacon.sequence).u16(beacon.changeCount);
+  encodeAddress(writer, beacon.serverAddress, true);
+  writer.u16(beacon.serverPort).string(beacon.protocol);
+  writer.u8(FieldDescTag.nullType);
+  endMessage(writer, start);
+}
+
+/** Decodes a beacon; the server status that ends it (a FieldDesc and value, usually null) is not read. */
+export function decodeBeacon(reader: WireReader): Beacon {
+  const guid = reader.slice(GUID_BYTES).toString('hex');
+  const flags = reader.u8();
+  const sequence = reader.u8();
+  const changeCount = reader.u16();
+  const serverAddress = decodeAddress(reader);
+  const serverPort = reader.u16();
+  const protocol = reader.string();
+  return { guid, flags, sequence, changeCount, serverAddress, serverPort, protocol };
 }
 
 // ---- connection validation ---------------------------------------------------------------------------------

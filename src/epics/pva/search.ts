@@ -1,17 +1,18 @@
 /**
  * Search scheduling (docs/protocols/pvaccess.md, "Back-off"), like pvxs: new channels are searched in one batch shortly after they are added;
  * unanswered ones then sit in a ring of one-second buckets, moving n buckets ahead after their n-th unanswered
- * search (retries after 1, 2, 3, … 30 s, then every 30 s). Pure: the caller owns the timer and the sockets.
+ * search (retries after 1, 2, 3, … 30 s, then every 30 s). A beacon of a new or restarted server sends every
+ * waiting channel back to the initial batch. Pure: the caller owns the timer and the sockets.
  */
-import { isControl, isLittleEndian, readHeader } from './header.js';
+import { datagramMessages, isLittleEndian } from './header.js';
 import {
   decodeSearchResponse,
   SEARCH_FIXED_BYTES,
   type SearchChannel,
   type SearchResponse,
 } from './messages.js';
-import { Command, HEADER_SIZE, MAX_SEARCH_DATAGRAM } from './protocol.js';
-import { PvaProtocolError, WireReader } from './wire.js';
+import { Command, MAX_SEARCH_DATAGRAM } from './protocol.js';
+import { WireReader } from './wire.js';
 
 export const SEARCH_BUCKETS = 30;
 export const SEARCH_TICK_MS = 1000;
@@ -79,6 +80,16 @@ export class SearchScheduler<T> {
     return due;
   }
 
+  /**
+   * A server appeared or restarted: every item waiting is moved to the next initial batch, to be searched at once
+   * with its back-off restarted.
+   */
+  boost(): void {
+    for (const item of this.attempts.keys()) this.initial.add(item);
+    for (const bucket of this.ring) bucket.clear();
+    this.attempts.clear();
+  }
+
   /** Every item being searched, for a full round (a name server just connected). */
   all(): T[] {
     return [...this.initial, ...this.attempts.keys()];
@@ -120,20 +131,10 @@ const datagramReader = new WireReader();
  */
 export function decodeSearchDatagram(datagram: Buffer): SearchResponse[] {
   const responses: SearchResponse[] = [];
-  let offset = 0;
-  while (datagram.length - offset >= HEADER_SIZE) {
-    const header = readHeader(datagram, offset, true);
-    if (isControl(header.flags)) {
-      offset += HEADER_SIZE;
-      continue;
-    }
-    const end = offset + HEADER_SIZE + header.size;
-    if (end > datagram.length) throw new PvaProtocolError('datagram shorter than its message');
-    if (header.command === Command.searchResponse) {
-      const reader = datagramReader.reset(datagram, offset + HEADER_SIZE, end, isLittleEndian(header.flags));
-      responses.push(decodeSearchResponse(reader));
-    }
-    offset = end;
+  for (const { header, start, end } of datagramMessages(datagram, true)) {
+    if (header.command !== Command.searchResponse) continue;
+    const reader = datagramReader.reset(datagram, start, end, isLittleEndian(header.flags));
+    responses.push(decodeSearchResponse(reader));
   }
   return responses;
 }

@@ -83,8 +83,22 @@ describe('forwarder: IOC outages of 10 s, twice', { timeout: 180_000 }, () => {
       await sleep(OUTAGE_MS);
       statusSince = world.reader.of(world.topics.status).length;
       await world.ioc.start();
-      restartedAtNs.push(BigInt(Date.now()) * 1_000_000n);
+      const restartNs = BigInt(Date.now()) * 1_000_000n;
+      restartedAtNs.push(restartNs);
       await connectedCount(statusSince, `every stream connected after restart ${outage}`);
+      // PVA reconnects as fast as CA: before the next kill, let the slowest record (1 Hz) update twice.
+      for (const { name, topic } of PROTOCOLS) {
+        for (const record of RECORDS) {
+          await waitForForwarded(
+            world.reader,
+            topic(),
+            'f144',
+            pv(record),
+            (messages) => messages.filter((m) => m.message.timestampNs > restartNs).length >= 2,
+            { what: `2 updates of ${record} over ${name} after restart ${outage}`, timeoutMs: 30_000 },
+          );
+        }
+      }
     }
     const lastRestartNs = restartedAtNs.at(-1)!;
     // Let the restarted IOC run long enough for every alarm band of mbbi (4 s cycle) and tick's 10 Hz.

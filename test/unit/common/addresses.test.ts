@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   broadcastAddresses,
+  interfaceBroadcasts,
   ipv4FromString,
   ipv4ToString,
+  isMulticast,
   parseEndpoint,
 } from '../../../src/epics/common/addresses.js';
 
@@ -25,7 +27,15 @@ describe('IPv4 addresses and endpoints', () => {
     assert.match(String(parseEndpoint('[::1]:5076', 1)), /IPv6/);
   });
 
-  it('derives broadcast addresses from IPv4 interfaces, skipping loopback', () => {
+  it('tells multicast groups from other addresses', () => {
+    assert.equal(isMulticast('224.0.0.128'), true);
+    assert.equal(isMulticast('239.255.255.255'), true);
+    assert.equal(isMulticast('240.0.0.1'), false);
+    assert.equal(isMulticast('127.255.255.255'), false);
+    assert.equal(isMulticast('224.host'), false);
+  });
+
+  it('derives broadcast addresses from IPv4 interfaces, loopback only when asked', () => {
     const info = (address: string, netmask: string, internal = false) => ({
       address,
       netmask,
@@ -42,5 +52,11 @@ describe('IPv4 addresses and endpoints', () => {
       }),
       ['192.168.10.255', '10.1.255.255'],
     );
+    assert.deepEqual(broadcastAddresses({ lo: [info('127.0.0.1', '255.0.0.0', true)] }, { loopback: true }), [
+      '127.255.255.255',
+    ]);
+    assert.deepEqual(interfaceBroadcasts({ eth0: [info('192.168.10.7', '255.255.255.0')] }), [
+      { address: '192.168.10.7', broadcast: '192.168.10.255', internal: false },
+    ]);
   });
 });

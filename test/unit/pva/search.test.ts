@@ -121,6 +121,37 @@ describe('client configuration from the environment', () => {
     assert.equal(manual.searchDestinations.length, 1);
   });
 
+  it('listens for beacons at the broadcast entries of the search list, or where EPICS_PVA_INTF_ADDR_LIST says', () => {
+    const fromSearches = readPvaConfig({
+      EPICS_PVA_ADDR_LIST: '127.0.0.1 127.255.255.255 224.0.0.128 127.255.255.255',
+      EPICS_PVA_AUTO_ADDR_LIST: 'NO',
+      EPICS_PVA_BROADCAST_PORT: '15076',
+    });
+    assert.deepEqual(fromSearches.beaconAddresses, [
+      { host: '127.255.255.255', port: 15076 },
+      { host: '224.0.0.128', port: 15076 },
+    ]);
+    const listed = readPvaConfig({
+      EPICS_PVA_ADDR_LIST: '127.0.0.1',
+      EPICS_PVA_AUTO_ADDR_LIST: 'NO',
+      EPICS_PVA_INTF_ADDR_LIST: '127.0.0.1 224.0.0.128 255.255.255.255:6000 127.255.255.255 192.0.2.1',
+    });
+    assert.deepEqual(listed.beaconAddresses, [
+      { host: '127.255.255.255', port: 5076 }, // loopback's address stands for its broadcast address
+      { host: '224.0.0.128', port: 5076 },
+      { host: '255.255.255.255', port: 6000 },
+    ]);
+    assert.deepEqual(listed.warnings, [
+      'EPICS_PVA_INTF_ADDR_LIST: "192.0.2.1" is neither an address of this host\'s interfaces nor a broadcast or ' +
+        'multicast address; ignored',
+    ]);
+    const everyInterface = readPvaConfig({
+      EPICS_PVA_AUTO_ADDR_LIST: 'NO',
+      EPICS_PVA_INTF_ADDR_LIST: '0.0.0.0',
+    });
+    assert.ok(everyInterface.beaconAddresses.some((endpoint) => endpoint.host === '127.255.255.255'));
+  });
+
   it('ignores malformed entries and values with a warning', () => {
     const config = readPvaConfig({
       EPICS_PVA_ADDR_LIST: '127.0.0.1:99999 [::1]:5076 host:x',
