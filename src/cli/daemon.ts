@@ -226,10 +226,16 @@ async function startForwarding(
       },
     () => {
       if (!spooling) return undefined;
-      const { bytes, waiting, dropped, oldestWaitingMs } = spooling.spool.figures;
+      const { bytes, waiting, dropped, oldestWaitingMs, writeError } = spooling.spool.figures;
       const oldestWaitingSeconds =
         oldestWaitingMs === undefined ? 0 : Math.max(0, Math.round((Date.now() - oldestWaitingMs) / 1000));
-      return { bytes, waiting, dropped, oldestWaitingSeconds };
+      return {
+        bytes,
+        waiting,
+        dropped,
+        oldestWaitingSeconds,
+        ...(writeError === undefined ? {} : { writeError }),
+      };
     },
   );
   // A group member forwards nothing until the group assigns it partitions.

@@ -38,6 +38,8 @@ export interface SpoolState {
   readonly waiting: number;
   readonly oldestWaitingSeconds: number;
   readonly dropped: number;
+  /** While the spool cannot write to disk: the error. */
+  readonly writeError?: string;
 }
 
 /** The `group` of a member's status JSON. */
@@ -133,13 +135,14 @@ function parseStatusJson(
 
 function spoolOf(value: unknown): SpoolState | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
-  const { bytes, waiting, oldest_waiting_s, dropped } = value as Record<string, unknown>;
+  const { bytes, waiting, oldest_waiting_s, dropped, write_error } = value as Record<string, unknown>;
   const number = (field: unknown): number => (typeof field === 'number' ? field : 0);
   return {
     bytes: number(bytes),
     waiting: number(waiting),
     oldestWaitingSeconds: number(oldest_waiting_s),
     dropped: number(dropped),
+    ...(typeof write_error === 'string' ? { writeError: write_error } : {}),
   };
 }
 
@@ -300,8 +303,9 @@ function spoolText(spool: SpoolState): string {
     spool.waiting === 0
       ? 'nothing waiting'
       : `${spool.waiting} messages waiting for Kafka, the oldest ${age(spool.oldestWaitingSeconds * 1000)} old`;
-  const dropped = spool.dropped === 0 ? '' : `, ${spool.dropped} dropped (spool full)`;
-  return `spool ${waiting}, ${spool.bytes} bytes${dropped}`;
+  const dropped = spool.dropped === 0 ? '' : `, ${spool.dropped} dropped (spool full or not writable)`;
+  const failing = spool.writeError === undefined ? '' : `, CANNOT WRITE: ${spool.writeError}`;
+  return `spool ${waiting}, ${spool.bytes} bytes${dropped}${failing}`;
 }
 
 function cell(value: unknown): string {

@@ -46,9 +46,14 @@ export function registerSpoolMetrics(
     'Waiting messages handed to Kafka from the spool.',
     read((spool) => spool.replayed),
   );
+  registry.gauge(
+    'forwarder_spool_write_failing',
+    '1 while writing to the spool directory fails (a full or failing disk), else 0.',
+    read((spool) => (spool.writeError === undefined ? 0 : 1)),
+  );
   registry.counter(
     'forwarder_spool_dropped_total',
-    'Messages dropped because the spool was full (the newest are dropped).',
+    'Messages dropped because the spool was full or could not write (the newest are dropped).',
     read((spool) => spool.dropped),
   );
   registry.gauge(

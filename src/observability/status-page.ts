@@ -43,6 +43,8 @@ export interface SpoolStatus {
   readonly dropped: number;
   readonly tornBytes: number;
   readonly corruptRecords: number;
+  /** Only while writing to the spool directory fails: the error. */
+  readonly writeError?: string;
 }
 
 /** A forwarding group member's part in its group, as /status.json shows it. */
@@ -179,6 +181,7 @@ export function spoolStatus(spool: SpoolFigures, nowMs: number): SpoolStatus {
     dropped: spool.dropped,
     tornBytes: spool.recovery.tornBytes,
     corruptRecords: spool.recovery.corruptRecords,
+    ...(spool.writeError === undefined ? {} : { writeError: spool.writeError }),
   };
 }
 
@@ -188,6 +191,7 @@ function spoolFigures(spool: SpoolStatus): string {
     figure('waiting in the spool', spool.waiting),
     figure('oldest waiting', spool.waiting === 0 ? 'none' : formatAge(spool.oldestWaitingSeconds)),
     figure('spool drops', spool.dropped),
+    ...(spool.writeError === undefined ? [] : [figure('spool cannot write', spool.writeError)]),
   ].join('\n');
 }
 

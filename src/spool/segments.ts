@@ -3,7 +3,8 @@
  * records (record.ts). Appends are buffered and written sequentially, at most WRITE_BUFFER_BYTES or
  * FLUSH_INTERVAL_MS late; with `sync`, every write is followed by an fsync. Opening a spool checks every segment:
  * a torn tail (a power cut in the middle of a write) is cut off at the last whole record, a corrupted record in the
- * middle is skipped up to the next record header; both are counted.
+ * middle is skipped up to the next record header; both are counted. A write that fails (a full or failing disk)
+ * keeps what it could not write in memory and refuses appends once that fills up; the next flush tries again.
  */
 import {
   closeSync,
@@ -26,6 +27,21 @@ export const WRITE_BUFFER_BYTES = 1024 * 1024;
 /** ...or this long before they are written. */
 export const FLUSH_INTERVAL_MS = 100;
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;
+
+/** Writes bytes at a position of a file, returning how many it wrote: node's writeSync, or a stand-in disk in tests. */
+export type FileWriter = (
+  fd: number,
+  buffer: Buffer,
+  offset: number,
+  length: number,
+  position: number,
+) => number;
+
+export interface SegmentOptions {
+  readonly segmentBytes: number;
+  readonly sync: boolean;
+  readonly write?: FileWriter;
+}
 
 export interface Segment {
   readonly id: number;
@@ -58,19 +74,21 @@ export class SegmentFiles {
   private writeBuffer = Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
   private buffered = 0;
   private fd: number | undefined;
+  /** The error of the last write while writing fails, and when it failed. */
+  private failure: Error | undefined;
+  private failedAt = 0;
 
   private constructor(
     readonly dir: string,
     /** Oldest first; the last one is written to. */
     readonly segments: Segment[],
-    private readonly segmentBytes: number,
-    private readonly sync: boolean,
+    private readonly options: SegmentOptions,
   ) {}
 
   /** Opens (creating) the spool directory and checks its segments; throws when the directory is unusable. */
   static open(
     dir: string,
-    options: { readonly segmentBytes: number; readonly sync: boolean },
+    options: SegmentOptions,
   ): { readonly files: SegmentFiles; readonly recovery: Recovery } {
     mkdirSync(dir, { recursive: true });
     const recovery: Recovery = { tornBytes: 0, corruptRecords: 0, corruptBytes: 0 };
@@ -80,10 +98,15 @@ export class SegmentFiles {
       .map((match) => Number.parseInt(match[1] as string, 16))
       .sort((a, b) => a - b)
       .map((id) => checkSegment(dir, id, recovery));
-    const files = new SegmentFiles(dir, segments, options.segmentBytes, options.sync);
+    const files = new SegmentFiles(dir, segments, options);
     // Appends go to a segment of their own: the ones found are only read.
-    files.startSegment((segments.at(-1)?.id ?? 0) + 1);
+    if (!files.startSegment((segments.at(-1)?.id ?? 0) + 1)) throw files.failure as Error;
     return { files, recovery };
+  }
+
+  /** While writing to disk fails (a full or failing disk): the last error. */
+  get writeFailure(): Error | undefined {
+    return this.failure;
   }
 
   /** Bytes in all segments, buffered appends included. */
@@ -99,16 +122,23 @@ export class SegmentFiles {
     return { segment: last.id, offset: last.fileBytes + this.buffered };
   }
 
-  /** Appends a record; returns the segment it is in. */
-  append(topic: string, key: Buffer | null, payload: Uint8Array, timestampMs: number): number {
+  /**
+   * Appends a record; returns the segment it is in, or undefined when there is no room because writing to disk
+   * fails (tried again at most every FLUSH_INTERVAL_MS).
+   */
+  append(topic: string, key: Buffer | null, payload: Uint8Array, timestampMs: number): number | undefined {
     const size = recordSize(topic, key, payload);
     let last = this.segments.at(-1) as Segment;
-    if (last.fileBytes + this.buffered > 0 && last.fileBytes + this.buffered + size > this.segmentBytes) {
-      this.flush();
-      last = this.startSegment(last.id + 1);
+    if (
+      last.fileBytes + this.buffered > 0 &&
+      last.fileBytes + this.buffered + size > this.options.segmentBytes
+    ) {
+      const next = this.makeRoom() ? this.startSegment(last.id + 1) : undefined;
+      if (next === undefined) return undefined;
+      last = next;
     }
     if (this.buffered + size > this.writeBuffer.length) {
-      this.flush();
+      if (!this.makeRoom()) return undefined;
       if (size > this.writeBuffer.length) this.writeBuffer = Buffer.allocUnsafe(size);
     }
     encodeRecord(this.writeBuffer, this.buffered, topic, key, payload, timestampMs);
@@ -117,15 +147,54 @@ export class SegmentFiles {
     return last.id;
   }
 
-  /** Writes the buffered appends (and fsyncs them, with `sync`). */
-  flush(): void {
-    if (this.buffered === 0 || this.fd === undefined) return;
+  /**
+   * Writes the buffered appends (and fsyncs them, with `sync`); false when writing failed, and then what was not
+   * written stays buffered.
+   */
+  flush(): boolean {
+    if (this.buffered === 0 || this.fd === undefined) {
+      this.failure = undefined;
+      return true;
+    }
+    const write = this.options.write ?? writeSync;
+    const segment = this.segments.at(-1) as Segment;
     let written = 0;
-    while (written < this.buffered)
-      written += writeSync(this.fd, this.writeBuffer, written, this.buffered - written);
-    if (this.sync) fsyncSync(this.fd);
-    (this.segments.at(-1) as Segment).fileBytes += this.buffered;
+    try {
+      while (written < this.buffered) {
+        const length = this.buffered - written;
+        written += write(this.fd, this.writeBuffer, written, length, segment.fileBytes + written);
+      }
+      if (this.options.sync) fsyncSync(this.fd);
+    } catch (error) {
+      this.failed(error);
+      // Keep all of it buffered: the next write starts again where this one did, over any part it wrote.
+      if (written > 0) this.truncate(segment.fileBytes);
+      return false;
+    }
+    this.failure = undefined;
+    segment.fileBytes += written;
     this.buffered = 0;
+    return true;
+  }
+
+  private truncate(length: number): void {
+    try {
+      ftruncateSync(this.fd as number, length);
+    } catch {
+      // The disk fails altogether: the next write goes over the part written, and what sticks out beyond it is a
+      // torn tail that opening the spool again cuts off.
+    }
+  }
+
+  /** Empties the write buffer, unless writing failed less than FLUSH_INTERVAL_MS ago (no retry per append). */
+  private makeRoom(): boolean {
+    if (this.failure !== undefined && performance.now() - this.failedAt < FLUSH_INTERVAL_MS) return false;
+    return this.flush();
+  }
+
+  private failed(error: unknown): void {
+    this.failure = error instanceof Error ? error : new Error(String(error));
+    this.failedAt = performance.now();
   }
 
   /** Deletes a segment that is not the one written to. */
@@ -138,7 +207,6 @@ export class SegmentFiles {
 
   /** Reads the records from `from` on, written or buffered, at most about `maxBytes` of them. */
   read(from: SpoolPosition, maxBytes = READ_CHUNK_BYTES): { records: SpooledRecord[]; next: SpoolPosition } {
-    this.flush();
     const records: SpooledRecord[] = [];
     let position = from;
     let read = 0;
@@ -153,7 +221,10 @@ export class SegmentFiles {
         continue;
       }
       if (position.offset >= segment.fileBytes) {
-        if (index === this.segments.length - 1) break;
+        if (index === this.segments.length - 1) {
+          position = this.readBuffered(segment, position, records);
+          break;
+        }
         position = { segment: (this.segments[index + 1] as Segment).id, offset: 0 };
         continue;
       }
@@ -183,10 +254,29 @@ export class SegmentFiles {
     return { records, next: position };
   }
 
-  close(): void {
+  /** Appends still in memory from `position` (in the last segment) on, copied out of the write buffer. */
+  private readBuffered(segment: Segment, position: SpoolPosition, records: SpooledRecord[]): SpoolPosition {
+    const start = position.offset - segment.fileBytes;
+    if (start >= this.buffered) return position;
+    const bytes = Buffer.from(this.writeBuffer.subarray(start, this.buffered));
+    let offset = 0;
+    while (offset < bytes.length) {
+      const found = decodeRecord(bytes, offset);
+      if (found.kind !== 'record') break;
+      records.push({ message: found.message, segment: segment.id });
+      offset = found.end;
+    }
+    return { segment: segment.id, offset: position.offset + offset };
+  }
+
+  /** Writes what is buffered and closes the file; returns the bytes that could not be written (lost). */
+  close(): number {
     this.flush();
+    const unwritten = this.buffered;
+    this.buffered = 0;
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
+    return unwritten;
   }
 
   /** After close(): removes every segment (nothing in them is needed any more). */
@@ -194,10 +284,18 @@ export class SegmentFiles {
     for (const segment of this.segments.splice(0)) rmSync(segment.path, { force: true });
   }
 
-  private startSegment(id: number): Segment {
-    if (this.fd !== undefined) closeSync(this.fd);
+  /** Opens a new segment to append to; undefined (and a write failure) when the file cannot be created. */
+  private startSegment(id: number): Segment | undefined {
     const path = join(this.dir, segmentName(id));
-    this.fd = openSync(path, 'a');
+    let fd: number;
+    try {
+      fd = openSync(path, 'w');
+    } catch (error) {
+      this.failed(error);
+      return undefined;
+    }
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = fd;
     const segment: Segment = { id, path, fileBytes: 0, records: 0, skips: [] };
     this.segments.push(segment);
     return segment;

@@ -15,7 +15,13 @@ import type { TailMessage } from '../kafka/partition-tail.js';
 import type { TopicMessages } from '../kafka/producer-statistics.js';
 import { AckTracker, partitionKey, splitPartitionKey } from './acks.js';
 import { recordSize } from './record.js';
-import { type Recovery, SegmentFiles, type SpooledRecord, type SpoolPosition } from './segments.js';
+import {
+  type FileWriter,
+  type Recovery,
+  SegmentFiles,
+  type SpooledRecord,
+  type SpoolPosition,
+} from './segments.js';
 
 export interface SpoolOptions {
   readonly dir: string;
@@ -24,6 +30,8 @@ export interface SpoolOptions {
   /** fsync every write (slower; survives a power cut, not only a crash). */
   readonly sync: boolean;
   readonly segmentBytes?: number;
+  /** A stand-in for the disk, in tests. */
+  readonly write?: FileWriter;
 }
 
 /** What the spool shows to metrics and the status page. */
@@ -43,6 +51,8 @@ export interface SpoolFigures {
   /** Records found done before a restart, and skipped. */
   readonly skippedAtStart: number;
   readonly recovery: Recovery;
+  /** While writing to the spool's directory fails (a full or failing disk): the error. */
+  readonly writeError: string | undefined;
 }
 
 const DEFAULT_SEGMENT_BYTES = 32 * 1024 * 1024;
@@ -109,6 +119,8 @@ export class Spool {
   private replayedCount = 0;
   private skippedCount = 0;
   private doneTotal = 0;
+  /** Why the last save of the acknowledgement state failed, until one succeeds. */
+  private stateFailure: Error | undefined;
 
   private constructor(
     private readonly files: SegmentFiles,
@@ -128,6 +140,7 @@ export class Spool {
     const { files, recovery } = SegmentFiles.open(options.dir, {
       segmentBytes: options.segmentBytes ?? DEFAULT_SEGMENT_BYTES,
       sync: options.sync,
+      ...(options.write === undefined ? {} : { write: options.write }),
     });
     const { bsize, blocks } = statfsSync(options.dir);
     const maxBytes = options.maxBytes ?? Math.floor(DEFAULT_SHARE * bsize * blocks);
@@ -147,7 +160,13 @@ export class Spool {
       replayed: this.replayedCount,
       skippedAtStart: this.skippedCount,
       recovery: this.recovery,
+      writeError: (this.files.writeFailure ?? this.stateFailure)?.message,
     };
+  }
+
+  /** The spool's directory. */
+  get dir(): string {
+    return this.options.dir;
   }
 
   /** Whether records wait to be handed over (then new ones must wait behind them). */
@@ -168,7 +187,8 @@ export class Spool {
   /**
    * Appends a message. 'direct': nothing waits before it, so the caller hands it over at once and then calls
    * handedOverDirect(), deferDirect() or discardDirect(). 'queued': it waits behind others. 'full': the spool has
-   * no room and did not take it (counted as dropped unless the caller hands it over unspooled).
+   * no room (it holds maxBytes, or writing to disk fails) and did not take it (counted as dropped unless the caller
+   * hands it over unspooled).
    */
   append(
     topic: string,
@@ -178,6 +198,7 @@ export class Spool {
   ): 'direct' | 'queued' | 'full' {
     if (this.files.bytes + recordSize(topic, key, payload) > this.maxBytes) return 'full';
     const segment = this.files.append(topic, key, payload, timestampMs);
+    if (segment === undefined) return 'full';
     this.outstanding.set(segment, (this.outstanding.get(segment) ?? 0) + 1);
     this.appendedCount++;
     if (this.waitingCount === 0) {
@@ -337,9 +358,9 @@ export class Spool {
     this.saveState();
   }
 
-  /** Writes the appends buffered in memory to disk. */
-  flush(): void {
-    this.files.flush();
+  /** Writes the appends buffered in memory to disk; false while that fails (they stay in memory). */
+  flush(): boolean {
+    return this.files.flush();
   }
 
   /** The producer flushed everything handed over to Kafka: all of it is done. */
@@ -347,15 +368,19 @@ export class Spool {
     for (const [segment, count] of this.acks.allDone()) this.done(segment, count);
   }
 
-  /** Writes what is buffered and the acknowledgement state; an empty spool leaves no files behind. */
-  close(): void {
-    this.files.close();
+  /**
+   * Writes what is buffered and the acknowledgement state; an empty spool leaves no files behind. Returns the bytes
+   * of appends that could not be written (the disk failed): lost unless Kafka had them.
+   */
+  close(): number {
+    const unwritten = this.files.close();
     if (this.waitingCount === 0 && [...this.outstanding.values()].every((count) => count <= 0)) {
       this.files.deleteAll();
       rmSync(join(this.options.dir, STATE_FILE), { force: true });
-      return;
+      return 0;
     }
     this.saveState();
+    return unwritten;
   }
 
   private done(segment: number, count: number): void {
@@ -405,7 +430,13 @@ export class Spool {
       handed: plain(this.acks.handedRecords()),
     };
     const path = join(this.options.dir, STATE_FILE);
-    writeFileSync(`${path}.tmp`, JSON.stringify(state));
-    renameSync(`${path}.tmp`, path);
+    try {
+      writeFileSync(`${path}.tmp`, JSON.stringify(state));
+      renameSync(`${path}.tmp`, path);
+      this.stateFailure = undefined;
+    } catch (error) {
+      // The last state saved stays: a restart would send again what Kafka acknowledged since (twice, not lost).
+      this.stateFailure = error instanceof Error ? error : new Error(String(error));
+    }
   }
 }

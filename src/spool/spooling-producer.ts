@@ -19,6 +19,7 @@ const REPLAY_BATCH = 5_000;
 /** When librdkafka's queue is full, the replay tries again after this long. */
 const REPLAY_RETRY_MS = 100;
 const SPOOL_FULL_REASON = 'the spool is full';
+const SPOOL_UNWRITABLE_REASON = 'the spool cannot write to disk';
 /** At a stop, waiting for Kafka goes on while it acknowledged something within this long. */
 const CLOSE_PROGRESS_MS = 2_500;
 
@@ -38,6 +39,8 @@ export class SpoolingProducer implements MessageSink {
   private closed = false;
   /** Whether the log last said that messages wait. */
   private spooling = false;
+  /** Whether the log last said that writing to disk fails. */
+  private writeFailing = false;
   private readonly dropLog: RateLimitedLog;
 
   /** While the records an earlier run left in doubt are checked against Kafka: nothing is replayed meanwhile. */
@@ -51,7 +54,7 @@ export class SpoolingProducer implements MessageSink {
   ) {
     this.dropLog = new RateLimitedLog(logger, 'error', 10_000);
     producer.onStatistics((statistics) => spool.onStatistics(statistics.topics, statistics.messagesHeld));
-    this.flushTimer = setInterval(() => spool.flush(), FLUSH_INTERVAL_MS);
+    this.flushTimer = setInterval(() => this.writeToDisk(), FLUSH_INTERVAL_MS);
     this.flushTimer.unref();
     if (!spool.hasWaiting) return;
     logger.info(
@@ -128,12 +131,17 @@ export class SpoolingProducer implements MessageSink {
     clearTimeout(this.replayTimer);
     if (this.replayImmediate) clearImmediate(this.replayImmediate);
     clearInterval(this.flushTimer);
-    this.spool.flush();
+    this.writeToDisk();
     const flushed = await this.flushWhileKafkaTakes(Date.now() + flushTimeoutMs);
     await this.producer.close(0);
     if (flushed) this.spool.allHandedOverDone();
     const { waiting, bytes } = this.spool.figures;
-    this.spool.close();
+    const unwritten = this.spool.close();
+    if (unwritten > 0) {
+      this.logger.error(
+        `Spool: ${unwritten} bytes of messages could not be written to ${this.spool.dir}; what Kafka lacks of them is lost`,
+      );
+    }
     if (waiting > 0) {
       this.logger.warn(`Spool: ${waiting} messages (${bytes} bytes) wait in the spool for the next start`);
     }
@@ -158,10 +166,33 @@ export class SpoolingProducer implements MessageSink {
       return;
     }
     this.spool.drop();
-    this.dropLog.log(
-      `Spool full (${this.spool.figures.maxBytes} bytes): dropping the newest messages until Kafka takes the waiting ones`,
-    );
-    this.producer.refused(topic, key, SPOOL_FULL_REASON);
+    const { maxBytes, writeError } = this.spool.figures;
+    if (writeError === undefined) {
+      this.dropLog.log(
+        `Spool full (${maxBytes} bytes): dropping the newest messages until Kafka takes the waiting ones`,
+      );
+    } else {
+      this.dropLog.log(
+        `Spool cannot write to disk (${writeError}): dropping the newest messages until it can`,
+      );
+    }
+    this.producer.refused(topic, key, writeError === undefined ? SPOOL_FULL_REASON : SPOOL_UNWRITABLE_REASON);
+  }
+
+  /** Writes the spool's buffered appends, and says when writing starts or stops failing. */
+  private writeToDisk(): void {
+    const written = this.spool.flush();
+    const { writeError } = this.spool.figures;
+    if (writeError !== undefined && !this.writeFailing) {
+      this.writeFailing = true;
+      this.logger.error(
+        `Spool: cannot write to ${this.spool.dir} (${writeError}); trying again every ${FLUSH_INTERVAL_MS} ms, ` +
+          'and meanwhile messages that do not fit in memory go to Kafka unspooled, or are dropped while others wait',
+      );
+    } else if (written && writeError === undefined && this.writeFailing) {
+      this.writeFailing = false;
+      this.logger.info(`Spool: writing to ${this.spool.dir} again`);
+    }
   }
 
   private startSpooling(): void {

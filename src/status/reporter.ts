@@ -35,8 +35,10 @@ export interface SpoolReport {
   readonly waiting: number;
   /** Age of the oldest waiting message, s (0 when none waits). */
   readonly oldestWaitingSeconds: number;
-  /** Messages dropped because the spool was full. */
+  /** Messages dropped because the spool was full or could not write. */
   readonly dropped: number;
+  /** Only while writing to the spool directory fails: the error. */
+  readonly writeError?: string;
 }
 
 /**
@@ -59,7 +61,8 @@ export function statusJson(
     spool === undefined
       ? ''
       : `, "spool": {"bytes": ${spool.bytes}, "waiting": ${spool.waiting}, ` +
-        `"oldest_waiting_s": ${spool.oldestWaitingSeconds}, "dropped": ${spool.dropped}}`;
+        `"oldest_waiting_s": ${spool.oldestWaitingSeconds}, "dropped": ${spool.dropped}` +
+        `${spool.writeError === undefined ? '' : `, "write_error": ${JSON.stringify(spool.writeError)}`}}`;
   return `{"streams": [${entries.join(', ')}]${groupPart}${spoolPart}}`;
 }
 

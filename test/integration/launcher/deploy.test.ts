@@ -45,8 +45,10 @@ describe('deploy/forwarder.conf.example', () => {
     // The files it names, in a scratch directory instead of /etc/forwarder and /var/log/forwarder.
     const etc = join(dir, 'etc');
     const logs = join(dir, 'log');
+    const state = join(dir, 'lib');
     mkdirSync(etc);
     mkdirSync(logs);
+    mkdirSync(state);
     for (const name of ['kafka-ca.pem', 'forwarder.pem', 'forwarder.key'])
       writeFileSync(join(etc, name), 'PEM');
 
@@ -67,7 +69,8 @@ describe('deploy/forwarder.conf.example', () => {
       [...active, ...switchedOn.map(({ line }) => line)]
         .join('\n')
         .replaceAll('/etc/forwarder/', `${etc}/`)
-        .replaceAll('/var/log/forwarder/', `${logs}/`),
+        .replaceAll('/var/log/forwarder/', `${logs}/`)
+        .replaceAll('/var/lib/forwarder/', `${state}/`),
     );
     const options = parseConfigFile(everything, { CONFIG_TOPIC_SASL_PASSWORD: 'secret' });
     assert.equal(options.configTopic.uri.securityProtocol, 'SASL_SSL');
@@ -78,6 +81,7 @@ describe('deploy/forwarder.conf.example', () => {
       protocol: 'tcp',
     });
     assert.equal(options.pvUpdatePeriodMs, 10_000);
+    assert.equal(options.spool?.dir, join(state, 'spool'));
     assert.equal(options.skipRetrieval, true);
   });
 });

@@ -236,7 +236,14 @@ describe(
       let peakInFlight = { messages: 0, atMs: 0 };
       const rss: number[] = [];
       const sampler = setInterval(() => {
-        rss.push(rssMiB(forwarder.child.pid!));
+        // Not once the stop at the end has begun: an exiting process has no resident set.
+        if (forwarder.child.exitCode === null && forwarder.child.signalCode === null) {
+          try {
+            rss.push(rssMiB(forwarder.child.pid!));
+          } catch {
+            // Exited between the check and the read.
+          }
+        }
         void outputInFlight(httpPort)
           .then((messages) => {
             if (messages > peakInFlight.messages) peakInFlight = { messages, atMs: Date.now() };

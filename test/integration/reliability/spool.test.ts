@@ -239,6 +239,10 @@ describe('forwarder: the disk spool', { timeout: 600_000 }, () => {
         // The values right up to the signal reached the spool (10 Hz, plus time to get through the forwarder).
         const latest = ticksBefore(messages, signalledAt).at(-1) as number;
         const last = messages.filter((m) => m.timestampMs < signalledAt).at(-1) as ReadMessage;
+        // 10 Hz: every full 100 ms between the newest value kept and the signal is a value made and not kept.
+        const newestKeptMs = signalledAt - last.timestampMs;
+        report[`${protocol} newest kept, ms before the signal`] = newestKeptMs;
+        report[`${protocol} made last and not kept`] = Math.floor(newestKeptMs / 100);
         assert.ok(
           signalledAt - last.timestampMs < 1_000,
           `${protocol}: values up to ${latest} just before the signal`,
@@ -295,6 +299,7 @@ describe('forwarder: the disk spool', { timeout: 600_000 }, () => {
         .reduce((sum, [from, to]) => sum + to - from + 1, 0);
     }
     assert.ok(missing <= 2, `only the damaged records are missing (${missing} values)`);
+    console.log(`spool damaged figures: ${JSON.stringify({ ...status.spool, missing })}`);
   });
 
   it('drops the newest messages when the spool is full, counts and logs them, and keeps running with flat memory', async () => {

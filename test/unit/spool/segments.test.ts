@@ -12,7 +12,14 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { SegmentFiles, type SpoolPosition } from '../../../src/spool/segments.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { writeSync } from 'node:fs';
+import {
+  FLUSH_INTERVAL_MS,
+  type FileWriter,
+  SegmentFiles,
+  type SpoolPosition,
+} from '../../../src/spool/segments.js';
 
 const dirs: string[] = [];
 after(() => {
@@ -39,6 +46,27 @@ function readAll(files: SegmentFiles, from: SpoolPosition = { segment: 0, offset
     if (records.length === 0) return out;
     out.push(...records.map((record) => record.message.payload.toString()));
     position = next;
+  }
+}
+
+/** A disk that fills up after a given number of bytes, and frees space when told to. */
+class FlakyDisk {
+  private room = Number.POSITIVE_INFINITY;
+
+  readonly write: FileWriter = (fd, buffer, offset, length, position) => {
+    if (this.room <= 0)
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    const written = writeSync(fd, buffer, offset, Math.min(length, this.room), position);
+    this.room -= written;
+    return written;
+  };
+
+  failAfter(bytes: number): void {
+    this.room = bytes;
+  }
+
+  heal(): void {
+    this.room = Number.POSITIVE_INFINITY;
   }
 }
 
@@ -115,5 +143,45 @@ describe('spool segments', () => {
     files.close();
     files.deleteAll();
     assert.deepEqual(readdirSync(dir), []);
+  });
+  it('keeps appends in memory while the disk refuses writes, refuses appends once that is full, and writes them later', async () => {
+    const disk = new FlakyDisk();
+    const dir = spoolDir();
+    const { files } = SegmentFiles.open(dir, { segmentBytes: 1 << 30, sync: false, write: disk.write });
+    appendMany(files, 10);
+    disk.failAfter(40); // The next write stops after 40 bytes: the middle of a record.
+    assert.equal(files.flush(), false);
+    assert.match(files.writeFailure?.message ?? '', /ENOSPC/);
+    assert.deepEqual(readAll(files), values(0, 10), 'what is in memory is read from memory');
+    let refusedAt = -1;
+    for (let i = 10; refusedAt < 0 && i < 200_000; i++) {
+      if (files.append('data', null, Buffer.alloc(100, 1), i) === undefined) refusedAt = i;
+    }
+    assert.ok(refusedAt > 10, 'appends are refused once the write buffer is full');
+    disk.heal();
+    await sleep(FLUSH_INTERVAL_MS + 10);
+    assert.equal(files.flush(), true);
+    assert.equal(files.writeFailure, undefined);
+    assert.equal(files.append('data', null, Buffer.from('value after'), 0) !== undefined, true);
+    assert.equal(files.close(), 0);
+    const again = SegmentFiles.open(dir, { segmentBytes: 1 << 30, sync: false });
+    const read = readAll(again.files);
+    assert.deepEqual(read.slice(0, 10), values(0, 10), 'the torn write was written again whole');
+    assert.equal(read.length, refusedAt + 1);
+    assert.equal(read.at(-1), 'value after');
+    assert.deepEqual(again.recovery, { tornBytes: 0, corruptRecords: 0, corruptBytes: 0 });
+    again.files.close();
+  });
+
+  it('says how many bytes a close could not write', () => {
+    const disk = new FlakyDisk();
+    const { files } = SegmentFiles.open(spoolDir(), {
+      segmentBytes: 1 << 30,
+      sync: false,
+      write: disk.write,
+    });
+    appendMany(files, 3);
+    disk.failAfter(0);
+    assert.ok(files.close() > 0);
   });
 });

@@ -3,7 +3,7 @@
  * them when told to, reporting its progress in librdkafka's statistics form. The spool's files are real.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,6 +12,7 @@ import type { ProducerStatistics } from '../../../src/kafka/producer-statistics.
 import type { TailMessage, TailRequest } from '../../../src/kafka/partition-tail.js';
 import type { ProduceResult } from '../../../src/kafka/producer.js';
 import { silentLogger } from '../../../src/logging/logger.js';
+import type { FileWriter } from '../../../src/spool/segments.js';
 import { Spool } from '../../../src/spool/spool.js';
 import { SpoolingProducer, type SpoolTarget } from '../../../src/spool/spooling-producer.js';
 
@@ -199,5 +200,36 @@ describe('the spool in front of the producer', () => {
     kafka.deliver();
     assert.deepEqual(kafka.delivered, numbers(0, waiting), 'the oldest were kept');
     await sink.close(1000);
+  });
+  it('goes on when the disk refuses writes: unspooled while Kafka takes messages, dropped and counted otherwise', async () => {
+    let diskFull = false;
+    const write: FileWriter = (fd, buffer, offset, length, position) => {
+      if (diskFull) throw new Error('ENOSPC: no space left on device, write');
+      return writeSync(fd, buffer, offset, length, position);
+    };
+    const kafka = new StandInKafka();
+    const sink = new SpoolingProducer(
+      kafka,
+      Spool.open({ dir: spoolDir(), sync: false, write }),
+      silentLogger,
+      kafka.readTails,
+    );
+    kafka.statistics();
+    diskFull = true;
+    const big = Buffer.alloc(100_000);
+    for (let i = 0; i < 30; i++) sink.send('data', key, big, i);
+    assert.equal(kafka.queued.length, 30, 'Kafka took every message, spooled or not');
+    assert.match(sink.spool.figures.writeError ?? '', /ENOSPC/);
+    kafka.room = 0;
+    for (let i = 0; i < 30; i++) sink.send('data', key, big, i);
+    assert.equal(sink.spool.figures.dropped, 30, 'room neither in the spool nor in Kafka: dropped');
+    assert.match(kafka.refusedReasons[0] ?? '', /cannot write to disk/);
+    diskFull = false;
+    kafka.room = Number.POSITIVE_INFINITY;
+    await until(() => sink.spool.figures.writeError === undefined, 'the disk written again');
+    send(sink, 0, 5);
+    assert.deepEqual(kafka.queued.slice(-5), numbers(0, 5), 'spooled and handed over again');
+    kafka.deliver();
+    assert.equal(await sink.close(1000), true);
   });
 });
