@@ -10,19 +10,22 @@
  *   2. the same with --spool-dir (a fresh directory in the system's temporary directory, deleted after);
  *   3. with --spool-dir: Kafka stopped for a window, the load on: the spool's write rate (appended/s from the
  *      forwarder's /metrics) against the rate the source served, CPU and RSS;
- *   4. Kafka started again, the load still on: the replay rate while the backlog drains, the waiting count over
- *      time, the time to drain, CPU and RSS, and the ratio of replay rate to write rate;
- *   5. the load off, everything drained: the data topic read back and compared per PV with what the source served.
+ *   4. Kafka started again, the load still on: the replay rate while the backlog drains (at most --drain-limit
+ *      seconds), the waiting count over time, the time to drain, CPU and RSS, the messages librdkafka held (near
+ *      its queue's size when Kafka, not the forwarder, was the limit), and the ratio of replay rate to write rate;
+ *      then, the load off, the rate at which what is left drains (the replay with the forwarder to itself);
+ *   5. everything drained: the data topic read back and compared per PV with what the source served.
  *
  * Usage: npm run bench:spool [-- --protocol ca|pva] [--runs N] [--pvs N] [--hz R] [--seconds S]
- *        [--outage-seconds S] [--kafka-config NAME=VALUE] [--cpu-prof DIR] [--outage-only] [--launch sources]
+ *        [--outage-seconds S] [--drain-limit S] [--spool-max-bytes B] [--kafka-config NAME=VALUE]
+ *        [--node-option OPTION] [--cpu-prof DIR] [--outage-only] [--launch sources]
  *
  * Every message goes to the spool, whether Kafka takes it at once or not, so appended/s is the write rate at all
  * times. While Kafka is away, librdkafka's own queue (queue.buffering.max.messages, 100,000 by default) takes the
- * first messages; the rest wait in the spool, and only those are replayed. `--kafka-config
- * queue.buffering.max.messages=N` changes that queue.
+ * first messages ("librdkafka's queue took"); the rest wait in the spool, as does every message appended while any
+ * waits, and only those are replayed. `--kafka-config queue.buffering.max.messages=N` changes that queue.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -43,7 +46,7 @@ const { values: cli } = parseArgs({
     hz: { type: 'string', default: '10' },
     seconds: { type: 'string', default: '15' },
     'outage-seconds': { type: 'string', default: '20' },
-    'drain-limit': { type: 'string', default: '300' },
+    'drain-limit': { type: 'string', default: '60' },
     'spool-max-bytes': { type: 'string', default: '4G' },
     'kafka-config': { type: 'string', multiple: true },
     'node-option': { type: 'string', multiple: true },
@@ -119,7 +122,8 @@ interface OutageFigures {
   readonly takenByQueue: number;
   readonly spoolBytes: number;
   readonly kafkaStartS: number;
-  readonly reconnectS: number;
+  /** From asking Kafka to start until the first sample that saw a replay. */
+  readonly replayStartS: number;
   readonly replayRate: number;
   readonly liveRate: number;
   readonly deliveredRate: number;
@@ -127,6 +131,12 @@ interface OutageFigures {
   readonly replayCores: number;
   readonly replayCpuPer100k: number;
   readonly replayRssMb: number;
+  /** Messages librdkafka held, on average over the replay: near its queue's size when Kafka was the limit. */
+  readonly replayKafkaHeld: number;
+  /** The backlog left when the load went off, its replay rate then, and the forwarder's cores meanwhile. */
+  readonly leftAtLoadOff: number;
+  readonly replayRateWithoutLoad: number;
+  readonly replayCoresWithoutLoad: number;
 }
 
 const rate = (from: OutageSample, to: OutageSample, field: keyof OutageSample): number =>
@@ -134,7 +144,7 @@ const rate = (from: OutageSample, to: OutageSample, field: keyof OutageSample): 
 
 function outageFigures(result: OutageResult): OutageFigures {
   const { samples, marks } = result;
-  const { down, starting, up, firstReplay, drained, replayEnd } = marks;
+  const { down, starting, up, firstReplay, drained, replayEnd, loadOff, drainedWithoutLoad: offEnd } = marks;
   const appendedWhileDown = starting.appended - down.appended;
   const whileDown = samples.filter((s) => s.t >= down.t && s.t <= starting.t);
   // The replay ran from the sample before the first one that saw it, until the backlog was gone (or the limit).
@@ -144,6 +154,12 @@ function outageFigures(result: OutageResult): OutageFigures {
   const from = replaying[0];
   const to = replaying.at(-1);
   const replayS = from && to ? to.t - from.t : NaN;
+  // Kafka's end offset is read only while it serves: the delivered rate over the samples that have it.
+  const offsets = replaying.filter((s) => Number.isFinite(s.endOffset));
+  const firstOffset = offsets[0];
+  const lastOffset = offsets.at(-1);
+  // Without the load, only a backlog of a few seconds' replay gives a rate worth printing.
+  const offDrain = loadOff.waiting >= 100_000 && offEnd.t - loadOff.t >= 1 ? offEnd : undefined;
   return {
     downS: starting.t - down.t,
     writeRate: rate(down, starting, 'appended'),
@@ -154,15 +170,32 @@ function outageFigures(result: OutageResult): OutageFigures {
     takenByQueue: appendedWhileDown - (starting.waiting - down.waiting),
     spoolBytes: Math.max(...samples.map((s) => s.spoolBytes)),
     kafkaStartS: up.t - starting.t,
-    reconnectS: replayFrom ? replayFrom.t - up.t : NaN,
+    replayStartS: firstReplay ? firstReplay.t - starting.t : NaN,
     replayRate: from && to ? rate(from, to, 'replayed') : NaN,
     liveRate: from && to ? rate(from, to, 'appended') : NaN,
-    deliveredRate: from && to ? rate(from, to, 'endOffset') : NaN,
+    deliveredRate:
+      firstOffset && lastOffset && lastOffset !== firstOffset
+        ? rate(firstOffset, lastOffset, 'endOffset')
+        : NaN,
     drainS: drained ? drained.t - up.t : NaN,
     replayCores: from && to ? (to.cpuS - from.cpuS) / replayS : NaN,
     replayCpuPer100k: from && to ? ((to.cpuS - from.cpuS) * 100_000) / (to.replayed - from.replayed) : NaN,
     replayRssMb: Math.max(...replaying.map((s) => s.rssMb)),
+    replayKafkaHeld: replaying.reduce((sum, s) => sum + s.kafkaHeld, 0) / replaying.length,
+    leftAtLoadOff: loadOff.waiting,
+    replayRateWithoutLoad: offDrain ? rate(loadOff, offDrain, 'replayed') : NaN,
+    replayCoresWithoutLoad: offDrain ? rate(loadOff, offDrain, 'cpuS') : NaN,
   };
+}
+
+/** How much of the time tasks waited for a core (Linux PSI), since the machine is shared: "avg10/avg60 %". */
+function cpuPressure(): string {
+  try {
+    const some = /^some avg10=(\S+) avg60=(\S+)/m.exec(readFileSync('/proc/pressure/cpu', 'utf8'));
+    return some ? `${some[1]}/${some[2]} %` : 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** `values` as one figure or a range, min–max. */
@@ -264,7 +297,7 @@ function printProtocol(protocol: EpicsProtocolName, results: readonly RunResult[
     [
       '  4. Kafka back, load on',
       'Kafka start s',
-      'reconnect s',
+      'replay from s',
       'replayed/s',
       'live/s',
       'delivered/s',
@@ -272,13 +305,14 @@ function printProtocol(protocol: EpicsProtocolName, results: readonly RunResult[
       'CPU cores',
       'CPU s/100k',
       'RSS max MB',
+      'librdkafka held',
       'replay/write',
     ],
     [
       [
         '',
         of((f) => f.kafkaStartS, digits(1)),
-        of((f) => f.reconnectS, digits(1)),
+        of((f) => f.replayStartS, digits(1)),
         of((f) => f.replayRate, thousands),
         of((f) => f.liveRate, thousands),
         of((f) => f.deliveredRate, thousands),
@@ -286,7 +320,21 @@ function printProtocol(protocol: EpicsProtocolName, results: readonly RunResult[
         of((f) => f.replayCores, digits(2)),
         of((f) => f.replayCpuPer100k, digits(2)),
         of((f) => f.replayRssMb, digits(0)),
+        of((f) => f.replayKafkaHeld, thousands),
         of((f) => f.replayRate / f.writeRate, digits(2)),
+      ],
+    ],
+  ))
+    console.log(line);
+  for (const line of table(
+    ['  4b. load off, the rest drains', 'waiting at load off', 'replayed/s', 'CPU cores', 'replay/write'],
+    [
+      [
+        '',
+        of((f) => f.leftAtLoadOff, thousands),
+        of((f) => f.replayRateWithoutLoad, thousands),
+        of((f) => f.replayCoresWithoutLoad, digits(2)),
+        of((f) => f.replayRateWithoutLoad / f.writeRate, digits(2)),
       ],
     ],
   ))
@@ -382,7 +430,13 @@ function summarise(
     }; drained ${span(
       figures.map((f) => f.drainS),
       digits(1),
-    )} s after Kafka was back`,
+    )} s after Kafka was back; with the load off, replayed at ${span(
+      figures.map((f) => f.replayRateWithoutLoad),
+      thousands,
+    )}/s (${span(
+      figures.map((f) => f.replayRateWithoutLoad / f.writeRate),
+      digits(2),
+    )} times the write rate)`,
     `${name}: read back, lost ${span(
       results.map((r) => r.outage.lost),
       thousands,
@@ -412,7 +466,7 @@ async function main(): Promise<void> {
   const directory = mkdtempSync(join(tmpdir(), 'bench-spool-run-'));
   console.log(`Disk spool benchmark — ${describeMachine()}`);
   console.log(
-    `load average at start: ${loadAverage()}; normal window ${cli.seconds} s, Kafka away ${windows.outageS} s, ${runs} run(s)`,
+    `load average at start: ${loadAverage()}, CPU pressure (tasks waiting for a core, avg10/avg60) ${cpuPressure()}; normal window ${cli.seconds} s, Kafka away ${windows.outageS} s, ${runs} run(s)`,
   );
   if (cli.launch !== 'sources') build();
   progress('starting the Kafka broker');
@@ -448,7 +502,7 @@ async function main(): Promise<void> {
     for (const line of summary) console.log(`  ${line}`);
     console.log('reproduce:');
     for (const protocol of protocols) console.log(`  ${command(protocol)}`);
-    console.log(`load average at end: ${loadAverage()}`);
+    console.log(`load average at end: ${loadAverage()}, CPU pressure ${cpuPressure()}`);
   } finally {
     await broker.destroy();
     rmSync(directory, { recursive: true, force: true });

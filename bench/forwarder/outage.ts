@@ -37,12 +37,14 @@ export interface OutageWindows {
 
 /** One reading of the forwarder during the step. */
 export interface OutageSample {
-  /** Seconds since Kafka was stopped. */
+  /** Seconds since Kafka was asked to stop. */
   readonly t: number;
   readonly appended: number;
   readonly replayed: number;
   readonly waiting: number;
   readonly spoolBytes: number;
+  /** Messages the output producer's librdkafka holds (queued or in flight). */
+  readonly kafkaHeld: number;
   readonly cpuS: number;
   readonly rssMb: number;
   /** The data topic's end offset; NaN while Kafka is away. */
@@ -52,11 +54,11 @@ export interface OutageSample {
 export interface OutageResult {
   readonly protocol: EpicsProtocolName;
   readonly step: Step;
-  /** Readings every SAMPLE_MS from Kafka's stop until the backlog drained. */
+  /** Readings every SAMPLE_MS from Kafka's stop until the backlog drained, the load on, then off. */
   readonly samples: readonly OutageSample[];
   /**
-   * The samples at: Kafka gone, Kafka asked to start, Kafka serving, first replay, backlog drained (undefined when
-   * it did not within the limit), and the last one while it drained.
+   * The samples at: Kafka asked to stop, Kafka asked to start, Kafka serving, first replay, backlog drained
+   * (undefined when it did not within the limit), and the last one while it drained.
    */
   readonly marks: {
     readonly down: OutageSample;
@@ -65,6 +67,9 @@ export interface OutageResult {
     readonly firstReplay: OutageSample | undefined;
     readonly drained: OutageSample | undefined;
     readonly replayEnd: OutageSample;
+    /** The load switched off, and when the backlog left then had drained (or DRAIN_WITHOUT_LOAD_LIMIT_S passed). */
+    readonly loadOff: OutageSample;
+    readonly drainedWithoutLoad: OutageSample;
   };
   /**
    * Load updates made between the samples `down` and `starting`, read back by their EPICS time: what the source
@@ -82,10 +87,13 @@ export interface OutageResult {
 }
 
 const SAMPLE_MS = 250;
+/** The longest the backlog may take to drain once the load is off (s): the read-back needs it drained. */
+const DRAIN_WITHOUT_LOAD_LIMIT_S = 300;
 
-/** Reads a metric without labels from the Prometheus exposition. */
-function metric(exposition: string, name: string): number {
-  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(exposition)?.[1] ?? NaN);
+/** Reads a metric from the Prometheus exposition; `labels` as they are written there, e.g. `{producer="output"}`. */
+function metric(exposition: string, name: string, labels = ''): number {
+  const escaped = `${name}${labels}`.replace(/[{}]/g, '\\$&');
+  return Number(new RegExp(`^${escaped} (\\S+)$`, 'm').exec(exposition)?.[1] ?? NaN);
 }
 
 export async function outageStep(
@@ -120,9 +128,11 @@ export async function outageStep(
         replayed: metric(exposition, 'forwarder_spool_replayed_total'),
         waiting: metric(exposition, 'forwarder_spool_waiting_messages'),
         spoolBytes: metric(exposition, 'forwarder_spool_bytes'),
+        kafkaHeld: metric(exposition, 'forwarder_kafka_in_flight_messages', '{producer="output"}'),
         cpuS: processCpuSeconds(pid),
         rssMb: processMemoryMb(pid).rss,
-        endOffset: kafkaUp ? await scan.endOffset() : NaN,
+        // Just after a start Kafka may not answer in time: no reading then, rather than no run.
+        endOffset: kafkaUp ? await scan.endOffset().catch(() => NaN) : NaN,
       };
       samples.push(reading);
       return reading;
@@ -147,10 +157,10 @@ export async function outageStep(
       await sleep(windows.leadS * 1000);
       progress(`${protocol}: stopping Kafka for ${windows.outageS} s`);
       kafkaUp = false;
-      await broker.stop();
       down = performance.now();
       const downMark = await sample();
       const downWallMs = Date.now();
+      await sampleDuring(broker.stop());
       await sampleDuring(sleep(windows.outageS * 1000));
       const startWallMs = Date.now();
       const starting = samples.at(-1) as OutageSample;
@@ -175,6 +185,14 @@ export async function outageStep(
         progress(`${protocol}: the backlog drained ${(drained.t - up.t).toFixed(1)} s after Kafka was back`);
       await sleep(windows.tailS * 1000);
       await source.setLoad(false);
+      const loadOff = await sample();
+      // What still waits drains without the load: the replay's rate when it has the forwarder to itself.
+      let drainedWithoutLoad = loadOff;
+      const offDeadline = performance.now() + DRAIN_WITHOUT_LOAD_LIMIT_S * 1000;
+      while (drainedWithoutLoad.waiting > 0 && performance.now() < offDeadline) {
+        await sleep(SAMPLE_MS);
+        drainedWithoutLoad = await sample();
+      }
       await awaitDrained(scan);
       const { peak: peakMb } = processMemoryMb(pid);
       const final = await source.counts();
@@ -182,13 +200,13 @@ export async function outageStep(
       const read = await readBack(scan, names, kinds);
       const compared = comparePerPv(final, read.perPv);
       const firstReplay = samples.find(
-        (reading) => reading.t >= up.t && reading.replayed > starting.replayed,
+        (reading) => reading.t > starting.t && reading.replayed > starting.replayed,
       );
       return {
         protocol,
         step,
         samples,
-        marks: { down: downMark, starting, up, firstReplay, drained, replayEnd },
+        marks: { down: downMark, starting, up, firstReplay, drained, replayEnd, loadOff, drainedWithoutLoad },
         servedWhileDown: read.epicsMs.filter((ms) => ms >= downWallMs && ms < startWallMs).length,
         peakMb,
         ...compared,
