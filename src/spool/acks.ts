@@ -155,6 +155,11 @@ export class AckTracker {
     return count === undefined ? undefined : partitionKey(topic, keyHash % count);
   }
 
+  /** Whether an earlier run found records of `segment` done that are still to be skipped. */
+  skipsIn(segment: number): boolean {
+    return this.skipAtStart.has(segment);
+  }
+
   /**
    * Whether a record read back at a restart was done before (and takes it off the count), judged by the partition
    * counts of that time.
