@@ -341,7 +341,16 @@ function printProtocol(protocol: EpicsProtocolName, results: readonly RunResult[
     console.log(line);
   const outages = results.map((r) => r.outage);
   for (const line of table(
-    ['  5. read back, steps 3-4', 'served', 'forwarded', 'lost', 'dup', 'clean stop'],
+    [
+      '  5. read back, steps 3-4',
+      'served',
+      'forwarded',
+      'lost',
+      'dup',
+      'spool: appended - on Kafka',
+      'dropped',
+      'clean stop',
+    ],
     [
       [
         '',
@@ -359,6 +368,14 @@ function printProtocol(protocol: EpicsProtocolName, results: readonly RunResult[
         ),
         span(
           outages.map((r) => r.duplicated),
+          thousands,
+        ),
+        span(
+          outages.map((r) => r.appendedNotOnKafka),
+          thousands,
+        ),
+        span(
+          outages.map((r) => r.spoolDropped),
           thousands,
         ),
         outages.every((r) => r.cleanStop) ? 'yes' : 'no',

@@ -82,6 +82,13 @@ export interface OutageResult {
   readonly forwarded: number;
   readonly lost: number;
   readonly duplicated: number;
+  /**
+   * Messages appended to the spool over the step less those the data topic holds, once drained: 0 when the spool
+   * delivered everything it took (the data topic holds nothing else), negative for duplicates.
+   */
+  readonly appendedNotOnKafka: number;
+  /** Messages the spool refused (full, or the disk failing). */
+  readonly spoolDropped: number;
   /** Whether the forwarder stopped with exit code 0 and an empty spool. */
   readonly cleanStop: boolean;
 }
@@ -194,6 +201,11 @@ export async function outageStep(
         drainedWithoutLoad = await sample();
       }
       await awaitDrained(scan);
+      const end = await sample();
+      const spoolDropped = metric(
+        await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text(),
+        'forwarder_spool_dropped_total',
+      );
       const { peak: peakMb } = processMemoryMb(pid);
       const final = await source.counts();
       const exit = await forwarder.stop('SIGTERM', 60_000);
@@ -210,6 +222,8 @@ export async function outageStep(
         servedWhileDown: read.epicsMs.filter((ms) => ms >= downWallMs && ms < startWallMs).length,
         peakMb,
         ...compared,
+        appendedNotOnKafka: end.appended - end.endOffset,
+        spoolDropped,
         cleanStop: exit.code === 0 && !/wait in the spool for the next start/.test(forwarder.output),
       };
     } finally {
