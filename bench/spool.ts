@@ -474,6 +474,7 @@ function command(protocol: EpicsProtocolName): string {
     `--hz ${step.hz}`,
     `--seconds ${cli.seconds}`,
     `--outage-seconds ${windows.outageS}`,
+    `--drain-limit ${windows.drainLimitS}`,
     ...(cli['kafka-config'] ?? []).map((property) => `--kafka-config ${property}`),
     ...(cli['outage-only'] ? ['--outage-only'] : []),
   ];
