@@ -34,6 +34,8 @@ export interface BenchSettings {
   readonly forwarderOutput: string | undefined;
   /** A file for the last step's latency over time (CSV). */
   readonly latencyTrace: string | undefined;
+  /** More forwarder-launch arguments (the spool benchmark's --spool-dir). */
+  readonly forwarderArgs?: readonly string[];
 }
 
 /** The time every PV has to be forwarded once, and a client ceiling's PVs to deliver a first value. */

@@ -53,7 +53,7 @@ export interface StepResult {
 }
 
 /** al00 and ep01 messages of a whole step, connect included. */
-class KindCounts {
+export class KindCounts {
   al00 = 0;
   ep01 = 0;
 
@@ -64,7 +64,7 @@ class KindCounts {
 }
 
 /** The f144 messages of load updates read back from the data topic. */
-interface ReadBack {
+export interface ReadBack {
   /** Messages per PV. */
   readonly perPv: Float64Array;
   readonly latencies: number[];
@@ -91,20 +91,7 @@ export async function forwarderStep(
     const started = performance.now();
     const forwarder = startForwarder(
       settings,
-      [
-        '--config-topic',
-        `${brokerAddress}/${topics.config}`,
-        '--status-topic',
-        `${brokerAddress}/${topics.status}`,
-        '--output-broker',
-        brokerAddress,
-        '--storage-topic',
-        `${brokerAddress}/${topics.storage}`,
-        '--verbosity',
-        'Warning',
-        ...settings.kafkaConfig.flatMap((property) => ['--kafka-config', property]),
-        ...(httpPort === undefined ? [] : ['--http-address', String(httpPort)]),
-      ],
+      forwarderArguments(settings, brokerAddress, topics, httpPort),
       source.clientEnv,
     );
     try {
@@ -139,18 +126,7 @@ export async function forwarderStep(
       await forwarder.stop('SIGTERM', 15_000);
 
       const read = await readBack(scan, names, kinds);
-      let served = 0;
-      let forwarded = 0;
-      let lost = 0;
-      let duplicated = 0;
-      for (let i = 0; i < names.length; i++) {
-        const servedHere = (final[i] as number) - 1;
-        const forwardedHere = read.perPv[i] as number;
-        served += servedHere;
-        forwarded += forwardedHere;
-        lost += Math.max(0, servedHere - forwardedHere);
-        duplicated += Math.max(0, forwardedHere - servedHere);
-      }
+      const { served, forwarded, lost, duplicated } = comparePerPv(final, read.perPv);
       if (settings.latencyTrace !== undefined)
         writeFileSync(settings.latencyTrace, latencyTrace(read.latencies, read.epicsMs, read.firstEpicsMs));
       const latencyMs = Float64Array.from(read.latencies).sort();
@@ -191,12 +167,63 @@ export async function forwarderStep(
   });
 }
 
+/** The forwarder-launch arguments of a step: its topics, the run's Kafka properties and extra arguments. */
+export function forwarderArguments(
+  settings: BenchSettings,
+  brokerAddress: string,
+  topics: StepTopics,
+  httpPort: number | undefined,
+): string[] {
+  return [
+    '--config-topic',
+    `${brokerAddress}/${topics.config}`,
+    '--status-topic',
+    `${brokerAddress}/${topics.status}`,
+    '--output-broker',
+    brokerAddress,
+    '--storage-topic',
+    `${brokerAddress}/${topics.storage}`,
+    '--verbosity',
+    'Warning',
+    ...settings.kafkaConfig.flatMap((property) => ['--kafka-config', property]),
+    ...(httpPort === undefined ? [] : ['--http-address', String(httpPort)]),
+    ...(settings.forwarderArgs ?? []),
+  ];
+}
+
+/** What the load source served against what reached Kafka, per PV (`final`: each counter, 1 before the load). */
+export function comparePerPv(
+  final: Float64Array,
+  perPv: Float64Array,
+): { served: number; forwarded: number; lost: number; duplicated: number } {
+  let served = 0;
+  let forwarded = 0;
+  let lost = 0;
+  let duplicated = 0;
+  for (let i = 0; i < perPv.length; i++) {
+    const servedHere = (final[i] as number) - 1;
+    const forwardedHere = perPv[i] as number;
+    served += servedHere;
+    forwarded += forwardedHere;
+    lost += Math.max(0, servedHere - forwardedHere);
+    duplicated += Math.max(0, forwardedHere - servedHere);
+  }
+  return { served, forwarded, lost, duplicated };
+}
+
+export interface StepTopics {
+  readonly config: string;
+  readonly status: string;
+  readonly storage: string;
+  readonly data: string;
+}
+
 /** The step's fresh topics, with its streams stored in the storage topic for the forwarder to restore. */
-async function stepTopics(
+export async function stepTopics(
   kafkaConfig: Record<string, string>,
   names: readonly string[],
   protocol: EpicsProtocolName,
-): Promise<{ config: string; status: string; storage: string; data: string }> {
+): Promise<StepTopics> {
   const topics = {
     config: uniqueTopic('bench-commands'),
     status: uniqueTopic('bench-status'),
@@ -231,7 +258,7 @@ function streamsCommand(names: readonly string[], topic: string, protocol: Epics
 }
 
 /** Reads the data topic until every PV has an f144 in it (or the deadline): how many have. */
-async function awaitEveryPv(
+export async function awaitEveryPv(
   scan: TopicScan,
   names: readonly string[],
   forwarder: ForwarderProcess,
@@ -253,7 +280,7 @@ async function awaitEveryPv(
 }
 
 /** Drained when the data topic's end offset stops moving. */
-async function awaitDrained(scan: TopicScan): Promise<void> {
+export async function awaitDrained(scan: TopicScan): Promise<void> {
   let end = await scan.endOffset();
   let quietSince = performance.now();
   const drainDeadline = performance.now() + 120_000;
@@ -268,7 +295,11 @@ async function awaitDrained(scan: TopicScan): Promise<void> {
 }
 
 /** The rest of the data topic: every f144 with a value above 1 is a load update (the counters start at 1). */
-async function readBack(scan: TopicScan, names: readonly string[], kinds: KindCounts): Promise<ReadBack> {
+export async function readBack(
+  scan: TopicScan,
+  names: readonly string[],
+  kinds: KindCounts,
+): Promise<ReadBack> {
   const indexOf = new Map(names.map((name, i) => [name, i]));
   const perPv = new Float64Array(names.length);
   const latencies: number[] = [];

@@ -38,6 +38,8 @@ export class AckTracker {
   private readonly skipAtStart = new Map<number, Map<string, number>>();
   /** Per segment and partition: records handed over (in this session or an earlier one). */
   private readonly handedIn = new Map<number, Map<string, number>>();
+  /** Per topic, its partitions' keys, made once: a record's is looked up, not built and hashed again. */
+  private readonly partitionKeys = new Map<string, string[]>();
   /** Times the statistics counted more done than were handed over (should not happen: logged once). */
   mismatches = 0;
 
@@ -50,7 +52,16 @@ export class AckTracker {
       list.push({ keyHash, segment });
       return;
     }
-    this.append(partitionKey(topic, keyHash % count), segment);
+    this.append(this.keyOfPartition(topic, keyHash % count, count), segment);
+  }
+
+  private keyOfPartition(topic: string, partition: number, count: number): string {
+    let keys = this.partitionKeys.get(topic);
+    if (keys?.length !== count) {
+      keys = Array.from({ length: count }, (_, i) => partitionKey(topic, i));
+      this.partitionKeys.set(topic, keys);
+    }
+    return keys[partition] as string;
   }
 
   /** The partition count last seen for a topic. */
@@ -153,6 +164,11 @@ export class AckTracker {
   partitionKeyOf(topic: string, keyHash: number): string | undefined {
     const count = this.partitionCounts.get(topic);
     return count === undefined ? undefined : partitionKey(topic, keyHash % count);
+  }
+
+  /** Whether an earlier run found records of `segment` done that are still to be skipped. */
+  skipsIn(segment: number): boolean {
+    return this.skipAtStart.has(segment);
   }
 
   /**

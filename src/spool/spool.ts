@@ -91,6 +91,7 @@ function signature(key: Buffer | null, value: Buffer): string {
 /** Key hashes by key object: a stream keeps one key Buffer for all its messages. */
 const keyHashes = new WeakMap<Buffer, number>();
 
+/** The hash of a live message's key, cached per key Buffer. */
 function keyHash(key: Buffer | null): number {
   if (key === null) return 0;
   let hash = keyHashes.get(key);
@@ -99,6 +100,14 @@ function keyHash(key: Buffer | null): number {
     keyHashes.set(key, hash);
   }
   return hash;
+}
+
+/**
+ * The hash of a key read back from disk: a new Buffer for every record, so caching it would only fill the cache
+ * (and slow the garbage collector down) for nothing.
+ */
+function readKeyHash(key: Buffer | null): number {
+  return key === null ? 0 : crc32(key);
 }
 
 export class Spool {
@@ -260,7 +269,7 @@ export class Spool {
     this.waitingCount--;
     this.oldestWaiting = undefined;
     this.replayedCount++;
-    this.acks.handedOver(record.message.topic, keyHash(record.message.key), record.segment);
+    this.acks.handedOver(record.message.topic, readKeyHash(record.message.key), record.segment);
   }
 
   /** The record next() gave is not to be sent (done before a restart, or refused for good). */
@@ -276,7 +285,12 @@ export class Spool {
    * statistics): then it is skipped.
    */
   wasDoneBefore(record: SpooledRecord): boolean {
-    const before = this.acks.doneBefore(record.message.topic, keyHash(record.message.key), record.segment);
+    if (!this.acks.skipsIn(record.segment)) return false;
+    const before = this.acks.doneBefore(
+      record.message.topic,
+      readKeyHash(record.message.key),
+      record.segment,
+    );
     if (before) this.skippedCount++;
     return before;
   }
@@ -323,7 +337,7 @@ export class Spool {
         const inSegment = records.filter((record) => record.segment === segment);
         if (inSegment.length === 0) break;
         for (const { message } of inSegment) {
-          const key = this.acks.partitionKeyOf(message.topic, keyHash(message.key));
+          const key = this.acks.partitionKeyOf(message.topic, readKeyHash(message.key));
           if (key === undefined || !left.has(key)) continue;
           const toSkip = skip.get(key) ?? 0;
           if (toSkip > 0) {
