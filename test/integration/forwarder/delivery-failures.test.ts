@@ -22,10 +22,18 @@ interface StatusStream {
   topic: string;
   messages: number;
   deliveryFailures?: { count: number; lastReason: string; last: string };
+  problem: string | null;
+  reason: string | null;
 }
 
-const streams = async (): Promise<StatusStream[]> =>
-  (JSON.parse((await httpGet(`${base}/status.json`)).body) as { streams: StatusStream[] }).streams;
+interface StatusDocument {
+  overall: string;
+  streams: StatusStream[];
+}
+
+const statusDocument = async (): Promise<StatusDocument> =>
+  JSON.parse((await httpGet(`${base}/status.json`)).body) as StatusDocument;
+const streams = async (): Promise<StatusStream[]> => (await statusDocument()).streams;
 
 describe('delivery failures of a stream', () => {
   before(async () => {
@@ -85,5 +93,19 @@ describe('delivery failures of a stream', () => {
       (messages) => messages.filter((message) => message.key?.toString() === 'SIM:FINE').length >= 3,
       20_000,
     );
+  });
+
+  it('gives the refused stream the state "delivery failing" with the reason, and the forwarder the state degraded', async () => {
+    const document = await pollUntil(
+      statusDocument,
+      (doc) =>
+        doc.streams.some((stream) => stream.pv === 'SIM:REFUSED' && stream.problem === 'delivery_failing'),
+      'the refused stream to be delivery failing',
+      10_000,
+    );
+    const refused = document.streams.find((stream) => stream.pv === 'SIM:REFUSED') as StatusStream;
+    assert.match(refused.reason ?? '', /too large/i);
+    assert.equal(document.streams.find((stream) => stream.pv === 'SIM:FINE')?.problem, null);
+    assert.equal(document.overall, 'degraded');
   });
 });
