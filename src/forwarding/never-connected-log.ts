@@ -14,16 +14,17 @@ const NAMED = 10;
 
 /** The line for these streams, or undefined when every PV has connected at some time. */
 export function neverConnectedLine(statuses: readonly StreamStatus[]): string | undefined {
-  const pvs = new Set<string>();
+  // A PV on several streams (topics, schemas) counts once per protocol.
+  const pvs = new Map<string, string>();
   const byProtocol = new Map<string, number>();
   for (const { spec, counters } of statuses) {
-    if (counters.connection !== 'never_connected' || pvs.has(`${spec.protocol}\u0000${spec.pvName}`))
-      continue;
-    pvs.add(`${spec.protocol}\u0000${spec.pvName}`);
+    const key = `${spec.protocol}\u0000${spec.pvName}`;
+    if (counters.connection !== 'never_connected' || pvs.has(key)) continue;
+    pvs.set(key, spec.pvName);
     byProtocol.set(spec.protocol, (byProtocol.get(spec.protocol) ?? 0) + 1);
   }
   if (pvs.size === 0) return undefined;
-  const names = [...pvs].slice(0, NAMED).map((key) => key.split('\u0000')[1] ?? '');
+  const names = [...pvs.values()].slice(0, NAMED);
   const more = pvs.size > NAMED ? ` and ${pvs.size - NAMED} more` : '';
   const protocols = [...byProtocol].map(([protocol, count]) => `${protocol} ${count}`).join(', ');
   return `${pvs.size} PV${pvs.size === 1 ? ' has' : 's have'} never connected (${protocols}): ${names.join(', ')}${more}`;
