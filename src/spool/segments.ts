@@ -73,6 +73,8 @@ export interface SpoolPosition {
 export class SegmentFiles {
   private writeBuffer = Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
   private buffered = 0;
+  /** The segments' fileBytes summed, kept up to date: appends check the spool's size against it. */
+  private writtenBytes: number;
   private fd: number | undefined;
   /** The error of the last write while writing fails, and when it failed. */
   private failure: Error | undefined;
@@ -83,7 +85,9 @@ export class SegmentFiles {
     /** Oldest first; the last one is written to. */
     readonly segments: Segment[],
     private readonly options: SegmentOptions,
-  ) {}
+  ) {
+    this.writtenBytes = segments.reduce((sum, segment) => sum + segment.fileBytes, 0);
+  }
 
   /** Opens (creating) the spool directory and checks its segments; throws when the directory is unusable. */
   static open(
@@ -111,9 +115,7 @@ export class SegmentFiles {
 
   /** Bytes in all segments, buffered appends included. */
   get bytes(): number {
-    let total = this.buffered;
-    for (const segment of this.segments) total += segment.fileBytes;
-    return total;
+    return this.writtenBytes + this.buffered;
   }
 
   /** Where the next append goes. */
@@ -173,6 +175,7 @@ export class SegmentFiles {
     }
     this.failure = undefined;
     segment.fileBytes += written;
+    this.writtenBytes += written;
     this.buffered = 0;
     return true;
   }
@@ -201,8 +204,9 @@ export class SegmentFiles {
   delete(id: number): void {
     const index = this.segments.findIndex((segment) => segment.id === id);
     if (index < 0 || index === this.segments.length - 1) return;
-    const [segment] = this.segments.splice(index, 1);
-    rmSync((segment as Segment).path, { force: true });
+    const [segment] = this.segments.splice(index, 1) as [Segment];
+    this.writtenBytes -= segment.fileBytes;
+    rmSync(segment.path, { force: true });
   }
 
   /** Reads the records from `from` on, written or buffered, at most about `maxBytes` of them. */
@@ -282,6 +286,7 @@ export class SegmentFiles {
   /** After close(): removes every segment (nothing in them is needed any more). */
   deleteAll(): void {
     for (const segment of this.segments.splice(0)) rmSync(segment.path, { force: true });
+    this.writtenBytes = 0;
   }
 
   /** Opens a new segment to append to; undefined (and a write failure) when the file cannot be created. */
