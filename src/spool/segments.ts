@@ -19,7 +19,14 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { decodeRecord, encodeRecord, findNextHeader, recordSize, type SpooledMessage } from './record.js';
+import {
+  decodeRecord,
+  encodeRecord,
+  findNextHeader,
+  HEADER_BYTES,
+  recordSize,
+  type SpooledMessage,
+} from './record.js';
 
 const SEGMENT_PATTERN = /^([0-9a-f]{16})\.spool$/;
 /** Appends wait in memory at most this many bytes... */
@@ -338,9 +345,9 @@ function readWholeRecord(
   segment: Segment,
   offset: number,
 ): { message: SpooledMessage; end: number } | undefined {
-  const header = readChunk(segment, offset, 12);
-  if (header.length < 12) return undefined;
-  const whole = readChunk(segment, offset, 12 + header.readUInt32LE(4));
+  const header = readChunk(segment, offset, HEADER_BYTES);
+  if (header.length < HEADER_BYTES) return undefined;
+  const whole = readChunk(segment, offset, HEADER_BYTES + header.readUInt32LE(4));
   const found = decodeRecord(whole, 0);
   return found.kind === 'record' ? { message: found.message, end: found.end } : undefined;
 }
