@@ -329,16 +329,21 @@ function readChunk(segment: Segment, offset: number, maxBytes: number): Buffer {
   const chunk = Buffer.allocUnsafe(length);
   const fd = openSync(segment.path, 'r');
   try {
-    let filled = 0;
-    while (filled < length) {
-      const n = readSync(fd, chunk, filled, length - filled, offset + filled);
-      if (n === 0) break;
-      filled += n;
-    }
-    return chunk.subarray(0, filled);
+    return chunk.subarray(0, readFully(fd, chunk, offset));
   } finally {
     closeSync(fd);
   }
+}
+
+/** Fills `target` from `position` of the file, short only where the file ends; returns the bytes read. */
+function readFully(fd: number, target: Buffer, position: number): number {
+  let filled = 0;
+  while (filled < target.length) {
+    const n = readSync(fd, target, filled, target.length - filled, position + filled);
+    if (n === 0) break;
+    filled += n;
+  }
+  return filled;
 }
 
 function readWholeRecord(
@@ -360,10 +365,9 @@ function checkSegment(dir: string, id: number, recovery: Recovery): Segment {
   const path = join(dir, segmentName(id));
   const fd = openSync(path, 'r+');
   try {
-    const size = fstatSync(fd).size;
-    const bytes = Buffer.allocUnsafe(size);
-    let filled = 0;
-    while (filled < size) filled += readSync(fd, bytes, filled, size - filled, filled);
+    const stated = Buffer.allocUnsafe(fstatSync(fd).size);
+    const bytes = stated.subarray(0, readFully(fd, stated, 0));
+    const size = bytes.length;
     let offset = 0;
     let records = 0;
     let goodEnd = 0;
