@@ -231,31 +231,15 @@ function printProtocol(protocol: EpicsProtocolName, results: readonly RunResult[
   );
   const normal = (label: string, pick: (r: RunResult) => StepResult | undefined): string[] => {
     const steps = results.map(pick).filter((r): r is StepResult => r !== undefined);
+    const column = (value: (r: StepResult) => number, format: (value: number) => string): string =>
+      span(steps.map(value), format);
     return [
       label,
-      span(
-        steps.map((r) => r.forwarded / r.forwardS),
-        thousands,
-      ),
-      span(
-        steps.map((r) => r.lost),
-        thousands,
-      ),
-      span(
-        steps.map((r) => r.duplicated),
-        thousands,
-      ),
-      span(
-        steps.map((r) => (r.cpuS * 100_000) / Math.max(r.forwarded, 1)),
-        digits(2),
-      ),
-      `${span(
-        steps.map((r) => r.rssLoadMb),
-        digits(0),
-      )}/${span(
-        steps.map((r) => r.peakMb),
-        digits(0),
-      )}`,
+      column((r) => r.forwarded / r.forwardS, thousands),
+      column((r) => r.lost, thousands),
+      column((r) => r.duplicated, thousands),
+      column((r) => (r.cpuS * 100_000) / Math.max(r.forwarded, 1), digits(2)),
+      `${column((r) => r.rssLoadMb, digits(0))}/${column((r) => r.peakMb, digits(0))}`,
     ];
   };
   if (!cli['outage-only']) {
@@ -340,6 +324,7 @@ function printProtocol(protocol: EpicsProtocolName, results: readonly RunResult[
   ))
     console.log(line);
   const outages = results.map((r) => r.outage);
+  const read = (value: (r: OutageResult) => number): string => span(outages.map(value), thousands);
   for (const line of table(
     [
       '  5. read back, steps 3-4',
@@ -354,30 +339,12 @@ function printProtocol(protocol: EpicsProtocolName, results: readonly RunResult[
     [
       [
         '',
-        span(
-          outages.map((r) => r.served),
-          thousands,
-        ),
-        span(
-          outages.map((r) => r.forwarded),
-          thousands,
-        ),
-        span(
-          outages.map((r) => r.lost),
-          thousands,
-        ),
-        span(
-          outages.map((r) => r.duplicated),
-          thousands,
-        ),
-        span(
-          outages.map((r) => r.appendedNotOnKafka),
-          thousands,
-        ),
-        span(
-          outages.map((r) => r.spoolDropped),
-          thousands,
-        ),
+        read((r) => r.served),
+        read((r) => r.forwarded),
+        read((r) => r.lost),
+        read((r) => r.duplicated),
+        read((r) => r.appendedNotOnKafka),
+        read((r) => r.spoolDropped),
         outages.every((r) => r.cleanStop) ? 'yes' : 'no',
       ],
     ],

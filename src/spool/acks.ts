@@ -89,7 +89,10 @@ export class AckTracker {
       if (waiting) {
         this.pending.delete(topic);
         for (const { keyHash, segment } of waiting) {
-          this.append(partitionKey(topic, keyHash % progress.partitionCount), segment);
+          this.append(
+            this.keyOfPartition(topic, keyHash % progress.partitionCount, progress.partitionCount),
+            segment,
+          );
         }
       }
       for (const [partition, { produced, held }] of progress.partitions) {
@@ -163,7 +166,7 @@ export class AckTracker {
   /** The partition key of a record, with the partition counts known now (undefined while unknown). */
   partitionKeyOf(topic: string, keyHash: number): string | undefined {
     const count = this.partitionCounts.get(topic);
-    return count === undefined ? undefined : partitionKey(topic, keyHash % count);
+    return count === undefined ? undefined : this.keyOfPartition(topic, keyHash % count, count);
   }
 
   /** Whether an earlier run found records of `segment` done that are still to be skipped. */
@@ -179,7 +182,7 @@ export class AckTracker {
     const partitions = this.skipAtStart.get(segment);
     const count = this.partitionCounts.get(topic);
     if (!partitions || count === undefined) return false;
-    const key = partitionKey(topic, keyHash % count);
+    const key = this.keyOfPartition(topic, keyHash % count, count);
     const left = partitions.get(key) ?? 0;
     if (left === 0) return false;
     if (left === 1) partitions.delete(key);

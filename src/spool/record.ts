@@ -14,6 +14,9 @@ export const HEADER_BYTES = 12;
 /** A body longer than this is taken for corruption: no Kafka message of the forwarder comes near it. */
 export const MAX_BODY_BYTES = 256 * 1024 * 1024;
 const NO_KEY = 0xffff;
+/** The magic as it is on disk, for searching. */
+const MAGIC_BYTES = Buffer.alloc(4);
+MAGIC_BYTES.writeUInt32LE(RECORD_MAGIC);
 
 export interface SpooledMessage {
   readonly topic: string;
@@ -92,7 +95,5 @@ export function decodeRecord(source: Buffer, offset: number): RecordAt {
 
 /** The offset of the next record header at or after `from`, or -1: where a reader resumes after corruption. */
 export function findNextHeader(source: Buffer, from: number): number {
-  const magic = Buffer.alloc(4);
-  magic.writeUInt32LE(RECORD_MAGIC);
-  return source.indexOf(magic, from);
+  return source.indexOf(MAGIC_BYTES, from);
 }

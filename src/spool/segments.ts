@@ -19,7 +19,14 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { decodeRecord, encodeRecord, findNextHeader, recordSize, type SpooledMessage } from './record.js';
+import {
+  decodeRecord,
+  encodeRecord,
+  findNextHeader,
+  HEADER_BYTES,
+  recordSize,
+  type SpooledMessage,
+} from './record.js';
 
 const SEGMENT_PATTERN = /^([0-9a-f]{16})\.spool$/;
 /** Appends wait in memory at most this many bytes... */
@@ -73,6 +80,8 @@ export interface SpoolPosition {
 export class SegmentFiles {
   private writeBuffer = Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
   private buffered = 0;
+  /** The segments' fileBytes summed, kept up to date: appends check the spool's size against it. */
+  private writtenBytes: number;
   private fd: number | undefined;
   /** The error of the last write while writing fails, and when it failed. */
   private failure: Error | undefined;
@@ -83,7 +92,9 @@ export class SegmentFiles {
     /** Oldest first; the last one is written to. */
     readonly segments: Segment[],
     private readonly options: SegmentOptions,
-  ) {}
+  ) {
+    this.writtenBytes = segments.reduce((sum, segment) => sum + segment.fileBytes, 0);
+  }
 
   /** Opens (creating) the spool directory and checks its segments; throws when the directory is unusable. */
   static open(
@@ -111,9 +122,7 @@ export class SegmentFiles {
 
   /** Bytes in all segments, buffered appends included. */
   get bytes(): number {
-    let total = this.buffered;
-    for (const segment of this.segments) total += segment.fileBytes;
-    return total;
+    return this.writtenBytes + this.buffered;
   }
 
   /** Where the next append goes. */
@@ -173,6 +182,7 @@ export class SegmentFiles {
     }
     this.failure = undefined;
     segment.fileBytes += written;
+    this.writtenBytes += written;
     this.buffered = 0;
     return true;
   }
@@ -201,8 +211,9 @@ export class SegmentFiles {
   delete(id: number): void {
     const index = this.segments.findIndex((segment) => segment.id === id);
     if (index < 0 || index === this.segments.length - 1) return;
-    const [segment] = this.segments.splice(index, 1);
-    rmSync((segment as Segment).path, { force: true });
+    const [segment] = this.segments.splice(index, 1) as [Segment];
+    this.writtenBytes -= segment.fileBytes;
+    rmSync(segment.path, { force: true });
   }
 
   /** Reads the records from `from` on, written or buffered, at most about `maxBytes` of them. */
@@ -282,6 +293,7 @@ export class SegmentFiles {
   /** After close(): removes every segment (nothing in them is needed any more). */
   deleteAll(): void {
     for (const segment of this.segments.splice(0)) rmSync(segment.path, { force: true });
+    this.writtenBytes = 0;
   }
 
   /** Opens a new segment to append to; undefined (and a write failure) when the file cannot be created. */
@@ -317,25 +329,30 @@ function readChunk(segment: Segment, offset: number, maxBytes: number): Buffer {
   const chunk = Buffer.allocUnsafe(length);
   const fd = openSync(segment.path, 'r');
   try {
-    let filled = 0;
-    while (filled < length) {
-      const n = readSync(fd, chunk, filled, length - filled, offset + filled);
-      if (n === 0) break;
-      filled += n;
-    }
-    return chunk.subarray(0, filled);
+    return chunk.subarray(0, readFully(fd, chunk, offset));
   } finally {
     closeSync(fd);
   }
+}
+
+/** Fills `target` from `position` of the file, short only where the file ends; returns the bytes read. */
+function readFully(fd: number, target: Buffer, position: number): number {
+  let filled = 0;
+  while (filled < target.length) {
+    const n = readSync(fd, target, filled, target.length - filled, position + filled);
+    if (n === 0) break;
+    filled += n;
+  }
+  return filled;
 }
 
 function readWholeRecord(
   segment: Segment,
   offset: number,
 ): { message: SpooledMessage; end: number } | undefined {
-  const header = readChunk(segment, offset, 12);
-  if (header.length < 12) return undefined;
-  const whole = readChunk(segment, offset, 12 + header.readUInt32LE(4));
+  const header = readChunk(segment, offset, HEADER_BYTES);
+  if (header.length < HEADER_BYTES) return undefined;
+  const whole = readChunk(segment, offset, HEADER_BYTES + header.readUInt32LE(4));
   const found = decodeRecord(whole, 0);
   return found.kind === 'record' ? { message: found.message, end: found.end } : undefined;
 }
@@ -348,10 +365,9 @@ function checkSegment(dir: string, id: number, recovery: Recovery): Segment {
   const path = join(dir, segmentName(id));
   const fd = openSync(path, 'r+');
   try {
-    const size = fstatSync(fd).size;
-    const bytes = Buffer.allocUnsafe(size);
-    let filled = 0;
-    while (filled < size) filled += readSync(fd, bytes, filled, size - filled, filled);
+    const stated = Buffer.allocUnsafe(fstatSync(fd).size);
+    const bytes = stated.subarray(0, readFully(fd, stated, 0));
+    const size = bytes.length;
     let offset = 0;
     let records = 0;
     let goodEnd = 0;

@@ -134,7 +134,7 @@ export class Spool {
   private constructor(
     private readonly files: SegmentFiles,
     private readonly options: SpoolOptions,
-    private readonly maxBytes: number,
+    readonly maxBytes: number,
     readonly recovery: Recovery,
   ) {
     this.cursor = { segment: files.segments[0]?.id ?? 1, offset: 0 };
@@ -169,8 +169,13 @@ export class Spool {
       replayed: this.replayedCount,
       skippedAtStart: this.skippedCount,
       recovery: this.recovery,
-      writeError: (this.files.writeFailure ?? this.stateFailure)?.message,
+      writeError: this.writeError,
     };
+  }
+
+  /** While writing to the spool's directory fails (a full or failing disk): the error. */
+  get writeError(): string | undefined {
+    return (this.files.writeFailure ?? this.stateFailure)?.message;
   }
 
   /** The spool's directory. */

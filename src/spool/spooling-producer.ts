@@ -166,7 +166,7 @@ export class SpoolingProducer implements MessageSink {
       return;
     }
     this.spool.drop();
-    const { maxBytes, writeError } = this.spool.figures;
+    const { maxBytes, writeError } = this.spool;
     if (writeError === undefined) {
       this.dropLog.log(
         `Spool full (${maxBytes} bytes): dropping the newest messages until Kafka takes the waiting ones`,
@@ -182,7 +182,7 @@ export class SpoolingProducer implements MessageSink {
   /** Writes the spool's buffered appends, and says when writing starts or stops failing. */
   private writeToDisk(): void {
     const written = this.spool.flush();
-    const { writeError } = this.spool.figures;
+    const { writeError } = this.spool;
     if (writeError !== undefined && !this.writeFailing) {
       this.writeFailing = true;
       this.logger.error(
