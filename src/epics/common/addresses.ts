@@ -78,16 +78,12 @@ export function interfaceBroadcasts(
   return found;
 }
 
-/**
- * Broadcast address (peer address on point-to-point links) of every non-loopback IPv4 interface, and with
- * `loopback` of the loopback interface too (127.255.255.255).
- */
+/** Broadcast address (peer address on point-to-point links) of every non-loopback IPv4 interface. */
 export function broadcastAddresses(
   interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces(),
-  { loopback = false } = {},
 ): string[] {
   const addresses = interfaceBroadcasts(interfaces)
-    .filter((found) => loopback || !found.internal)
+    .filter((found) => !found.internal)
     .map((found) => found.broadcast);
   return [...new Set(addresses)];
 }
