@@ -33,8 +33,8 @@ export function ipv4FromString(text: string): number | undefined {
 
 /** Whether a dotted-quad IPv4 address is a multicast group (224.0.0.0/4). */
 export function isMulticast(ipv4: string): boolean {
-  const first = Number(ipv4.split('.')[0]);
-  return ipv4FromString(ipv4) !== undefined && first >= 224 && first <= 239;
+  const address = ipv4FromString(ipv4);
+  return address !== undefined && address >>> 28 === 0xe;
 }
 
 /**
