@@ -23,7 +23,7 @@ import type { Builder, Offset } from 'flatbuffers';
 import { da00_DataArray as DataArray } from './generated/da00/da00-data-array.js';
 import { da00_dtype as Da00Dtype } from './generated/da00/da00-dtype.js';
 import { da00_Variable as Variable } from './generated/da00/da00-variable.js';
-import { sizeOf } from './numeric.js';
+import { bytesOf, sizeOf } from './numeric.js';
 import { type EnumFields, readRootTable, type TableReader } from './reader.js';
 
 export { Da00Dtype };
@@ -182,7 +182,6 @@ export class Da00Serialiser {
 function imageVariables(image: NdArrayValue): Da00Variable[] {
   const data = imageData(image);
   const shape = imageShape(image);
-  const uniqueId = Int32Array.of(image.uniqueId);
   return [
     {
       name: SIGNAL_VARIABLE,
@@ -193,7 +192,7 @@ function imageVariables(image: NdArrayValue): Da00Variable[] {
     },
     variableWithoutAxes(
       UNIQUE_ID_VARIABLE,
-      { type: 'int32', bytes: new Uint8Array(uniqueId.buffer) },
+      { type: 'int32', bytes: bytesOf(Int32Array.of(image.uniqueId)) },
       '',
       '',
     ),

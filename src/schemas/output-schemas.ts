@@ -5,7 +5,7 @@
  */
 import { EPICS_PROTOCOLS, type EpicsProtocol } from '../model/protocol.js';
 import { isOutputSchema, OUTPUT_SCHEMA_NAMES, type OutputSchema, type StreamSpec } from '../model/stream.js';
-import type { PvUpdate } from '../model/update.js';
+import type { PvUpdate, PvValue } from '../model/update.js';
 import { Ad00Serialiser } from './ad00.js';
 import { Da00Serialiser } from './da00.js';
 import { UnsupportedValueError } from './errors.js';
@@ -40,13 +40,21 @@ export interface OutputSchemaRow {
   readonly main: ValueSerialiserFactory | 'al00' | 'ep01' | 'none';
 }
 
-const f144Values: ValueSerialiserFactory = ({ pvName, protocol }) => {
-  const serialiser = new F144Serialiser(pvName, protocol);
-  return (update) => ({
-    payload: serialiser.serialise(update.value, update.timestampNs),
-    timestampNs: update.timestampNs,
-  });
-};
+/** Each update as one message (f144, ad00, da00), stamped with the update's time. */
+function stampedValues(
+  Serialiser: new (
+    sourceName: string,
+    protocol: EpicsProtocol,
+  ) => { serialise(value: PvValue, timestampNs: bigint): Uint8Array },
+): ValueSerialiserFactory {
+  return ({ pvName, protocol }) => {
+    const serialiser = new Serialiser(pvName, protocol);
+    return (update) => ({
+      payload: serialiser.serialise(update.value, update.timestampNs),
+      timestampNs: update.timestampNs,
+    });
+  };
+}
 
 const f142Values: ValueSerialiserFactory = ({ pvName, protocol }) => {
   const serialiser = new F142Serialiser(pvName, protocol);
@@ -79,19 +87,6 @@ function tableValues(
   };
 }
 
-/** Area-detector arrays (NTNDArray) as ad00 or da00, stamped with the update's time. */
-function imageValues(
-  Serialiser: new (sourceName: string) => Ad00Serialiser | Da00Serialiser,
-): ValueSerialiserFactory {
-  return ({ pvName }) => {
-    const serialiser = new Serialiser(pvName);
-    return (update) => ({
-      payload: serialiser.serialise(update.value, update.timestampNs),
-      timestampNs: update.timestampNs,
-    });
-  };
-}
-
 /**
  * NTTables and NTNDArrays exist over pvAccess only (Channel Access has neither tables nor an array's shape and
  * attributes); fake streams may name every schema.
@@ -101,7 +96,7 @@ const TABLE = 'an NTTable, which only pvAccess serves';
 const IMAGE = 'an NTNDArray (an areaDetector image, as NDPluginPva serves it), which only pvAccess serves';
 
 export const OUTPUT_SCHEMAS: { readonly [S in OutputSchema]: OutputSchemaRow } = {
-  f144: { protocols: EPICS_PROTOCOLS, alarms: true, main: f144Values },
+  f144: { protocols: EPICS_PROTOCOLS, alarms: true, main: stampedValues(F144Serialiser) },
   // f142 carries the alarm itself.
   f142: { protocols: EPICS_PROTOCOLS, alarms: false, main: f142Values },
   tdct: { protocols: EPICS_PROTOCOLS, alarms: true, main: tdctValues },
@@ -120,8 +115,8 @@ export const OUTPUT_SCHEMAS: { readonly [S in OutputSchema]: OutputSchemaRow } =
     alarms: true,
     main: tableValues(SenvSerialiser),
   },
-  ad00: { protocols: STRUCTURED_PROTOCOLS, needs: IMAGE, alarms: true, main: imageValues(Ad00Serialiser) },
-  da00: { protocols: STRUCTURED_PROTOCOLS, needs: IMAGE, alarms: true, main: imageValues(Da00Serialiser) },
+  ad00: { protocols: STRUCTURED_PROTOCOLS, needs: IMAGE, alarms: true, main: stampedValues(Ad00Serialiser) },
+  da00: { protocols: STRUCTURED_PROTOCOLS, needs: IMAGE, alarms: true, main: stampedValues(Da00Serialiser) },
 };
 
 /** The output schemas a stream may name, per protocol. */

@@ -33,8 +33,8 @@ export function ipv4FromString(text: string): number | undefined {
 
 /** Whether a dotted-quad IPv4 address is a multicast group (224.0.0.0/4). */
 export function isMulticast(ipv4: string): boolean {
-  const first = Number(ipv4.split('.')[0]);
-  return ipv4FromString(ipv4) !== undefined && first >= 224 && first <= 239;
+  const address = ipv4FromString(ipv4);
+  return address !== undefined && address >>> 28 === 0xe;
 }
 
 /**
@@ -78,16 +78,12 @@ export function interfaceBroadcasts(
   return found;
 }
 
-/**
- * Broadcast address (peer address on point-to-point links) of every non-loopback IPv4 interface, and with
- * `loopback` of the loopback interface too (127.255.255.255).
- */
+/** Broadcast address (peer address on point-to-point links) of every non-loopback IPv4 interface. */
 export function broadcastAddresses(
   interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces(),
-  { loopback = false } = {},
 ): string[] {
   const addresses = interfaceBroadcasts(interfaces)
-    .filter((found) => loopback || !found.internal)
+    .filter((found) => !found.internal)
     .map((found) => found.broadcast);
   return [...new Set(addresses)];
 }

@@ -242,12 +242,11 @@ export class PvaChannel implements CircuitChannel, SubscriberOwner {
       this.receivedUpdate = true;
       this.monitorRetries = 0;
       const unsupported = this.mapper?.unsupported;
-      this.updates.publishConnection(
+      this.publishConnection(
         'connected',
         this.circuit?.key,
         unsupported === undefined ? undefined : `cannot be forwarded: ${unsupported}`,
       );
-      this.structures?.publishConnection('connected', this.circuit?.key);
     }
     if (this.updates.size > 0) {
       const update = (this.mapper as NormativeMapper).map(store);
@@ -310,8 +309,9 @@ export class PvaChannel implements CircuitChannel, SubscriberOwner {
     this.host.startSearch(this);
   }
 
-  private publishConnection(state: ConnectionState, detail: string): void {
-    this.updates.publishConnection(state, detail);
+  /** `unsupported` concerns the mapped updates only: structure subscribers receive every type. */
+  private publishConnection(state: ConnectionState, detail: string | undefined, unsupported?: string): void {
+    this.updates.publishConnection(state, detail, unsupported);
     this.structures?.publishConnection(state, detail);
   }
 

@@ -79,11 +79,18 @@ function ndAttribute(element: PvStructureData | null): NdAttribute | undefined {
   if (!element || !(content instanceof PvVariant || content instanceof PvUnion)) return undefined;
   const value = attributeValue(plainValue(content.type, content.value));
   if (value === undefined) return undefined;
-  const text = (field: string): string => {
-    const data = element[field];
-    return typeof data === 'string' ? data : '';
+  return {
+    name: stringField(element, 'name'),
+    value,
+    description: stringField(element, 'descriptor'),
+    source: stringField(element, 'source'),
   };
-  return { name: text('name'), value, description: text('descriptor'), source: text('source') };
+}
+
+/** A string field of a structure, '' when it is absent or not a string. */
+function stringField(structure: PvStructureData, field: string): string {
+  const data = structure[field];
+  return typeof data === 'string' ? data : '';
 }
 
 /** The fields an NTNDArray's value is made of (its time, alarm and display are the update's own). */

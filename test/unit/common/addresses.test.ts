@@ -52,8 +52,8 @@ describe('IPv4 addresses and endpoints', () => {
       }),
       ['192.168.10.255', '10.1.255.255'],
     );
-    assert.deepEqual(broadcastAddresses({ lo: [info('127.0.0.1', '255.0.0.0', true)] }, { loopback: true }), [
-      '127.255.255.255',
+    assert.deepEqual(interfaceBroadcasts({ lo: [info('127.0.0.1', '255.0.0.0', true)] }), [
+      { address: '127.0.0.1', broadcast: '127.255.255.255', internal: true },
     ]);
     assert.deepEqual(interfaceBroadcasts({ eth0: [info('192.168.10.7', '255.255.255.0')] }), [
       { address: '192.168.10.7', broadcast: '192.168.10.255', internal: false },
