@@ -5,6 +5,7 @@
  */
 import rdkafka, { type RdKafka } from '@confluentinc/kafka-javascript';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logging/logger.js';
 import { RateLimitedLog } from '../logging/rate-limited.js';
 import { type ConnectRetry, connectWithRetry, logClientErrors } from '../kafka/connect.js';
@@ -122,7 +123,7 @@ export class HandoverChannel {
     }
     while ((this.nextOffset.get(partition) ?? 0) < high) {
       if (Date.now() >= deadline) return false;
-      await new Promise((resolveWait) => setTimeout(resolveWait, POLL_INTERVAL_MS));
+      await sleep(POLL_INTERVAL_MS);
     }
     return true;
   }

@@ -4,6 +4,7 @@
  * owner), the message sink and the coordination topic. It keeps which partitions' streams run: those forwarded,
  * those held while taken over, and those still forwarded after their revocation until the new owner is ready.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logging/logger.js';
 import {
   type HandoverAction,
@@ -147,7 +148,7 @@ export class HandoverDriver {
     const deadline = Date.now() + timeoutMs;
     while (this.giving.size > 0 || this.agreement.stillForwardingRevoked) {
       if (Date.now() >= deadline) return false;
-      await new Promise((resolveWait) => setTimeout(resolveWait, TICK_MS));
+      await sleep(TICK_MS);
     }
     await this.chain;
     return true;
