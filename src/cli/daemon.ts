@@ -20,6 +20,7 @@ import { GroupMembership, type GroupSettings } from '../group/membership.js';
 import { HandoverSink } from '../group/handover-sink.js';
 import type { Logger } from '../logging/logger.js';
 import { Observability } from '../observability/observability.js';
+import { spoolStatus } from '../observability/status-document.js';
 import { StatusReporter } from '../status/reporter.js';
 import { StreamStore } from '../storage/store.js';
 import type { KafkaEndpoint } from '../kafka/endpoint.js';
@@ -227,19 +228,7 @@ async function startForwarding(
         handovers: membership?.handoversInProgress() ?? [],
         ...(options.storageTopic === undefined ? {} : { storageTopic: topicOf(options.storageTopic) }),
       },
-    () => {
-      if (!spooling) return undefined;
-      const { bytes, waiting, dropped, oldestWaitingMs, writeError } = spooling.spool.figures;
-      const oldestWaitingSeconds =
-        oldestWaitingMs === undefined ? 0 : Math.max(0, Math.round((Date.now() - oldestWaitingMs) / 1000));
-      return {
-        bytes,
-        waiting,
-        dropped,
-        oldestWaitingSeconds,
-        ...(writeError === undefined ? {} : { writeError }),
-      };
-    },
+    () => (spooling ? spoolStatus(spooling.spool.figures, Date.now()) : undefined),
   );
   // A group member forwards nothing until the group assigns it partitions.
   if (options.group) forwarder.selectForwarded(() => false);

@@ -67,7 +67,6 @@ export function commandEffect(
   );
   if (heard.length === 0) return { done: false, pending: 'no forwarder sent its status since the command' };
   const listed = heard.flatMap((instance) => (instance.streams ?? []).map(listedOf));
-  const listedKeys = new Set(listed.map(keyOf));
   if (command === 'remove') {
     const matchers = streams.map((pattern) => {
       const pv = fieldMatcher(pattern.channel);
@@ -80,6 +79,7 @@ export function commandEffect(
       ? { done: true, pending: '' }
       : { done: false, pending: `${left.length} matching still forwarded: ${named(left)}` };
   }
+  const listedKeys = new Set(listed.map(keyOf));
   const wanted = streams.map(requested);
   const missing = wanted.filter((stream) => !listedKeys.has(keyOf(stream)));
   const wantedKeys = new Set(wanted.map(keyOf));

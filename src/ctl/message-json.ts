@@ -13,6 +13,11 @@ export function messageJson(decoded: DecodedMessage): unknown {
   return jsonValue(briefImages(decoded), SCHEMA_READERS[decoded.schema].enumFields, undefined);
 }
 
+/** The schema's name for the value of an enum field (`configChange` 1: "ADD"), or the number when it has none. */
+export function enumText(decoded: DecodedMessage, field: string, value: number): string {
+  return SCHEMA_READERS[decoded.schema].enumFields[field]?.[value] ?? String(value);
+}
+
 function briefImages(decoded: DecodedMessage): DecodedMessage['message'] {
   const size = (data: Uint8Array): string => `${data.length} bytes`;
   switch (decoded.schema) {

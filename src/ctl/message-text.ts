@@ -6,7 +6,7 @@
  */
 import { listText, SEVERITY_NAMES, valueText } from '../model/value-text.js';
 import { type DecodedMessage, F142AlarmSeverity, F142AlarmStatus } from '../schemas/index.js';
-import { messageJson, sourceNames } from './message-json.js';
+import { enumText, sourceNames } from './message-json.js';
 
 /** Longest text of a value, the samples of a message or a status. */
 const WHAT_LENGTH = 80;
@@ -69,19 +69,18 @@ function whatText(decoded: DecodedMessage): string {
       return cut(`alarm ${SEVERITY_NAMES[severity] ?? severity}${message === '' ? '' : ` ${message}`}`);
     }
     case 'ep01':
-    case 'ep00': {
-      const json = messageJson(decoded) as { status?: string; type?: string };
-      return `connection ${json.status ?? json.type ?? '?'}`;
-    }
+      return `connection ${enumText(decoded, 'status', decoded.message.status)}`;
+    case 'ep00':
+      return `connection ${enumText(decoded, 'type', decoded.message.type)}`;
     case 'tdct':
       return `${decoded.message.timestampsNs.length} timestamps`;
     case 'se00':
     case 'senv':
       return `${decoded.message.values.length} samples ${listText(decoded.message.values, WHAT_LENGTH)}`;
     case 'ad00': {
-      const { dataType } = messageJson(decoded) as { dataType: string };
-      const { dimensions, uniqueId, data } = decoded.message;
-      return `image ${shapeText(dimensions)} ${dataType}, frame ${uniqueId}, ${data.length} bytes`;
+      const { dimensions, dataType, uniqueId, data } = decoded.message;
+      const type = enumText(decoded, 'dataType', dataType);
+      return `image ${shapeText(dimensions)} ${type}, frame ${uniqueId}, ${data.length} bytes`;
     }
     case 'da00':
       return cut(
@@ -95,9 +94,9 @@ function whatText(decoded: DecodedMessage): string {
       );
     case 'fc00':
     case 'rf5k': {
-      const { configChange } = messageJson(decoded) as { configChange: string };
       const count = decoded.message.streams.length;
-      return `${configChange} ${count} stream${count === 1 ? '' : 's'}`;
+      const change = enumText(decoded, 'configChange', decoded.message.configChange);
+      return `${change} ${count} stream${count === 1 ? '' : 's'}`;
     }
   }
 }

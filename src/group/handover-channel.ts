@@ -5,6 +5,7 @@
  */
 import rdkafka, { type RdKafka } from '@confluentinc/kafka-javascript';
 import { randomUUID } from 'node:crypto';
+import { waitUntil } from './wait-until.js';
 import type { Logger } from '../logging/logger.js';
 import { RateLimitedLog } from '../logging/rate-limited.js';
 import { type ConnectRetry, connectWithRetry, logClientErrors } from '../kafka/connect.js';
@@ -120,11 +121,8 @@ export class HandoverChannel {
     } catch {
       return false;
     }
-    while ((this.nextOffset.get(partition) ?? 0) < high) {
-      if (Date.now() >= deadline) return false;
-      await new Promise((resolveWait) => setTimeout(resolveWait, POLL_INTERVAL_MS));
-    }
-    return true;
+    const read = (): boolean => (this.nextOffset.get(partition) ?? 0) >= high;
+    return waitUntil(read, deadline - Date.now(), POLL_INTERVAL_MS);
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,7 @@
  * owner), the message sink and the coordination topic. It keeps which partitions' streams run: those forwarded,
  * those held while taken over, and those still forwarded after their revocation until the new owner is ready.
  */
+import { waitUntil } from './wait-until.js';
 import type { Logger } from '../logging/logger.js';
 import {
   type HandoverAction,
@@ -144,11 +145,8 @@ export class HandoverDriver {
 
   /** Resolves once no revoked partition is forwarded any more, or after `timeoutMs` (false). */
   async settled(timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.giving.size > 0 || this.agreement.stillForwardingRevoked) {
-      if (Date.now() >= deadline) return false;
-      await new Promise((resolveWait) => setTimeout(resolveWait, TICK_MS));
-    }
+    const settled = (): boolean => this.giving.size === 0 && !this.agreement.stillForwardingRevoked;
+    if (!(await waitUntil(settled, timeoutMs, TICK_MS))) return false;
     await this.chain;
     return true;
   }

@@ -39,9 +39,8 @@ const NS_PER_MS = 1_000_000n;
  * (connection) nor 'al00' (alarm), which a stream also sends when its PV does not connect.
  */
 function isValueMessage(payload: Uint8Array): boolean {
-  const [e, p, zero, one] = [payload[4], payload[5], payload[6], payload[7]];
-  const ep01 = e === 0x65 && p === 0x70 && zero === 0x30 && one === 0x31;
-  const al00 = e === 0x61 && p === 0x6c && zero === 0x30 && one === 0x30;
+  const ep01 = payload[4] === 0x65 && payload[5] === 0x70 && payload[6] === 0x30 && payload[7] === 0x31;
+  const al00 = payload[4] === 0x61 && payload[5] === 0x6c && payload[6] === 0x30 && payload[7] === 0x30;
   return !ep01 && !al00;
 }
 

@@ -401,6 +401,6 @@ export function applyCut<T>(
 ): CutResult<T> {
   if (cutNs === undefined) return { forward: held, dropped: 0, gapPossible: false };
   const forward = held.filter((update) => timestampNs(update) > cutNs);
-  const gapPossible = held.length > 0 && held.every((update) => timestampNs(update) > cutNs);
+  const gapPossible = held.length > 0 && forward.length === held.length;
   return { forward, dropped: held.length - forward.length, gapPossible };
 }

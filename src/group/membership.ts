@@ -32,6 +32,7 @@ import {
 import { type HandoverCounts, type HandoverInProgress, NO_HANDOVERS } from './handover.js';
 import type { HandoverSink } from './handover-sink.js';
 import { pvPartition } from './partition.js';
+import { waitUntil } from './wait-until.js';
 
 const { KafkaConsumer, AdminClient } = rdkafka;
 
@@ -239,7 +240,7 @@ export class GroupMembership {
     this.notifyOwnership();
     if (this.assigned.size > 0) {
       this.consumer.unsubscribe();
-      await waitUntil(() => this.assigned.size === 0, LEAVE_TIMEOUT_MS);
+      await waitUntil(() => this.assigned.size === 0, LEAVE_TIMEOUT_MS, MEMBERSHIP_POLL_INTERVAL_MS);
       await this.rebalanceChain;
     }
     await this.handovers?.settled(HANDOVER_TIMEOUTS.readyMs + RELEASE_FLUSH_MS);
@@ -342,11 +343,6 @@ export class GroupMembership {
       }
     }
   }
-}
-
-async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition() && Date.now() < deadline) await sleep(20);
 }
 
 function list(partitions: readonly number[]): string {
