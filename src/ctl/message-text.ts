@@ -4,7 +4,7 @@
  * then what the message says: the value, the alarm, the connection state, the samples, an image's shape and size,
  * the command.
  */
-import { listText, SEVERITY_NAMES, valueText } from '../model/value-text.js';
+import { cut as cutTo, listText, SEVERITY_NAMES, valueText } from '../model/value-text.js';
 import { type DecodedMessage, F142AlarmSeverity, F142AlarmStatus } from '../schemas/index.js';
 import { enumText, sourceNames } from './message-json.js';
 
@@ -44,8 +44,7 @@ function epicsTimeNs(decoded: DecodedMessage): bigint | undefined {
   }
 }
 
-const cut = (text: string): string =>
-  text.length <= WHAT_LENGTH ? text : `${text.slice(0, WHAT_LENGTH - 1)}…`;
+const cut = (text: string): string => cutTo(text, WHAT_LENGTH);
 
 /** `48×64`, slowest-varying first; `scalar` without dimensions. */
 const shapeText = (dimensions: BigInt64Array): string =>

@@ -2,13 +2,13 @@
  * A PV's value and alarm as short text for people (the status page): numbers with the PV's precision and units,
  * enums by their state name, long strings and arrays cut short with their length. Never used for forwarding.
  */
-import type { Alarm, Display, PvValue } from './update.js';
+import { type Alarm, AlarmSeverity, type Display, type PvValue } from './update.js';
 
 /** Longest text a value is shown as; arrays and strings are cut to fit, saying how long they are. */
 export const VALUE_TEXT_LENGTH = 40;
 
 /** EPICS alarm severity names, by severity. */
-export const SEVERITY_NAMES: readonly string[] = ['NO_ALARM', 'MINOR', 'MAJOR', 'INVALID'];
+export const SEVERITY_NAMES: readonly string[] = Object.keys(AlarmSeverity);
 
 /** `MAJOR` for severity 2; an out-of-range severity as its number. */
 export function severityName(alarm: Alarm): string {
@@ -23,7 +23,8 @@ function numberText(value: number | bigint, display: Display | undefined): strin
   return String(Number(value.toPrecision(6)));
 }
 
-function cut(text: string, length: number): string {
+/** The text, or as much as fits in `length` characters with an ellipsis. */
+export function cut(text: string, length: number): string {
   return text.length <= length ? text : `${text.slice(0, length - 1)}…`;
 }
 
