@@ -74,9 +74,9 @@ export class HandoverSink implements MessageSink {
     this.heldPartitions.add(partition);
   }
 
-  /** Whether every one of `pvNames` has a held value. */
-  hasValues(pvNames: readonly string[]): boolean {
-    return pvNames.every((pv) => this.held.get(pv)?.hasValue === true);
+  /** Whether a value of `pvName` is held. */
+  hasValue(pvName: string): boolean {
+    return this.held.get(pvName)?.hasValue === true;
   }
 
   /**

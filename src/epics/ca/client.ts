@@ -10,6 +10,7 @@ import type { PvProvider, Subscription, SubscriptionListener } from '../../model
 import { broadcastAddresses, type Endpoint, endpointsText, ipv4FromString } from '../common/addresses.js';
 import type { Environment } from '../common/environment.js';
 import { type ClientIdentity, defaultIdentity } from '../common/identity.js';
+import { LostServers } from '../common/lost-servers.js';
 import { resolveEndpoints } from '../common/resolve.js';
 import { SearchSocket, SocketTransport } from '../common/transport.js';
 import { CaChannel, newCounters, type CaCounters, type ChannelHost } from './channel.js';
@@ -82,8 +83,8 @@ export class CaClient implements PvProvider, NameServerHost {
   private searchTimer: NodeJS.Timeout | undefined;
   private searchTimerDue = 0;
   private livenessTimer: NodeJS.Timeout | undefined;
-  /** Servers whose circuit closed with channels on it, and how many: their return is logged. */
-  private readonly lostServers = new Map<string, number>();
+  /** Their return is logged. */
+  private readonly lostServers = new LostServers();
   private repeaterTimer: NodeJS.Timeout | undefined;
   private repeater: CaRepeater | undefined;
   private repeaterConfirmed = false;
@@ -367,17 +368,17 @@ export class CaClient implements PvProvider, NameServerHost {
     this.counters.circuitsOpened++;
     const transport: SocketTransport = new SocketTransport(address, port, CONNECT_TIMEOUT_MS, {
       onConnect: () => {
-        const lost = this.lostServers.get(circuit.key);
+        const lost = this.lostServers.returned(circuit.key);
         if (lost === undefined) this.logger.debug('CA circuit connected', { server: circuit.key });
         else {
-          this.lostServers.delete(circuit.key);
           this.logger.info(`CA server ${circuit.key} is back; its channels reconnect`, { channels: lost });
         }
       },
       onData: (chunk) => this.receive(circuit, transport, chunk),
       onClose: (reason) => {
         this.counters.circuitsClosed++;
-        if (circuit.channelCount > 0 && !this.closed) this.lostServers.set(circuit.key, circuit.channelCount);
+        if (circuit.channelCount > 0 && !this.closed)
+          this.lostServers.lost(circuit.key, circuit.channelCount);
         if (circuit.channelCount > 0 || nameServer) {
           this.logger.warn('CA circuit closed', {
             server: circuit.key,

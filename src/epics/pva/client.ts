@@ -12,6 +12,7 @@ import type { PvProvider, Subscription, SubscriptionListener } from '../../model
 import { type Endpoint, endpointsText } from '../common/addresses.js';
 import type { Environment } from '../common/environment.js';
 import { type ClientIdentity, defaultIdentity } from '../common/identity.js';
+import { LostServers } from '../common/lost-servers.js';
 import { resolveEndpoints } from '../common/resolve.js';
 import { BroadcastListener, SearchSocket, SocketTransport } from '../common/transport.js';
 import { BeaconTracker, decodeBeaconDatagram } from './beacons.js';
@@ -88,8 +89,8 @@ export class PvaClient implements PvProvider {
   private readonly connections = new Map<string, Connection>();
   /** Servers lost recently, by key, with the time and the instance: reconnects to it wait out the hold-off. */
   private readonly recentlyClosed = new Map<string, { readonly atMs: number; readonly guid: string }>();
-  /** Servers whose connection closed with channels on it, and how many: their return is logged. */
-  private readonly lostServers = new Map<string, number>();
+  /** Their return is logged. */
+  private readonly lostServers = new LostServers();
   private readonly search = new SearchScheduler<PvaChannel>();
   private readonly searchWriter = new WireWriter(false);
   private readonly host: ChannelHost;
@@ -138,11 +139,10 @@ export class PvaClient implements PvProvider {
     };
     this.circuitEvents = {
       onReady: (circuit) => {
-        const lost = this.lostServers.get(circuit.key);
+        const lost = this.lostServers.returned(circuit.key);
         if (lost === undefined)
           this.logger.debug(`PVA server ${circuit.key} ready (auth ${circuit.authMethod})`);
         else {
-          this.lostServers.delete(circuit.key);
           this.logger.info(`PVA server ${circuit.key} is back; its channels reconnect`, { channels: lost });
         }
         if (this.connections.get(circuit.key)?.nameServer) void this.sendSearches(this.search.all());
@@ -436,7 +436,7 @@ export class PvaClient implements PvProvider {
     this.closedBytesReceived += circuit.bytesReceived;
     if (!this.closed) {
       const channels = circuit.channelCount;
-      if (channels > 0) this.lostServers.set(key, channels);
+      if (channels > 0) this.lostServers.lost(key, channels);
       this.logger[channels > 0 ? 'warn' : 'info'](`PVA server ${key} disconnected: ${reason}`, { channels });
     }
     circuit.close(reason);

@@ -53,12 +53,12 @@ describe('the hand-over sink', () => {
     sink.hold(partitionA);
     sink.send('data', keyA, payload('ep01', 1), 50);
     sink.send('data', keyA, payload('al00', 6), 60);
-    assert.equal(sink.hasValues([PV_A]), false, 'connection and alarm messages are no values');
+    assert.equal(sink.hasValue(PV_A), false, 'connection and alarm messages are no values');
     sink.send('data', keyA, payload('f144', 2), 100);
     sink.send('data', keyA, payload('f144', 3), 200);
     sink.send('data', keyB, payload('f144', 4), 150);
-    assert.equal(sink.hasValues([PV_A]), true);
-    assert.equal(sink.hasValues([PV_A, 'PV:other']), false);
+    assert.equal(sink.hasValue(PV_A), true);
+    assert.equal(sink.hasValue('PV:other'), false);
     assert.deepEqual(
       recorder.sent.map((sent) => sent.tag),
       [4],
