@@ -51,8 +51,21 @@ const COMPRESS_FROM_BYTES = 8 * 1024;
 const COMPRESSION = { level: 1, strategy: zlib.Z_DEFAULT_STRATEGY };
 const compress = promisify(gzip);
 
+/**
+ * A /status.json is served again for up to this many times as long as it took to make: however many status pages
+ * are open (each reads it every 2 s), making them takes at most about a tenth of the main thread, which at 10,000
+ * streams needs ~0.1 s per document.
+ */
+const STATUS_REUSE_FACTOR = 10;
+/** ... and for at most this long, so that no page is more than a second behind. */
+const STATUS_REUSE_MAX_MS = 1_000;
+
 export class ObservabilityServer {
   private readonly problems: RateLimitedLog;
+  /** The latest /status.json reply (while it is made, the promise of it), and until when it is served again. */
+  private sharedStatus: { readonly reply: Promise<Reply>; reusableUntilMs: number } | undefined;
+  /** The bytes of replies served more than once (the shared /status.json), made once. */
+  private readonly bodies = new WeakMap<Reply, { readonly raw: Buffer; gzipped?: Promise<Buffer> }>();
 
   private constructor(
     private readonly server: Server,
@@ -115,7 +128,8 @@ export class ObservabilityServer {
       this.problems.log(`HTTP ${request.url ?? ''}: ${(error as Error).stack ?? String(error)}`);
       reply = json(500, { error: 'internal error' });
     }
-    let body: Buffer = Buffer.from(reply.body);
+    const bodies = this.bodiesOf(reply);
+    let body = bodies.raw;
     const headers: Record<string, string | number> = {
       'Content-Type': reply.contentType,
       'Cache-Control': 'no-store',
@@ -123,7 +137,8 @@ export class ObservabilityServer {
       Vary: 'Accept-Encoding',
     };
     if (body.length >= COMPRESS_FROM_BYTES && acceptsGzip(request)) {
-      body = await compress(body, COMPRESSION);
+      bodies.gzipped ??= compress(body, COMPRESSION);
+      body = await bodies.gzipped;
       headers['Content-Encoding'] = 'gzip';
     }
     headers['Content-Length'] = body.length;
@@ -145,12 +160,42 @@ export class ObservabilityServer {
         return json(health.healthy ? 200 : 503, health);
       }
       case '/status.json':
-        return json(200, await this.handlers.status(), true);
+        return this.statusReply();
       case '/':
         return { status: 200, contentType: 'text/html; charset=utf-8', body: STATUS_PAGE_HTML };
       default:
         return json(404, { error: 'not found', paths: ['/', '/metrics', '/healthz', '/status.json'] });
     }
+  }
+
+  /** The shared /status.json reply while it is fresh enough, else a new one (requests meanwhile share it). */
+  private statusReply(): Promise<Reply> {
+    const startedMs = performance.now();
+    if (this.sharedStatus !== undefined && startedMs < this.sharedStatus.reusableUntilMs)
+      return this.sharedStatus.reply;
+    const reply = this.handlers.status().then((document) => json(200, document, true));
+    const shared = { reply, reusableUntilMs: Infinity };
+    this.sharedStatus = shared;
+    reply.then(
+      () => {
+        const madeMs = performance.now();
+        shared.reusableUntilMs =
+          madeMs + Math.min(STATUS_REUSE_MAX_MS, STATUS_REUSE_FACTOR * (madeMs - startedMs));
+      },
+      () => {
+        if (this.sharedStatus === shared) this.sharedStatus = undefined;
+      },
+    );
+    return reply;
+  }
+
+  private bodiesOf(reply: Reply): { readonly raw: Buffer; gzipped?: Promise<Buffer> } {
+    let bodies = this.bodies.get(reply);
+    if (bodies === undefined) {
+      bodies = { raw: Buffer.from(reply.body) };
+      this.bodies.set(reply, bodies);
+    }
+    return bodies;
   }
 }
 
