@@ -31,18 +31,21 @@ export interface HandoverTimeouts {
 export type HandoverRole = 'giving' | 'taking';
 export type HandoverOutcome = 'completed' | 'fallen_back';
 
-/** Why a hand-over fell back to break-before-make. */
-export type FallbackReason =
+/** Why a hand-over fell back to break-before-make, and which side sees it. */
+export const FALLBACK_REASON_ROLES = {
   /** Old owner: no READY in time (the new owner died, or Kafka is away); it stopped anyway. */
-  | 'no-ready'
+  'no-ready': 'giving',
   /** Old owner: Kafka did not take its RELEASING (Kafka away): it stopped at once, as before hand-overs. */
-  | 'not-announced'
+  'not-announced': 'giving',
   /** Old owner: its producer did not flush in time (Kafka away): the cuts may be ahead of the topic. */
-  | 'flush-timeout'
+  'flush-timeout': 'giving',
   /** New owner: no RELEASED in time (the old owner died, or Kafka is away): overlap or gap possible. */
-  | 'no-released'
+  'no-released': 'taking',
   /** New owner: the partition was revoked or lost before the agreement completed. */
-  | 'interrupted';
+  interrupted: 'taking',
+} as const satisfies Record<string, HandoverRole>;
+
+export type FallbackReason = keyof typeof FALLBACK_REASON_ROLES;
 
 export type HandoverAction =
   | { readonly type: 'send'; readonly message: HandoverMessage }
@@ -233,9 +236,9 @@ export class HandoverAgreement {
       this.send(HandoverKind.Released, partition, recipient, cuts),
     );
     const peer = [...giving.recipients].join(',');
-    if (giving.unannounced) actions.push(this.fallBack(partition, 'giving', 'not-announced', peer));
-    else if (giving.recipients.size === 0) actions.push(this.fallBack(partition, 'giving', 'no-ready', peer));
-    else if (!flushed) actions.push(this.fallBack(partition, 'giving', 'flush-timeout', peer));
+    if (giving.unannounced) actions.push(this.fallBack(partition, 'not-announced', peer));
+    else if (giving.recipients.size === 0) actions.push(this.fallBack(partition, 'no-ready', peer));
+    else if (!flushed) actions.push(this.fallBack(partition, 'flush-timeout', peer));
     else actions.push(this.complete(partition, 'giving', peer));
     return actions;
   }
@@ -286,7 +289,7 @@ export class HandoverAgreement {
         this.taking.delete(partition);
         actions.push(
           { type: 'forward', partition, cuts: undefined },
-          this.fallBack(partition, 'taking', 'no-released', taking.from),
+          this.fallBack(partition, 'no-released', taking.from),
         );
       }
     }
@@ -352,7 +355,7 @@ export class HandoverAgreement {
     const taking = this.taking.get(partition);
     if (taking === undefined) return [];
     this.taking.delete(partition);
-    return [forward, this.fallBack(partition, 'taking', 'interrupted', taking.from)];
+    return [forward, this.fallBack(partition, 'interrupted', taking.from)];
   }
 
   private send(
@@ -369,13 +372,9 @@ export class HandoverAgreement {
     return { type: 'ended', partition, role, outcome: 'completed', peer };
   }
 
-  private fallBack(
-    partition: number,
-    role: HandoverRole,
-    reason: FallbackReason,
-    peer: string,
-  ): HandoverAction {
+  private fallBack(partition: number, reason: FallbackReason, peer: string): HandoverAction {
     this.counts.fallenBack[reason]++;
+    const role = FALLBACK_REASON_ROLES[reason];
     return { type: 'ended', partition, role, outcome: 'fallen_back', reason, peer };
   }
 }

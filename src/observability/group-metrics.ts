@@ -1,5 +1,5 @@
 /** Metrics of a forwarding group member: its part in the group and the rebalances it went through. */
-import type { HandoverCounts } from '../group/handover.js';
+import { FALLBACK_REASON_ROLES, type FallbackReason, type HandoverCounts } from '../group/handover.js';
 import type { GroupCounters } from '../group/membership.js';
 import type { MetricSnapshot, MetricsRegistry } from './metrics.js';
 
@@ -101,10 +101,10 @@ function* groupFamilies(group: GroupMetricsView | undefined): Iterable<MetricSna
         labels: { ...labels, role, outcome: 'completed' },
         value: completed[role],
       })),
-      ...Object.entries(fallenBack).map(([reason, value]) => ({
+      ...(Object.entries(fallenBack) as [FallbackReason, number][]).map(([reason, value]) => ({
         labels: {
           ...labels,
-          role: reason === 'no-released' || reason === 'interrupted' ? 'taking' : 'giving',
+          role: FALLBACK_REASON_ROLES[reason],
           outcome: 'fallen_back',
           reason,
         },
