@@ -15,8 +15,10 @@
  *      its queue's size when Kafka, not the forwarder, was the limit), and the ratio of replay rate to write rate;
  *      then, the load off, the rate at which what is left drains (the replay with the forwarder to itself);
  *   5. everything drained: the data topic read back and compared per PV with what the source served.
- * During 4 and 4b the CPU budget: the cores used by the forwarder's main thread, librdkafka's threads and its other
- * threads, by the broker's JVM, the source, the benchmark process, and the machine in total (bench/forwarder/cpu.ts).
+ * During 4 and 4b the CPU budget (bench/forwarder/cpu.ts): the cores used by the forwarder's main thread,
+ * librdkafka's threads and its other threads, by the broker's JVM, the source, the benchmark process, the rest of
+ * the machine (other work), the machine's busy, iowait, steal (the hypervisor's) and idle time, and how long the
+ * forwarder's main thread was ready to run but waited for a core.
  *
  * Steps: `--hz` and `--pvs` take lists (e.g. `--hz 2,4,6,8,10`); with more than one step, each step runs 3-5 only
  * (as with --outage-only), and a last table gives replay/write per live rate.
@@ -404,7 +406,10 @@ function printBudget(figures: readonly OutageFigures[]): void {
       ...columns.map(([, field]) => of((b) => b[field])),
       of((b) => b.machineBusy - named(b)),
       of((b) => b.machineBusy),
-      of((b) => b.machineTotal - b.machineBusy),
+      of((b) => b.machineIowait),
+      of((b) => b.machineSteal),
+      of((b) => b.machineTotal - b.machineBusy - b.machineIowait - b.machineSteal),
+      of((b) => b.forwarderMainWaiting),
     ];
   };
   for (const line of table(
@@ -416,7 +421,10 @@ function printBudget(figures: readonly OutageFigures[]): void {
       ...columns.map(([heading]) => heading),
       'rest',
       'machine busy',
+      'iowait',
+      'steal',
       'idle',
+      'fwd main waiting for a core',
     ],
     [
       row('  4. replay, load on', (f) => f.budgetLoadOn),

@@ -10,6 +10,8 @@ const CLK_TCK = 100;
 /** Cumulative CPU seconds, as read at one moment. */
 export interface CpuReading {
   readonly forwarderMain: number;
+  /** Time the forwarder's main thread was ready to run but waited for a core (/proc schedstat). */
+  readonly forwarderMainWaiting: number;
   readonly forwarderKafka: number;
   readonly forwarderOther: number;
   readonly broker: number;
@@ -17,6 +19,10 @@ export interface CpuReading {
   readonly bench: number;
   /** Every core's busy time (all processes, the kernel included). */
   readonly machineBusy: number;
+  /** Idle time while some task waited for the disk. */
+  readonly machineIowait: number;
+  /** Time the hypervisor gave this machine's cores to others. */
+  readonly machineSteal: number;
   /** Every core's time, busy or idle: the cores × the seconds. */
   readonly machineTotal: number;
 }
@@ -56,13 +62,29 @@ function threadSplit(pid: number): { main: number; kafka: number; other: number 
   return split;
 }
 
-/** The busy and total seconds of all cores, from the first line of /proc/stat. */
-function machineSeconds(): { busy: number; total: number } {
+/** Seconds a thread waited for a core, from its schedstat (ns on a run queue); zero when unknown. */
+function waitingSeconds(pid: number, tid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]) / 1e9;
+  } catch {
+    return 0;
+  }
+}
+
+/** The seconds of all cores, from the first line of /proc/stat (user nice system idle iowait irq softirq steal). */
+function machineSeconds(): { busy: number; iowait: number; steal: number; total: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] as string;
-  const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
-  const total = ticks.reduce((sum, value) => sum + value, 0);
-  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
-  return { busy: (total - idle) / CLK_TCK, total: total / CLK_TCK };
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line
+    .trim()
+    .split(/\s+/)
+    .slice(1, 9)
+    .map(Number);
+  return {
+    busy: (user + nice + system + irq + softirq) / CLK_TCK,
+    iowait: iowait / CLK_TCK,
+    steal: steal / CLK_TCK,
+    total: (user + nice + system + idle + iowait + irq + softirq + steal) / CLK_TCK,
+  };
 }
 
 /** The Kafka broker's JVM: a child process of this one running kafka.Kafka (undefined when none runs). */
@@ -101,12 +123,15 @@ export class CpuMeter {
     const machine = machineSeconds();
     return {
       forwarderMain: threads.main,
+      forwarderMainWaiting: waitingSeconds(this.forwarder, this.forwarder),
       forwarderKafka: threads.kafka,
       forwarderOther: threads.other,
       broker: this.brokerSeconds(),
       source: statOf(`/proc/${this.source}/stat`).seconds,
       bench: statOf(`/proc/${process.pid}/stat`).seconds,
       machineBusy: machine.busy,
+      machineIowait: machine.iowait,
+      machineSteal: machine.steal,
       machineTotal: machine.total,
     };
   }
