@@ -331,13 +331,21 @@ function printProtocol(protocol: EpicsProtocolName, step: Step, results: readonl
   ))
     console.log(line);
   for (const line of table(
-    ['  4b. load off, the rest drains', 'waiting at load off', 'replayed/s', 'CPU cores', 'replay/write'],
+    [
+      '  4b. load off, the rest drains',
+      'waiting at load off',
+      'replayed/s',
+      'CPU cores',
+      'fwd main µs/record',
+      'replay/write',
+    ],
     [
       [
         '',
         of((f) => f.leftAtLoadOff, thousands),
         of((f) => f.replayRateWithoutLoad, thousands),
         of((f) => f.replayCoresWithoutLoad, digits(2)),
+        of((f) => ((f.budgetLoadOff?.forwarderMain ?? NaN) / f.replayRateWithoutLoad) * 1e6, digits(2)),
         of((f) => f.replayRateWithoutLoad / f.writeRate, digits(2)),
       ],
     ],
