@@ -39,6 +39,7 @@ import { parseArgs } from 'node:util';
 import { TestKafkaBroker } from '../test/support/kafka-broker.js';
 import { clientConfig } from '../test/support/kafka.js';
 import { fixed, loadAverage, progress, thousands } from './format.js';
+import { MAX_RATE_HZ } from './load-ioc.js';
 import { type CpuReading, coresBetween } from './forwarder/cpu.js';
 import { build } from './forwarder/launch.js';
 import { type OutageResult, type OutageSample, outageStep } from './forwarder/outage.js';
@@ -69,6 +70,15 @@ const runs = Number(cli.runs);
 const list = (text: string): number[] => text.split(',').map(Number);
 const steps: Step[] = list(cli.pvs).flatMap((pvs) => list(cli.hz).map((hz) => ({ pvs, hz, spread: false })));
 const stepped = steps.length > 1;
+// The IOC makes rateHz / 10 passes per 0.1 s scan (bench/load-ioc.ts): say so before the broker starts.
+if (
+  protocols.includes('ca') &&
+  steps.some((step) => step.hz % 10 !== 0 || step.hz < 10 || step.hz > MAX_RATE_HZ)
+) {
+  throw new Error(
+    `CA steps come from the IOC, at multiples of 10 Hz up to ${MAX_RATE_HZ}: vary --pvs instead`,
+  );
+}
 const outageOnly = cli['outage-only'] || stepped;
 const offeredBy = (step: Step): number => step.pvs * step.hz;
 const stepName = (step: Step): string => `${thousands(step.pvs)} PVs x ${step.hz} Hz`;
