@@ -17,8 +17,7 @@ import type { DoubtfulPartition, Spool } from './spool.js';
 /**
  * Waiting messages handed over per event-loop turn, so live messages and timers keep their turn. Under live load
  * the replay's share of the main thread hardly depends on this size (each turn reads what arrived since the last
- * one, which grows with the turn), but how long live reads wait does: a few milliseconds per batch, so that a
- * source that keeps only the latest value for a client slow to read (an IOC's rsrv) has little to drop.
+ * one, which grows with the turn), but how long live reads wait does: about 2 ms per batch.
  */
 const REPLAY_BATCH = 1_000;
 /** When librdkafka's queue is full, the replay tries again after this long. */
