@@ -15,6 +15,13 @@
  *      its queue's size when Kafka, not the forwarder, was the limit), and the ratio of replay rate to write rate;
  *      then, the load off, the rate at which what is left drains (the replay with the forwarder to itself);
  *   5. everything drained: the data topic read back and compared per PV with what the source served.
+ * During 4 and 4b the CPU budget (bench/forwarder/cpu.ts): the cores used by the forwarder's main thread,
+ * librdkafka's threads and its other threads, by the broker's JVM, the source, the benchmark process, the rest of
+ * the machine (other work), the machine's busy, iowait, steal (the hypervisor's) and idle time, and how long the
+ * forwarder's main thread was ready to run but waited for a core.
+ *
+ * Steps: `--hz` and `--pvs` take lists (e.g. `--hz 2,4,6,8,10`); with more than one step, each step runs 3-5 only
+ * (as with --outage-only), and a last table gives replay/write per live rate.
  *
  * Usage: npm run bench:spool [-- --protocol ca|pva] [--runs N] [--pvs N] [--hz R] [--seconds S]
  *        [--outage-seconds S] [--drain-limit S] [--spool-max-bytes B] [--kafka-config NAME=VALUE]
@@ -32,6 +39,8 @@ import { parseArgs } from 'node:util';
 import { TestKafkaBroker } from '../test/support/kafka-broker.js';
 import { clientConfig } from '../test/support/kafka.js';
 import { fixed, loadAverage, progress, thousands } from './format.js';
+import { MAX_RATE_HZ } from './load-ioc.js';
+import { type CpuReading, coresBetween } from './forwarder/cpu.js';
 import { build } from './forwarder/launch.js';
 import { type OutageResult, type OutageSample, outageStep } from './forwarder/outage.js';
 import { describeMachine } from './forwarder/report.js';
@@ -58,8 +67,21 @@ const { values: cli } = parseArgs({
 
 const protocols = (cli.protocol ?? ['ca', 'pva']) as EpicsProtocolName[];
 const runs = Number(cli.runs);
-const step: Step = { pvs: Number(cli.pvs), hz: Number(cli.hz), spread: false };
-const offered = step.pvs * step.hz;
+const list = (text: string): number[] => text.split(',').map(Number);
+const steps: Step[] = list(cli.pvs).flatMap((pvs) => list(cli.hz).map((hz) => ({ pvs, hz, spread: false })));
+const stepped = steps.length > 1;
+// The IOC makes rateHz / 10 passes per 0.1 s scan (bench/load-ioc.ts): say so before the broker starts.
+if (
+  protocols.includes('ca') &&
+  steps.some((step) => step.hz % 10 !== 0 || step.hz < 10 || step.hz > MAX_RATE_HZ)
+) {
+  throw new Error(
+    `CA steps come from the IOC, at multiples of 10 Hz up to ${MAX_RATE_HZ}: vary --pvs instead`,
+  );
+}
+const outageOnly = cli['outage-only'] || stepped;
+const offeredBy = (step: Step): number => step.pvs * step.hz;
+const stepName = (step: Step): string => `${thousands(step.pvs)} PVs x ${step.hz} Hz`;
 const windows = {
   leadS: 5,
   outageS: Number(cli['outage-seconds']),
@@ -71,7 +93,7 @@ const TARGET_RATE = 100_000;
 const TARGET_REPLAY_RATIO = 2;
 
 /** The run's settings for one protocol: PVA from the stream server, CA from the IOC. */
-function settingsFor(protocol: EpicsProtocolName): BenchSettings {
+function settingsFor(protocol: EpicsProtocolName, step: Step): BenchSettings {
   return {
     source: protocol === 'pva' ? 'stream' : 'ioc',
     launch: cli.launch === 'sources' ? 'sources' : 'build',
@@ -105,6 +127,7 @@ async function withSpool<T>(
 }
 
 interface RunResult {
+  readonly step: Step;
   readonly baseline: StepResult | undefined;
   readonly spooled: StepResult | undefined;
   readonly outage: OutageResult;
@@ -137,6 +160,9 @@ interface OutageFigures {
   readonly leftAtLoadOff: number;
   readonly replayRateWithoutLoad: number;
   readonly replayCoresWithoutLoad: number;
+  /** Cores used during the replay with the load on, and with the load off, by process and thread. */
+  readonly budgetLoadOn: Record<keyof CpuReading, number> | undefined;
+  readonly budgetLoadOff: Record<keyof CpuReading, number> | undefined;
 }
 
 const rate = (from: OutageSample, to: OutageSample, field: keyof OutageSample): number =>
@@ -160,6 +186,8 @@ function outageFigures(result: OutageResult): OutageFigures {
   const lastOffset = offsets.at(-1);
   // Without the load, only a backlog of a few seconds' replay gives a rate worth printing.
   const offDrain = loadOff.waiting >= 100_000 && offEnd.t - loadOff.t >= 1 ? offEnd : undefined;
+  const budget = (start: OutageSample | undefined, end: OutageSample | undefined) =>
+    start && end && end.t - start.t >= 1 ? coresBetween(start.cpu, end.cpu, end.t - start.t) : undefined;
   return {
     downS: starting.t - down.t,
     writeRate: rate(down, starting, 'appended'),
@@ -185,6 +213,8 @@ function outageFigures(result: OutageResult): OutageFigures {
     leftAtLoadOff: loadOff.waiting,
     replayRateWithoutLoad: offDrain ? rate(loadOff, offDrain, 'replayed') : NaN,
     replayCoresWithoutLoad: offDrain ? rate(loadOff, offDrain, 'cpuS') : NaN,
+    budgetLoadOn: budget(from, to),
+    budgetLoadOff: budget(loadOff, offEnd),
   };
 }
 
@@ -224,10 +254,10 @@ function table(headings: readonly string[], rows: readonly (readonly string[])[]
   return [line(headings), ...rows.map(line)];
 }
 
-function printProtocol(protocol: EpicsProtocolName, results: readonly RunResult[]): string[] {
+function printProtocol(protocol: EpicsProtocolName, step: Step, results: readonly RunResult[]): string[] {
   const source = protocol === 'pva' ? 'the PVA stream server' : 'one IOC';
   console.log(
-    `\n${protocol.toUpperCase()}: ${thousands(step.pvs)} PVs x ${step.hz} Hz (${thousands(offered)} updates/s offered) from ${source}, ${results.length} run(s), ranges over the runs`,
+    `\n${protocol.toUpperCase()}: ${stepName(step)} (${thousands(offeredBy(step))} updates/s offered) from ${source}, ${results.length} run(s), ranges over the runs`,
   );
   const normal = (label: string, pick: (r: RunResult) => StepResult | undefined): string[] => {
     const steps = results.map(pick).filter((r): r is StepResult => r !== undefined);
@@ -242,7 +272,7 @@ function printProtocol(protocol: EpicsProtocolName, results: readonly RunResult[
       `${column((r) => r.rssLoadMb, digits(0))}/${column((r) => r.peakMb, digits(0))}`,
     ];
   };
-  if (!cli['outage-only']) {
+  if (!outageOnly) {
     for (const line of table(
       [`  normal load, ${cli.seconds} s`, 'forwarded/s', 'lost', 'dup', 'CPU s/100k', 'RSS load/peak MB'],
       [normal('  1. without a spool', (r) => r.baseline), normal('  2. with --spool-dir', (r) => r.spooled)],
@@ -311,18 +341,27 @@ function printProtocol(protocol: EpicsProtocolName, results: readonly RunResult[
   ))
     console.log(line);
   for (const line of table(
-    ['  4b. load off, the rest drains', 'waiting at load off', 'replayed/s', 'CPU cores', 'replay/write'],
+    [
+      '  4b. load off, the rest drains',
+      'waiting at load off',
+      'replayed/s',
+      'CPU cores',
+      'fwd main µs/record',
+      'replay/write',
+    ],
     [
       [
         '',
         of((f) => f.leftAtLoadOff, thousands),
         of((f) => f.replayRateWithoutLoad, thousands),
         of((f) => f.replayCoresWithoutLoad, digits(2)),
+        of((f) => ((f.budgetLoadOff?.forwarderMain ?? NaN) / f.replayRateWithoutLoad) * 1e6, digits(2)),
         of((f) => f.replayRateWithoutLoad / f.writeRate, digits(2)),
       ],
     ],
   ))
     console.log(line);
+  printBudget(figures);
   const outages = results.map((r) => r.outage);
   const read = (value: (r: OutageResult) => number): string => span(outages.map(value), thousands);
   for (const line of table(
@@ -358,16 +397,70 @@ function printProtocol(protocol: EpicsProtocolName, results: readonly RunResult[
       .join(' ');
     console.log(`    run ${i + 1}: ${trace}`);
   }
-  return summarise(protocol, results, figures);
+  return summarise(protocol, step, results, figures);
+}
+
+/** The cores each process (the forwarder by thread) used during the replay, with the load on and off. */
+function printBudget(figures: readonly OutageFigures[]): void {
+  const columns: readonly [string, keyof CpuReading][] = [
+    ['fwd main', 'forwarderMain'],
+    ['fwd librdkafka', 'forwarderKafka'],
+    ['fwd other threads', 'forwarderOther'],
+    ['broker JVM', 'broker'],
+    ['source', 'source'],
+    ['bench', 'bench'],
+  ];
+  const row = (label: string, pick: (f: OutageFigures) => Record<keyof CpuReading, number> | undefined) => {
+    const budgets = figures.map(pick);
+    const of = (value: (b: Record<keyof CpuReading, number>) => number): string =>
+      span(
+        budgets.map((b) => (b === undefined ? NaN : value(b))),
+        digits(2),
+      );
+    const named = (b: Record<keyof CpuReading, number>): number =>
+      columns.reduce((sum, [, field]) => sum + b[field], 0);
+    return [
+      label,
+      ...columns.map(([, field]) => of((b) => b[field])),
+      of((b) => b.machineBusy - named(b)),
+      of((b) => b.machineBusy),
+      of((b) => b.machineIowait),
+      of((b) => b.machineSteal),
+      of((b) => b.machineTotal - b.machineBusy - b.machineIowait - b.machineSteal),
+      of((b) => b.forwarderMainWaiting),
+    ];
+  };
+  for (const line of table(
+    [
+      `  CPU budget, cores of ${span(
+        figures.map((f) => f.budgetLoadOn?.machineTotal ?? NaN),
+        digits(1),
+      )}`,
+      ...columns.map(([heading]) => heading),
+      'rest',
+      'machine busy',
+      'iowait',
+      'steal',
+      'idle',
+      'fwd main waiting for a core',
+    ],
+    [
+      row('  4. replay, load on', (f) => f.budgetLoadOn),
+      row('  4b. replay, load off', (f) => f.budgetLoadOff),
+    ],
+  ))
+    console.log(line);
 }
 
 /** The summary lines of a protocol: each run's ratios against its own baseline, and the targets. */
 function summarise(
   protocol: EpicsProtocolName,
+  step: Step,
   results: readonly RunResult[],
   figures: readonly OutageFigures[],
 ): string[] {
-  const name = protocol.toUpperCase();
+  const name = `${protocol.toUpperCase()}${stepped ? ` ${stepName(step)}` : ''}`;
+  const offered = offeredBy(step);
   const lines: string[] = [];
   const paired = results.flatMap((r, i) =>
     r.baseline && r.spooled
@@ -437,13 +530,13 @@ function command(protocol: EpicsProtocolName): string {
   const options = [
     `--protocol ${protocol}`,
     `--runs ${runs}`,
-    `--pvs ${step.pvs}`,
-    `--hz ${step.hz}`,
+    `--pvs ${cli.pvs}`,
+    `--hz ${cli.hz}`,
     `--seconds ${cli.seconds}`,
     `--outage-seconds ${windows.outageS}`,
     `--drain-limit ${windows.drainLimitS}`,
     ...(cli['kafka-config'] ?? []).map((property) => `--kafka-config ${property}`),
-    ...(cli['outage-only'] ? ['--outage-only'] : []),
+    ...(cli['outage-only'] && !stepped ? ['--outage-only'] : []),
   ];
   return `scripts/run npx tsx bench/spool.ts ${options.join(' ')}`;
 }
@@ -463,27 +556,24 @@ async function main(): Promise<void> {
   try {
     for (let run = 1; run <= runs; run++) {
       for (const protocol of protocols) {
-        const settings = settingsFor(protocol);
-        const label = `run ${run}, ${protocol}`;
-        let baseline: StepResult | undefined;
-        let spooled: StepResult | undefined;
-        if (!cli['outage-only']) {
-          progress(`${label}: 1. without a spool`);
-          baseline = await forwarderStep(settings, kafkaConfig, address, protocol, step, directory);
-          progress(`${label}: 2. with --spool-dir`);
-          spooled = await withSpool(settings, (spooling) =>
-            forwarderStep(spooling, kafkaConfig, address, protocol, step, directory),
-          );
+        for (const step of steps) {
+          await runStep(run, protocol, step);
         }
-        progress(`${label}: 3-5. Kafka away and back`);
-        const outage = await withSpool(settings, (spooling) =>
-          outageStep(spooling, broker, kafkaConfig, protocol, step, windows, directory),
-        );
-        results.get(protocol)?.push({ baseline, spooled, outage });
       }
     }
     const summary: string[] = [];
-    for (const [protocol, runResults] of results) summary.push(...printProtocol(protocol, runResults));
+    for (const [protocol, runResults] of results) {
+      for (const step of steps) {
+        summary.push(
+          ...printProtocol(
+            protocol,
+            step,
+            runResults.filter((r) => r.step === step),
+          ),
+        );
+      }
+      if (stepped) printSteps(protocol, runResults);
+    }
     console.log('\nSummary');
     for (const line of summary) console.log(`  ${line}`);
     console.log('reproduce:');
@@ -493,6 +583,62 @@ async function main(): Promise<void> {
     await broker.destroy();
     rmSync(directory, { recursive: true, force: true });
   }
+
+  async function runStep(run: number, protocol: EpicsProtocolName, step: Step): Promise<void> {
+    const settings = settingsFor(protocol, step);
+    const label = `run ${run}, ${protocol}${stepped ? `, ${stepName(step)}` : ''}`;
+    let baseline: StepResult | undefined;
+    let spooled: StepResult | undefined;
+    if (!outageOnly) {
+      progress(`${label}: 1. without a spool`);
+      baseline = await forwarderStep(settings, kafkaConfig, address, protocol, step, directory);
+      progress(`${label}: 2. with --spool-dir`);
+      spooled = await withSpool(settings, (spooling) =>
+        forwarderStep(spooling, kafkaConfig, address, protocol, step, directory),
+      );
+    }
+    progress(`${label}: 3-5. Kafka away and back`);
+    const outage = await withSpool(settings, (spooling) =>
+      outageStep(spooling, broker, kafkaConfig, protocol, step, windows, directory),
+    );
+    results.get(protocol)?.push({ step, baseline, spooled, outage });
+  }
+}
+
+/** Per step (live rate), over the runs: the replay against the write rate, and the main thread's load. */
+function printSteps(protocol: EpicsProtocolName, results: readonly RunResult[]): void {
+  console.log(`\n${protocol.toUpperCase()}: replay with the load on, per live rate, ranges over the runs`);
+  const rows = steps.map((step) => {
+    const figures = results.filter((r) => r.step === step).map((r) => outageFigures(r.outage));
+    const of = (pick: (f: OutageFigures) => number, format: (value: number) => string): string =>
+      span(figures.map(pick), format);
+    return [
+      `  ${stepName(step)}`,
+      thousands(offeredBy(step)),
+      of((f) => f.writeRate, thousands),
+      of((f) => f.replayRate, thousands),
+      of((f) => f.replayRate / f.writeRate, digits(2)),
+      of((f) => f.drainS, digits(1)),
+      of((f) => f.budgetLoadOn?.forwarderMain ?? NaN, digits(2)),
+      of((f) => f.budgetLoadOn?.machineBusy ?? NaN, digits(2)),
+      figures.every((f) => f.replayRate >= TARGET_REPLAY_RATIO * f.writeRate) ? 'yes' : 'no',
+    ];
+  });
+  for (const line of table(
+    [
+      '  step',
+      'offered/s',
+      'appended/s',
+      'replayed/s',
+      'replay/write',
+      'drained after s',
+      'fwd main cores',
+      'machine busy cores',
+      `≥ ${TARGET_REPLAY_RATIO}`,
+    ],
+    rows,
+  ))
+    console.log(line);
 }
 
 await main();

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestKafkaBroker } from '../../test/support/kafka-broker.js';
 import { freePort } from '../../test/support/ports.js';
 import { progress } from '../format.js';
+import { CpuMeter, type CpuReading } from './cpu.js';
 import { startForwarder } from './launch.js';
 import { processCpuSeconds, processMemoryMb } from './process.js';
 import type { BenchSettings, EpicsProtocolName, Step } from './settings.js';
@@ -46,6 +47,8 @@ export interface OutageSample {
   /** Messages the output producer's librdkafka holds (queued or in flight). */
   readonly kafkaHeld: number;
   readonly cpuS: number;
+  /** The CPU of the forwarder by thread, of the broker, the source and the machine. */
+  readonly cpu: CpuReading;
   readonly rssMb: number;
   /** The data topic's end offset; NaN while Kafka is away. */
   readonly endOffset: number;
@@ -124,6 +127,7 @@ export async function outageStep(
       source.clientEnv,
     );
     const pid = forwarder.child.pid as number;
+    const meter = new CpuMeter(pid, source.pid);
     let down = 0;
     let kafkaUp = true;
     const samples: OutageSample[] = [];
@@ -137,6 +141,7 @@ export async function outageStep(
         spoolBytes: metric(exposition, 'forwarder_spool_bytes'),
         kafkaHeld: metric(exposition, 'forwarder_kafka_in_flight_messages', '{producer="output"}'),
         cpuS: processCpuSeconds(pid),
+        cpu: meter.read(),
         rssMb: processMemoryMb(pid).rss,
         // Just after a start Kafka may not answer in time: no reading then, rather than no run.
         endOffset: kafkaUp ? await scan.endOffset().catch(() => NaN) : NaN,

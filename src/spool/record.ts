@@ -7,7 +7,7 @@
  * The magic lets a reader find the next record after a corrupted one; the checksum tells a record that is whole
  * from one a power cut tore or a disk corrupted.
  */
-import { crc32 } from 'node:zlib';
+import { crc32Of } from './crc32.js';
 
 export const RECORD_MAGIC = 0x53504c31;
 export const HEADER_BYTES = 12;
@@ -25,9 +25,39 @@ export interface SpooledMessage {
   readonly timestampMs: number;
 }
 
+/**
+ * A forwarder writes and reads back runs of records of one topic: the last topic written is not measured again,
+ * and the last topic read is not decoded again, for each record.
+ */
+let writtenTopic = '';
+let writtenTopicBytes = 0;
+let readTopic = '';
+let readTopicBytes: Buffer = Buffer.alloc(0);
+
+function topicByteLength(topic: string): number {
+  if (topic !== writtenTopic) {
+    writtenTopic = topic;
+    writtenTopicBytes = Buffer.byteLength(topic);
+  }
+  return writtenTopicBytes;
+}
+
+/** The topic whose UTF-8 bytes are `source[start, end)`. */
+function topicAt(source: Buffer, start: number, end: number): string {
+  const known = readTopicBytes;
+  if (end - start === known.length) {
+    let at = 0;
+    while (at < known.length && source[start + at] === known[at]) at++;
+    if (at === known.length) return readTopic;
+  }
+  readTopic = source.toString('utf8', start, end);
+  readTopicBytes = Buffer.from(source.subarray(start, end));
+  return readTopic;
+}
+
 /** The size of a message's record. */
 export function recordSize(topic: string, key: Buffer | null, payload: Uint8Array): number {
-  return HEADER_BYTES + 8 + 2 + Buffer.byteLength(topic) + 2 + (key?.length ?? 0) + payload.length;
+  return HEADER_BYTES + 8 + 2 + topicByteLength(topic) + 2 + (key?.length ?? 0) + payload.length;
 }
 
 /** Writes a message's record at `offset` of `target` (which must have recordSize() bytes there); returns its end. */
@@ -54,7 +84,7 @@ export function encodeRecord(
   const end = at + payload.length;
   target.writeUInt32LE(RECORD_MAGIC, offset);
   target.writeUInt32LE(end - bodyStart, offset + 4);
-  target.writeUInt32LE(crc32(target.subarray(bodyStart, end)), offset + 8);
+  target.writeUInt32LE(crc32Of(target, bodyStart, end), offset + 8);
   return end;
 }
 
@@ -78,19 +108,22 @@ export function decodeRecord(source: Buffer, offset: number): RecordAt {
   const bodyStart = offset + HEADER_BYTES;
   const end = bodyStart + length;
   if (end > source.length) return { kind: 'incomplete' };
-  const body = source.subarray(bodyStart, end);
-  if (crc32(body) !== source.readUInt32LE(offset + 8))
+  if (crc32Of(source, bodyStart, end) !== source.readUInt32LE(offset + 8))
     return { kind: 'corrupt', reason: 'checksum mismatch' };
-  const timestampMs = body.readDoubleLE(0);
-  const topicLength = body.readUInt16LE(8);
-  const keyAt = 10 + topicLength;
-  if (keyAt + 2 > body.length) return { kind: 'corrupt', reason: 'topic runs past the record' };
-  const topic = body.toString('utf8', 10, keyAt);
-  const keyLength = body.readUInt16LE(keyAt);
+  const timestampMs = source.readDoubleLE(bodyStart);
+  const topicStart = bodyStart + 10;
+  const keyAt = topicStart + source.readUInt16LE(bodyStart + 8);
+  if (keyAt + 2 > end) return { kind: 'corrupt', reason: 'topic runs past the record' };
+  const topic = topicAt(source, topicStart, keyAt);
+  const keyLength = source.readUInt16LE(keyAt);
   const payloadAt = keyAt + 2 + (keyLength === NO_KEY ? 0 : keyLength);
-  if (payloadAt > body.length) return { kind: 'corrupt', reason: 'key runs past the record' };
-  const key = keyLength === NO_KEY ? null : body.subarray(keyAt + 2, payloadAt);
-  return { kind: 'record', message: { topic, key, payload: body.subarray(payloadAt), timestampMs }, end };
+  if (payloadAt > end) return { kind: 'corrupt', reason: 'key runs past the record' };
+  const key = keyLength === NO_KEY ? null : source.subarray(keyAt + 2, payloadAt);
+  return {
+    kind: 'record',
+    message: { topic, key, payload: source.subarray(payloadAt, end), timestampMs },
+    end,
+  };
 }
 
 /** The offset of the next record header at or after `from`, or -1: where a reader resumes after corruption. */

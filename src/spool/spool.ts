@@ -10,9 +10,9 @@
  */
 import { readFileSync, renameSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
 import type { TailMessage } from '../kafka/partition-tail.js';
 import type { TopicMessages } from '../kafka/producer-statistics.js';
+import { crc32Of } from './crc32.js';
 import { AckTracker, partitionKey, splitPartitionKey } from './acks.js';
 import { recordSize } from './record.js';
 import {
@@ -88,26 +88,9 @@ function signature(key: Buffer | null, value: Buffer): string {
   return `${key?.toString('base64') ?? ''}:${value.toString('base64')}`;
 }
 
-/** Key hashes by key object: a stream keeps one key Buffer for all its messages. */
-const keyHashes = new WeakMap<Buffer, number>();
-
-/** The hash of a live message's key, cached per key Buffer. */
+/** The hash of a message's key, as librdkafka's default partitioner takes it. */
 function keyHash(key: Buffer | null): number {
-  if (key === null) return 0;
-  let hash = keyHashes.get(key);
-  if (hash === undefined) {
-    hash = crc32(key);
-    keyHashes.set(key, hash);
-  }
-  return hash;
-}
-
-/**
- * The hash of a key read back from disk: a new Buffer for every record, so caching it would only fill the cache
- * (and slow the garbage collector down) for nothing.
- */
-function readKeyHash(key: Buffer | null): number {
-  return key === null ? 0 : crc32(key);
+  return key === null ? 0 : crc32Of(key);
 }
 
 export class Spool {
@@ -274,7 +257,7 @@ export class Spool {
     this.waitingCount--;
     this.oldestWaiting = undefined;
     this.replayedCount++;
-    this.acks.handedOver(record.message.topic, readKeyHash(record.message.key), record.segment);
+    this.acks.handedOver(record.message.topic, keyHash(record.message.key), record.segment);
   }
 
   /** The record next() gave is not to be sent (done before a restart, or refused for good). */
@@ -291,11 +274,7 @@ export class Spool {
    */
   wasDoneBefore(record: SpooledRecord): boolean {
     if (!this.acks.skipsIn(record.segment)) return false;
-    const before = this.acks.doneBefore(
-      record.message.topic,
-      readKeyHash(record.message.key),
-      record.segment,
-    );
+    const before = this.acks.doneBefore(record.message.topic, keyHash(record.message.key), record.segment);
     if (before) this.skippedCount++;
     return before;
   }
@@ -342,7 +321,7 @@ export class Spool {
         const inSegment = records.filter((record) => record.segment === segment);
         if (inSegment.length === 0) break;
         for (const { message } of inSegment) {
-          const key = this.acks.partitionKeyOf(message.topic, readKeyHash(message.key));
+          const key = this.acks.partitionKeyOf(message.topic, keyHash(message.key));
           if (key === undefined || !left.has(key)) continue;
           const toSkip = skip.get(key) ?? 0;
           if (toSkip > 0) {
