@@ -6,6 +6,7 @@
  * send because the forwarder did not read them, against the messages that reached the topic. The rate steps up
  * until a step loses updates; the highest step without loss is the case's result.
  */
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { NdArrayValue, NumericType } from '../src/model/update.js';
@@ -17,6 +18,16 @@ import { fixed, progress, thousands } from './format.js';
 import { processCpuSeconds, processMemoryMb } from './forwarder/process.js';
 
 export const STREAM_ELEMENTS = 2048;
+
+/** The process listening on `address` (host:port), as ss shows it; 0 when there is none to be seen. */
+export function listeningPid(address: string): number {
+  const port = address.slice(address.lastIndexOf(':') + 1);
+  const listing = execFileSync('ss', ['-Hltnp', `sport = :${port}`], { encoding: 'utf8' });
+  return Number(/pid=(\d+)/.exec(listing)?.[1] ?? 0);
+}
+
+/** CPU seconds a process used so far; 0 for pid 0 (not known). */
+export const cpuSecondsOf = (pid: number): number => (pid === 0 ? 0 : processCpuSeconds(pid));
 
 export interface StreamCase {
   readonly name: string;
@@ -122,6 +133,8 @@ export interface StepFigures {
   readonly forwarded: number;
   readonly forwarderCpuSeconds: number;
   readonly serverCpuSeconds: number;
+  /** The Kafka broker's (its JVM's) CPU seconds in the step. */
+  readonly brokerCpuSeconds: number;
   readonly rssMb: number;
 }
 
@@ -130,6 +143,8 @@ export const stepLoss = (step: StepFigures): number => step.sent + step.skipped 
 /** What the step needs of the forwarder under test and its topic. */
 export interface Forwarding {
   readonly pid: number;
+  /** The Kafka broker's process (0: not known). */
+  readonly brokerPid: number;
   readonly config: Record<string, string>;
   readonly topic: string;
   /** Updates the forwarder has received on the stream of the server's PV. */
@@ -159,6 +174,7 @@ async function streamStep(
     received: await forwarding.updatesReceived(),
     forwarderCpu: processCpuSeconds(forwarding.pid),
     serverCpu: processCpuSeconds(serverPid),
+    brokerCpu: cpuSecondsOf(forwarding.brokerPid),
   };
   const started = performance.now();
   await request(`START ${rate}`, 'STARTED');
@@ -166,6 +182,7 @@ async function streamStep(
   await request('STOP', 'STOPPED');
   const elapsed = (performance.now() - started) / 1000;
   const serverCpuSeconds = processCpuSeconds(serverPid) - before.serverCpu;
+  const brokerCpuSeconds = cpuSecondsOf(forwarding.brokerPid) - before.brokerCpu;
   const sent = (await count()) - before.count;
   let forwarded = 0;
   for (let quiet = 0, last = -1; quiet < 3 && forwarded < sent;) {
@@ -183,6 +200,7 @@ async function streamStep(
     forwarded,
     forwarderCpuSeconds: processCpuSeconds(forwarding.pid) - before.forwarderCpu,
     serverCpuSeconds,
+    brokerCpuSeconds,
     rssMb: processMemoryMb(forwarding.pid).rss,
   };
 }
@@ -220,7 +238,8 @@ export function describeStep(step: StepFigures, messageBytes: number): string {
     `(${loss === 0 ? 'no loss' : `${thousands(loss)} lost: ${lossDetail(step)}`}), ` +
     `${fixed(mb)} MB/s; forwarder CPU ${fixed((step.forwarderCpuSeconds * 1000) / (mb * step.seconds), 1)} ms/MB ` +
     `(${fixed(step.forwarderCpuSeconds / step.seconds, 2)} cores), RSS ${fixed(step.rssMb, 0)} MB; ` +
-    `server ${fixed(step.serverCpuSeconds / step.seconds, 2)} cores`
+    `server ${fixed(step.serverCpuSeconds / step.seconds, 2)} cores, ` +
+    `broker ${fixed(step.brokerCpuSeconds / step.seconds, 2)} cores`
   );
 }
 

@@ -7,7 +7,8 @@
  * never reach the forwarder, and are shown apart. Then the paced cases (bench/images-stream.ts): one PV of 2,048
  * doubles, an NTNDArray forwarded as ad00 and an NTScalarArray forwarded as f144, from the PVA stream server, whose
  * rate steps up until the forwarder loses updates. Beside each, in the same run, the ceiling: our KafkaProducer
- * alone sending messages of the same size as fast as librdkafka takes them.
+ * alone sending messages of the same size as fast as librdkafka takes them. The broker's CPU is shown beside the
+ * paced steps and the ceilings: on a machine of few cores, what the broker takes bounds both.
  *
  * Usage: npm run bench:images [-- --seconds S] [--step-seconds S] [--rates R1,R2,...] [--only-stream]
  *        [--cpu-prof DIR] [--node-option OPTION] [--forwarder-output FILE]
@@ -39,7 +40,9 @@ import { build } from './forwarder/launch.js';
 import { processCpuSeconds, processMemoryMb } from './forwarder/process.js';
 import { describeMachine } from './forwarder/report.js';
 import {
+  cpuSecondsOf,
   describeStep,
+  listeningPid,
   p4pFrameMessage,
   type Forwarding,
   rateLadder,
@@ -92,12 +95,18 @@ interface Figures {
   readonly messages: number;
   readonly seconds: number;
   readonly cpuSeconds: number;
+  /** The broker's CPU seconds meanwhile (the producer alone's figures only). */
+  readonly brokerCpuSeconds?: number;
 }
 
 const mbPerS = (figures: Figures, bytes: number): number => (figures.messages * bytes) / MB / figures.seconds;
 
 /** KafkaProducer alone: `seconds` of ad00 messages of the load's size, as fast as librdkafka queues them. */
-async function producerCeiling(config: Record<string, string>, message: Uint8Array): Promise<Figures> {
+async function producerCeiling(
+  config: Record<string, string>,
+  message: Uint8Array,
+  brokerPid: number,
+): Promise<Figures> {
   const topic = uniqueTopic('ceiling');
   await createTopics(config, [topic], 1, { 'max.message.bytes': '20000000' });
   // A queue of 64 MB, as good as unbounded for throughput: a message it has no room for is sent again shortly.
@@ -108,6 +117,7 @@ async function producerCeiling(config: Record<string, string>, message: Uint8Arr
   );
   const key = Buffer.from('BENCH:image');
   const cpu = process.cpuUsage();
+  const brokerCpu = cpuSecondsOf(brokerPid);
   const started = performance.now();
   while (performance.now() - started < SECONDS * 1000) {
     const full = producer.counters.queueFull;
@@ -117,8 +127,19 @@ async function producerCeiling(config: Record<string, string>, message: Uint8Arr
   await producer.close(60_000);
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
-  return { messages: producer.counters.delivered, seconds, cpuSeconds: (used.user + used.system) / 1e6 };
+  return {
+    messages: producer.counters.delivered,
+    seconds,
+    cpuSeconds: (used.user + used.system) / 1e6,
+    brokerCpuSeconds: cpuSecondsOf(brokerPid) - brokerCpu,
+  };
 }
+
+/** The producer alone's CPU per MB and in cores, and the broker's cores meanwhile. */
+const describeCeilingCpu = (ceiling: Figures, mb: number): string =>
+  `CPU ${fixed((ceiling.cpuSeconds * 1000) / (mb * ceiling.seconds), 1)} ms/MB ` +
+  `(${fixed(ceiling.cpuSeconds / ceiling.seconds, 2)} cores), ` +
+  `broker ${fixed((ceiling.brokerCpuSeconds ?? 0) / ceiling.seconds, 2)} cores`;
 
 async function main(): Promise<void> {
   console.log(`Images benchmark — ${describeMachine()}`);
@@ -130,6 +151,7 @@ async function main(): Promise<void> {
   const broker = await TestKafkaBroker.start();
   const config = clientConfig(broker.info, { listener: 'PLAINTEXT' });
   const address = broker.info.listeners.PLAINTEXT;
+  const brokerPid = listeningPid(address);
   const server = await NtNdArrayServer.start(LOADS.map((_, i) => `image${i}`));
   const streamServers: StreamServer[] = [];
   for (const [i, streamCase] of STREAM_CASES.entries())
@@ -207,7 +229,7 @@ async function main(): Promise<void> {
       const forwarded = { messages: received, seconds, cpuSeconds: processCpuSeconds(pid) - cpuBefore };
       const memory = processMemoryMb(pid);
       progress(`producer alone: ${load.name}`);
-      const ceiling = await producerCeiling(config, message);
+      const ceiling = await producerCeiling(config, message, brokerPid);
       const forwardedMb = mbPerS(forwarded, message.length);
       const ceilingMb = mbPerS(ceiling, message.length);
       lines.push(
@@ -218,13 +240,14 @@ async function main(): Promise<void> {
           `${frames > taken ? ` (${thousands(frames - taken)} squashed before they were sent)` : ''}; ` +
           `CPU ${fixed((forwarded.cpuSeconds * 1000) / (forwardedMb * seconds), 1)} ms/MB, ` +
           `RSS ${fixed(memory.rss, 0)} MB (peak ${fixed(memory.peak, 0)})\n` +
-          `  producer alone: ${fixed(ceilingMb)} MB/s, CPU ${fixed((ceiling.cpuSeconds * 1000) / (ceilingMb * ceiling.seconds), 1)} ms/MB; ` +
+          `  producer alone: ${fixed(ceilingMb)} MB/s, ${describeCeilingCpu(ceiling, ceilingMb)}; ` +
           `forwarder / producer alone: ${fixed((100 * forwardedMb) / ceilingMb, 0)} %`,
       );
     }
     for (const [i, streamServer] of streamServers.entries()) {
       const forwarding: Forwarding = {
         pid,
+        brokerPid,
         config,
         topic: streamTopics[i] ?? '',
         updatesReceived: () => updatesReceived(streamServer.pv),
@@ -232,13 +255,15 @@ async function main(): Promise<void> {
       const steps = await rateLadder(streamServer, forwarding, RATES, STEP_SECONDS);
       const message = streamMessage(streamServer);
       progress(`producer alone: ${streamServer.streamCase.name}`);
-      const ceilingMb = mbPerS(await producerCeiling(config, message), message.length);
+      const ceiling = await producerCeiling(config, message, brokerPid);
+      const ceilingMb = mbPerS(ceiling, message.length);
       const best = steps.filter((step) => stepLoss(step) === 0).at(-1);
       const bestMb = best === undefined ? Number.NaN : stepMbPerS(best, message.length);
       lines.push(
         `${streamServer.streamCase.name}, paced by the PVA stream server (${thousands(message.length)} B a message)\n` +
           steps.map((step) => `  ${describeStep(step, message.length)}\n`).join('') +
-          `  producer alone: ${fixed(ceilingMb)} MB/s; highest rate without loss: ` +
+          `  producer alone: ${fixed(ceilingMb)} MB/s, ${describeCeilingCpu(ceiling, ceilingMb)}\n` +
+          `  highest rate without loss: ` +
           (best === undefined
             ? 'none'
             : `${thousands(best.sent / best.seconds)} updates/s, ${fixed(bestMb)} MB/s = ` +

@@ -3,7 +3,7 @@
  * NDAttributes. The array's bytes are laid out last and copied once (builder.ts, "Messages around one big
  * array"); the reference serialiser puts them first, so the bytes differ from its own, the decoded values not.
  */
-import type { PvValue } from '../model/update.js';
+import type { NdAttribute, PvValue } from '../model/update.js';
 import {
   ARRAY_DATA_TYPES,
   type ArrayData,
@@ -114,12 +114,20 @@ function readAttribute(table: TableReader): Ad00Attribute {
 
 /** Serialises the NTNDArray updates of one PV. */
 export class Ad00Serialiser {
+  /** The last frame's attributes and their ad00 form: frames mostly repeat the same attributes object. */
+  private lastAttributes: readonly NdAttribute[] | undefined;
+  private lastAd00Attributes: readonly Ad00Attribute[] = [];
+
   constructor(readonly sourceName: string) {}
 
   /** Throws UnsupportedValueError for anything but an uncompressed NTNDArray. */
   serialise(value: PvValue, timestampNs: bigint): Uint8Array {
     const image = uncompressedImage(value, AD00_IDENTIFIER);
     const data = imageData(image);
+    if (image.attributes !== this.lastAttributes) {
+      this.lastAd00Attributes = image.attributes.map(ad00Attribute);
+      this.lastAttributes = image.attributes;
+    }
     return serialiseAd00({
       sourceName: this.sourceName,
       uniqueId: image.uniqueId,
@@ -127,16 +135,18 @@ export class Ad00Serialiser {
       dimensions: imageShape(image),
       dataType: ad00DataType(data.type),
       data: data.bytes,
-      attributes: image.attributes.map((attribute) => {
-        const value = attributeData(attribute.value);
-        return {
-          name: attribute.name,
-          description: attribute.description,
-          source: attribute.source,
-          dataType: ad00DataType(value.type),
-          data: value.bytes,
-        };
-      }),
+      attributes: this.lastAd00Attributes,
     });
   }
+}
+
+function ad00Attribute(attribute: NdAttribute): Ad00Attribute {
+  const value = attributeData(attribute.value);
+  return {
+    name: attribute.name,
+    description: attribute.description,
+    source: attribute.source,
+    dataType: ad00DataType(value.type),
+    data: value.bytes,
+  };
 }

@@ -103,6 +103,7 @@ export class BroadcastListener {
 
 export interface SocketHandlers {
   onConnect(): void;
+  /** Received bytes; with `reuseReadBuffer` valid only until the handler returns. */
   onData(chunk: Buffer): void;
   /** Called once, whatever ended the connection (also when it never connected). */
   onClose(reason: string): void;
@@ -110,6 +111,13 @@ export interface SocketHandlers {
 
 /** How long a closing socket may take to send what is pending before it is destroyed. */
 const CLOSE_GRACE_MS = 1000;
+
+/**
+ * The buffer every transport with `reuseReadBuffer` reads into (Node's own read size). Reads are handled one at a
+ * time, each before the next begins, so one buffer serves all of them: a fast stream of messages then allocates
+ * nothing per read, where Node would allocate a new buffer for each.
+ */
+const sharedReadBuffer = Buffer.allocUnsafe(64 * 1024);
 
 /**
  * A TCP connection as a circuit sees it. Writes made during one event-loop turn leave in one segment (thousands
@@ -132,6 +140,8 @@ export class SocketTransport {
     readonly port: number,
     private readonly connectTimeoutMs: number,
     private readonly handlers: SocketHandlers,
+    /** Hand onData views of one buffer reused by every read, instead of a new buffer per read. */
+    private readonly reuseReadBuffer = false,
   ) {
     this.closed = new Promise((resolveClosed) => (this.resolveClosed = resolveClosed));
   }
@@ -143,7 +153,22 @@ export class SocketTransport {
 
   connect(): void {
     if (this.socket || this.finished) return;
-    const socket = connect({ host: this.host, port: this.port, noDelay: true, keepAlive: true });
+    const onData = this.handlers.onData;
+    const socket = connect({
+      host: this.host,
+      port: this.port,
+      noDelay: true,
+      keepAlive: true,
+      ...(this.reuseReadBuffer && {
+        onread: {
+          buffer: sharedReadBuffer,
+          callback: (length: number, buffer: Uint8Array): boolean => {
+            onData((buffer as Buffer).subarray(0, length));
+            return true;
+          },
+        },
+      }),
+    });
     this.socket = socket;
     this.connectTimer = setTimeout(
       () => this.fail(`no TCP connection within ${this.connectTimeoutMs} ms`),
@@ -154,7 +179,7 @@ export class SocketTransport {
       this.handlers.onConnect();
       this.flush();
     });
-    socket.on('data', this.handlers.onData);
+    if (!this.reuseReadBuffer) socket.on('data', onData);
     socket.on('error', (error) => {
       this.closeReason ??= error.message;
     });

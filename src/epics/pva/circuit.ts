@@ -250,8 +250,16 @@ export class Circuit implements FrameHandler {
     }
   }
 
-  onMessage(command: number, littleEndian: boolean, bytes: Buffer, start: number, end: number): void {
-    const reader = this.reader.reset(bytes, start, end, littleEndian);
+  onMessage(
+    command: number,
+    littleEndian: boolean,
+    bytes: Buffer,
+    start: number,
+    end: number,
+    _version: number,
+    retainable: boolean,
+  ): void {
+    const reader = this.reader.reset(bytes, start, end, littleEndian, retainable);
     switch (command) {
       case Command.monitor:
         this.requireReady(command);

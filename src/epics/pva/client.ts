@@ -391,11 +391,18 @@ export class PvaClient implements PvProvider {
   private connectionTo(key: string, host: string, port: number, nameServer: boolean, guid = ''): Connection {
     const existing = this.connections.get(key);
     if (existing && existing.circuit.state !== 'closed') return existing;
-    const transport: SocketTransport = new SocketTransport(host, port, this.config.idleTimeoutMs, {
-      onConnect: () => circuit.connected(Date.now()),
-      onData: (chunk) => this.receive(connection, chunk),
-      onClose: (reason) => this.onConnectionClosed(connection, reason),
-    });
+    // The framer copies what outlives a read, so every circuit reads into one shared buffer.
+    const transport: SocketTransport = new SocketTransport(
+      host,
+      port,
+      this.config.idleTimeoutMs,
+      {
+        onConnect: () => circuit.connected(Date.now()),
+        onData: (chunk) => this.receive(connection, chunk),
+        onClose: (reason) => this.onConnectionClosed(connection, reason),
+      },
+      true,
+    );
     const circuit = new Circuit(key, transport, {
       identity: this.identity,
       events: this.circuitEvents,

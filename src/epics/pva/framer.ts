@@ -3,10 +3,10 @@
  * (docs/protocols/pvaccess.md, "Segmentation" and "Framing").
  *
  * Chunks are parsed in place: complete messages inside a chunk are handed on as (buffer, start, end) with no
- * copy. Only a message that straddles chunks is copied, once, into a buffer of exactly its size, and a large
- * message is accumulated as a list of chunks until it is complete, so partial reads never cost more than one
- * copy per byte. Segments (first/middle/last) are concatenated when the last arrives; control messages may
- * interleave with segments, any other message there is a protocol error.
+ * copy. A chunk is only valid while push() runs (the transport reads every chunk into one reused buffer), so what
+ * must outlive it is copied at once: a message that straddles chunks goes, as its bytes arrive, into a buffer of
+ * exactly its size, one copy per byte however it is split; segments are copied and joined when the last arrives.
+ * Control messages may interleave with segments, any other message there is a protocol error.
  */
 import { type MessageHeader, isControl, isLittleEndian, readHeader } from './header.js';
 import { HEADER_SIZE, HeaderFlag } from './protocol.js';
@@ -15,9 +15,9 @@ import { PvaProtocolError } from './wire.js';
 export interface FrameHandler {
   onControl(command: number, value: number, littleEndian: boolean): void;
   /**
-   * An application message; its payload is bytes[start, end). The bytes are never reused or changed afterwards
-   * (each chunk the socket reads is new, and so is a message joined from several), so a handler may keep views of
-   * them; a view keeps the whole chunk alive, which values.ts allows only for arrays that fill most of it.
+   * An application message; its payload is bytes[start, end). `retainable`: the bytes are never reused or
+   * changed afterwards (a message assembled from several chunks), so a handler may keep views of them; otherwise
+   * they are the chunk being pushed, and a handler copies what it keeps before it returns.
    */
   onMessage(
     command: number,
@@ -26,6 +26,7 @@ export interface FrameHandler {
     start: number,
     end: number,
     version: number,
+    retainable: boolean,
   ): void;
 }
 
@@ -33,13 +34,15 @@ export interface FrameHandler {
 export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
 
 export class MessageFramer {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  /** The start of a message that straddles chunks: its header while incomplete, then the whole message. */
+  private partial: Buffer | undefined;
+  /** Bytes of `partial` received (of the header alone while `partial` is undefined). */
+  private partialBytes = 0;
+  private readonly partialHeader = Buffer.alloc(HEADER_SIZE);
   private segments: Buffer[] = [];
   private segmentBytes = 0;
   private segmentCommand = -1;
   private stopped = false;
-  private readonly headerScratch = Buffer.alloc(HEADER_SIZE);
 
   constructor(
     private readonly handler: FrameHandler,
@@ -51,55 +54,61 @@ export class MessageFramer {
   /** Stops processing: the rest of the current chunk and later chunks are ignored. */
   stop(): void {
     this.stopped = true;
-    this.pending = [];
-    this.pendingBytes = 0;
+    this.partial = undefined;
+    this.partialBytes = 0;
     this.segments = [];
   }
 
   /** Bytes received but not yet part of a complete message. */
   get bufferedBytes(): number {
-    return this.pendingBytes + this.segmentBytes;
+    return this.partialBytes + this.segmentBytes;
   }
 
-  /** Feeds received bytes; throws PvaProtocolError on a protocol violation. */
+  /** Feeds received bytes, valid only during the call; throws PvaProtocolError on a protocol violation. */
   push(chunk: Buffer): void {
     if (this.stopped || chunk.length === 0) return;
-    if (this.pendingBytes === 0) {
-      this.consume(chunk);
-      return;
-    }
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    while (!this.stopped && this.pendingBytes >= HEADER_SIZE) {
-      const header = readHeader(this.peekHeader(), 0, this.fromServer);
-      const total = this.messageLength(header);
-      if (this.pendingBytes < total) return;
-      const message = this.takePending(total);
-      this.dispatch(header, message, 0);
-      if (this.pending.length === 1) {
-        // Back to parsing in place once only the tail of one chunk is left.
-        const rest = this.pending[0] as Buffer;
-        this.pending = [];
-        this.pendingBytes = 0;
-        this.consume(rest);
-        return;
-      }
-    }
+    const offset = this.partialBytes === 0 ? 0 : this.completePartial(chunk, 0);
+    if (offset >= 0) this.consume(chunk, offset);
   }
 
-  private consume(chunk: Buffer): void {
-    let offset = 0;
+  private consume(chunk: Buffer, from: number): void {
+    let offset = from;
     while (!this.stopped && chunk.length - offset >= HEADER_SIZE) {
       const header = readHeader(chunk, offset, this.fromServer);
       const total = this.messageLength(header);
       if (chunk.length - offset < total) break;
-      this.dispatch(header, chunk, offset);
+      this.dispatch(header, chunk, offset, false);
       offset += total;
     }
-    if (!this.stopped && offset < chunk.length) {
-      this.pending.push(chunk.subarray(offset));
-      this.pendingBytes += chunk.length - offset;
+    if (!this.stopped && offset < chunk.length) this.completePartial(chunk, offset);
+  }
+
+  /**
+   * Adds chunk[from, ...) to the straddling message; dispatches it when complete and returns where the rest of
+   * the chunk starts, or -1 when the chunk was all taken.
+   */
+  private completePartial(chunk: Buffer, from: number): number {
+    let offset = from;
+    if (this.partial === undefined) {
+      const take = Math.min(HEADER_SIZE - this.partialBytes, chunk.length - offset);
+      chunk.copy(this.partialHeader, this.partialBytes, offset, offset + take);
+      this.partialBytes += take;
+      offset += take;
+      if (this.partialBytes < HEADER_SIZE) return -1;
+      const header = readHeader(this.partialHeader, 0, this.fromServer);
+      this.partial = Buffer.allocUnsafe(this.messageLength(header));
+      this.partialHeader.copy(this.partial);
     }
+    const message = this.partial;
+    const take = Math.min(message.length - this.partialBytes, chunk.length - offset);
+    chunk.copy(message, this.partialBytes, offset, offset + take);
+    this.partialBytes += take;
+    offset += take;
+    if (this.partialBytes < message.length) return -1;
+    this.partial = undefined;
+    this.partialBytes = 0;
+    this.dispatch(readHeader(message, 0, this.fromServer), message, 0, true);
+    return this.stopped ? -1 : offset;
   }
 
   private messageLength(header: MessageHeader): number {
@@ -112,40 +121,7 @@ export class MessageFramer {
     return HEADER_SIZE + header.size;
   }
 
-  private peekHeader(): Buffer {
-    let filled = 0;
-    for (const chunk of this.pending) {
-      const n = Math.min(chunk.length, HEADER_SIZE - filled);
-      chunk.copy(this.headerScratch, filled, 0, n);
-      filled += n;
-      if (filled === HEADER_SIZE) break;
-    }
-    return this.headerScratch;
-  }
-
-  /** Removes the first n pending bytes, as a view when they lie in one chunk, else as one copy. */
-  private takePending(n: number): Buffer {
-    const first = this.pending[0] as Buffer;
-    this.pendingBytes -= n;
-    if (first.length >= n) {
-      if (first.length === n) this.pending.shift();
-      else this.pending[0] = first.subarray(n);
-      return first.subarray(0, n);
-    }
-    const out = Buffer.allocUnsafe(n);
-    let filled = 0;
-    while (filled < n) {
-      const chunk = this.pending[0] as Buffer;
-      const take = Math.min(chunk.length, n - filled);
-      chunk.copy(out, filled, 0, take);
-      filled += take;
-      if (take === chunk.length) this.pending.shift();
-      else this.pending[0] = chunk.subarray(take);
-    }
-    return out;
-  }
-
-  private dispatch(header: MessageHeader, bytes: Buffer, offset: number): void {
+  private dispatch(header: MessageHeader, bytes: Buffer, offset: number, retainable: boolean): void {
     const littleEndian = isLittleEndian(header.flags);
     if (isControl(header.flags)) {
       this.handler.onControl(header.command, header.size, littleEndian);
@@ -158,16 +134,17 @@ export class MessageFramer {
       if (this.segmentCommand >= 0) {
         throw new PvaProtocolError(`command 0x${header.command.toString(16)} inside a segmented message`);
       }
-      this.handler.onMessage(header.command, littleEndian, bytes, start, end, header.version);
+      this.handler.onMessage(header.command, littleEndian, bytes, start, end, header.version, retainable);
       return;
     }
-    this.addSegment(header, segment, bytes.subarray(start, end));
+    const payload = bytes.subarray(start, end);
+    this.addSegment(header, segment, retainable ? payload : Buffer.from(payload));
     if (segment === HeaderFlag.segmentLast) {
       const whole = Buffer.concat(this.segments, this.segmentBytes);
       this.segments = [];
       this.segmentBytes = 0;
       this.segmentCommand = -1;
-      this.handler.onMessage(header.command, littleEndian, whole, 0, whole.length, header.version);
+      this.handler.onMessage(header.command, littleEndian, whole, 0, whole.length, header.version, true);
     }
   }
 

@@ -93,6 +93,19 @@ function stringField(structure: PvStructureData, field: string): string {
   return typeof data === 'string' ? data : '';
 }
 
+/** `map`, giving its last result again while its argument is the same object as last time. */
+function lastMapping<From extends object, To>(map: (from: From) => To): (from: From) => To {
+  let lastFrom: From | undefined;
+  let lastTo: To | undefined;
+  return (from) => {
+    if (from !== lastFrom) {
+      lastTo = map(from);
+      lastFrom = from;
+    }
+    return lastTo as To;
+  };
+}
+
 /** The fields an NTNDArray's value is made of (its time, alarm and display are the update's own). */
 const ND_ARRAY_FIELDS = [
   'value',
@@ -279,6 +292,14 @@ class NormativeType {
     const uniqueId = this.layout.indexOf('uniqueId');
     const codec = this.layout.indexOf('codec.name');
     const attribute = this.layout.indexOf('attribute');
+    // The decoder hands on the very same dimension and attribute arrays while their bytes repeat (structure.ts),
+    // as from frame to frame they mostly do: their mapping is kept for as long (values are never changed).
+    const dimensionsOf = lastMapping((raw: readonly (PvStructureData | null)[]) =>
+      raw.map((element) => Number(element?.['size'] ?? 0)),
+    );
+    const attributesOf = lastMapping((raw: readonly (PvStructureData | null)[]) =>
+      raw.map(ndAttribute).filter((found) => found !== undefined),
+    );
     return (store) => {
       const content = store.values[valueIndex] as PvUnion;
       const member = content.type;
@@ -288,15 +309,9 @@ class NormativeType {
         member.type === 'boolean'
           ? Uint8Array.from(content.value as readonly boolean[], Number)
           : (content.value as NumericArray);
-      const dimensions = (store.values[dimension] as readonly (PvStructureData | null)[]).map((element) =>
-        Number(element?.['size'] ?? 0),
-      );
+      const dimensions = dimensionsOf(store.values[dimension] as readonly (PvStructureData | null)[]);
       const attributes =
-        attribute < 0
-          ? []
-          : (store.values[attribute] as readonly (PvStructureData | null)[])
-              .map(ndAttribute)
-              .filter((found) => found !== undefined);
+        attribute < 0 ? [] : attributesOf(store.values[attribute] as readonly (PvStructureData | null)[]);
       return {
         kind: 'ndarray',
         type: member.type,

@@ -103,6 +103,19 @@ function leafReader(type: FieldDesc): ScalarReader | undefined {
   }
 }
 
+/**
+ * Variants and arrays of structures, unions or variants whose encoding is at most this long are remembered with
+ * their bytes: the NDAttributes and dimensions every NTNDArray frame repeats are then compared, not decoded again.
+ * (Not unions: an NTNDArray's image is one, and comparing it would only cost.)
+ */
+const MAX_REMEMBERED_LEAF_BYTES = 4096;
+
+/** A compound leaf as last decoded: its bytes (a copy) and the value they gave. */
+interface RememberedLeaf {
+  bytes: Buffer;
+  value: PvData;
+}
+
 /** A store lives as long as its monitor: its change marks take little room, so they share slabs. */
 const changeMarkSlabs = new Slabs();
 
@@ -117,6 +130,8 @@ export class StructureStore {
   sequence = 0;
   /** Leaves the last delta marked as overrun (changed more than once since the previous update). */
   lastOverrunCount = 0;
+  /** Compound leaves by node, created at the first: most monitored types have none. */
+  remembered: (RememberedLeaf | undefined)[] | undefined;
 
   constructor(readonly layout: StructureLayout) {
     this.values = layout.nodes.map((node) =>
@@ -175,12 +190,52 @@ export function decodeDelta(
       changedAt[i] = sequence;
       if (node.type.kind === 'structure') continue;
       const read = readers[i];
-      values[i] = read ? read(reader) : decodeData(reader, node.type, registry);
+      if (read) values[i] = read(reader);
+      else if (node.type.kind === 'union') values[i] = decodeData(reader, node.type, registry);
+      else values[i] = decodeRepeatedLeaf(reader, store, i, registry);
     }
     bit = changed.nextSetBit(end);
   }
   overrun.read(reader);
   store.lastOverrunCount = overrun.isEmpty() ? 0 : overrun.cardinality();
+}
+
+/**
+ * A variant or array leaf: the value decoded last time when the bytes are the same (a value that uses no type the
+ * connection cached depends on its bytes alone, and values are never changed once decoded), else decoded.
+ */
+function decodeRepeatedLeaf(
+  reader: WireReader,
+  store: StructureStore,
+  index: number,
+  registry: TypeRegistry,
+): PvData {
+  const remembered = store.remembered?.[index];
+  const start = reader.pos;
+  if (remembered !== undefined) {
+    const length = remembered.bytes.length;
+    if (
+      reader.remaining >= length &&
+      reader.bytes.compare(remembered.bytes, 0, length, start, start + length) === 0
+    ) {
+      reader.pos = start + length;
+      return remembered.value;
+    }
+  }
+  registry.used = false;
+  const value = decodeData(reader, store.layout.nodes[index]?.type as FieldDesc, registry);
+  const length = reader.pos - start;
+  if (registry.used || length > MAX_REMEMBERED_LEAF_BYTES) {
+    if (remembered !== undefined) (store.remembered as (RememberedLeaf | undefined)[])[index] = undefined;
+  } else if (remembered?.bytes.length === length) {
+    // Changed values of the same length (an attribute's number): the copy's buffer serves again.
+    reader.bytes.copy(remembered.bytes, 0, start, reader.pos);
+    remembered.value = value;
+  } else {
+    store.remembered ??= [];
+    store.remembered[index] = { bytes: Buffer.from(reader.bytes.subarray(start, reader.pos)), value };
+  }
+  return value;
 }
 
 /** Encodes a partial value of `data` (a plain object of the layout's type) selecting the `changed` nodes. */

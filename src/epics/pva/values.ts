@@ -97,8 +97,9 @@ export const scalarReaders: Readonly<Record<ScalarType, ScalarReader>> = {
 
 /**
  * A numeric array out of the message. One that fills most of the buffer holding the message (an image, a long
- * waveform) stays where it is, as a typed array over the received bytes, when its elements are aligned for one
- * and in host byte order: keeping that buffer alive costs little beyond the array itself. Any other is copied
+ * waveform) stays where it is, as a typed array over the received bytes, when the buffer is the message's own
+ * (retainable), its elements are aligned for one and in host byte order: keeping that buffer alive costs little
+ * beyond the array itself. Any other is copied
  * (one memcpy, plus a byte swap when the orders differ), so that a small array never pins a large buffer.
  */
 function readNumericArray(reader: WireReader, type: NumericArrayType): NumericArray {
@@ -109,7 +110,12 @@ function readNumericArray(reader: WireReader, type: NumericArrayType): NumericAr
   const byteLength = n * elementSize;
   const received = reader.slice(byteLength);
   const sameOrder = elementSize === 1 || reader.littleEndian === HOST_LITTLE_ENDIAN;
-  if (sameOrder && 2 * byteLength >= received.buffer.byteLength && received.byteOffset % elementSize === 0) {
+  if (
+    reader.retainable &&
+    sameOrder &&
+    2 * byteLength >= received.buffer.byteLength &&
+    received.byteOffset % elementSize === 0
+  ) {
     return new (Class as unknown as ViewConstructor)(received.buffer, received.byteOffset, n);
   }
   const out = new Class(n);

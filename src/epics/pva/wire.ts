@@ -38,13 +38,15 @@ export class WireReader {
   /** End of the readable range (exclusive). */
   end = 0;
   littleEndian = true;
+  /** Whether views of `bytes` may outlive the message (false: they are reused once it has been handled). */
+  retainable = true;
 
   constructor(bytes?: Buffer, littleEndian = true) {
     if (bytes) this.reset(bytes, 0, bytes.length, littleEndian);
   }
 
   /** Points the reader at bytes[start, end) in the given byte order. */
-  reset(bytes: Buffer, start: number, end: number, littleEndian: boolean): this {
+  reset(bytes: Buffer, start: number, end: number, littleEndian: boolean, retainable = true): this {
     if (bytes !== this.bytes) {
       this.bytes = bytes;
       this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -52,6 +54,7 @@ export class WireReader {
     this.pos = start;
     this.end = end;
     this.littleEndian = littleEndian;
+    this.retainable = retainable;
     return this;
   }
 

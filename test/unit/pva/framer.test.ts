@@ -85,6 +85,56 @@ describe('message framing', () => {
     );
   });
 
+  it('keeps nothing of a chunk after push: the caller may reuse its buffer, as the transport does', () => {
+    const stream = Buffer.concat([
+      message(Command.echo, Buffer.alloc(300, 1)),
+      message(Command.monitor, Buffer.alloc(20_000, 2), true, HeaderFlag.segmentFirst),
+      control(ControlCommand.setByteOrder, 0),
+      message(Command.monitor, Buffer.alloc(9_000, 3), true, HeaderFlag.segmentLast),
+      message(Command.monitor, Buffer.alloc(70_000, 4)),
+      message(Command.echo, Buffer.alloc(0)),
+    ]);
+    const whole = recorder();
+    new MessageFramer(whole.handler, true).push(stream);
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 20_000 }), { maxLength: 30 }), (sizes) => {
+        const reused = Buffer.alloc(stream.length);
+        const seen: Seen[] = [];
+        const kept: { bytes: Buffer; start: number; end: number; index: number }[] = [];
+        const framer = new MessageFramer(
+          {
+            onControl: (command, value, littleEndian) =>
+              seen.push({ kind: 'control', command, value, littleEndian }),
+            onMessage: (command, littleEndian, bytes, start, end, _version, retainable) => {
+              const payload = bytes.toString('hex', start, end);
+              if (retainable) kept.push({ bytes, start, end, index: seen.length });
+              seen.push({ kind: 'message', command, littleEndian, payload });
+            },
+          },
+          true,
+        );
+        const pushFromReused = (from: number, to: number): void => {
+          stream.copy(reused, 0, from, to);
+          framer.push(reused.subarray(0, to - from));
+          reused.fill(0xee);
+        };
+        let offset = 0;
+        for (const size of sizes) {
+          const end = Math.min(offset + size, stream.length);
+          pushFromReused(offset, end);
+          offset = end;
+        }
+        pushFromReused(offset, stream.length);
+        assert.deepEqual(seen, whole.seen);
+        // What was handed on as retainable is still intact after every later push.
+        for (const { bytes, start, end, index } of kept)
+          assert.equal(bytes.toString('hex', start, end), seen[index]?.payload);
+        assert.equal(framer.bufferedBytes, 0);
+      }),
+      { numRuns: 50 },
+    );
+  });
+
   it('reassembles segments (first, middle, last) with control messages in between', () => {
     const { handler, seen } = recorder();
     const framer = new MessageFramer(handler, true);

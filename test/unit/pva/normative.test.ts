@@ -254,3 +254,71 @@ describe('unsupported structures', () => {
     assert.equal(structArray.apply({ value: [] }), undefined);
   });
 });
+
+describe('NTNDArray frames that repeat their dimensions and attributes', () => {
+  const type = nt('epics:nt/NTNDArray:1.0', union('', { doubleValue: scalarArrayDesc.float64 }), {
+    uniqueId: scalarDesc.int32,
+    dimension: { kind: 'structureArray', element: structure('dimension_t', { size: scalarDesc.int32 }) },
+    attribute: {
+      kind: 'structureArray',
+      element: structure('epics:nt/NTAttribute:1.0', {
+        name: scalarDesc.string,
+        value: anyDesc,
+        descriptor: scalarDesc.string,
+        source: scalarDesc.string,
+      }),
+    },
+  });
+  const frame = (uniqueId: number, model: string, gain: number): PvStructureData => ({
+    value: new PvUnion('doubleValue', scalarArrayDesc.float64, Float64Array.of(uniqueId, 2)),
+    uniqueId,
+    alarm,
+    timeStamp: stamp,
+    dimension: [{ size: 2 }],
+    attribute: [
+      { name: 'Model', value: new PvVariant(scalarDesc.string, model), descriptor: '', source: '' },
+      { name: 'Gain', value: new PvVariant(scalarDesc.float64, gain), descriptor: 'gain', source: 'G' },
+    ],
+  });
+  const attributesOf = (update: PvUpdate | undefined) =>
+    update?.value.kind === 'ndarray' ? update.value.attributes : undefined;
+
+  it('decodes repeated attributes once, and each change (of the same length or not) anew', () => {
+    const { apply } = monitor(type);
+    const first = apply(frame(1, 'cam', 0.5));
+    const repeated = apply(frame(2, 'cam', 0.5));
+    assert.equal(attributesOf(repeated), attributesOf(first), 'the same bytes give the same value');
+    const sameLength = apply(frame(3, 'cam', 0.75));
+    const longer = apply(frame(4, 'camera', 0.75));
+    const back = apply(frame(5, 'cam', 0.5));
+    const values = [first, repeated, sameLength, longer, back].map((update) =>
+      attributesOf(update)?.map((attribute) => attribute.value),
+    );
+    assert.deepEqual(values, [
+      [
+        { kind: 'string', value: 'cam' },
+        { kind: 'scalar', type: 'float64', value: 0.5 },
+      ],
+      [
+        { kind: 'string', value: 'cam' },
+        { kind: 'scalar', type: 'float64', value: 0.5 },
+      ],
+      [
+        { kind: 'string', value: 'cam' },
+        { kind: 'scalar', type: 'float64', value: 0.75 },
+      ],
+      [
+        { kind: 'string', value: 'camera' },
+        { kind: 'scalar', type: 'float64', value: 0.75 },
+      ],
+      [
+        { kind: 'string', value: 'cam' },
+        { kind: 'scalar', type: 'float64', value: 0.5 },
+      ],
+    ]);
+    assert.deepEqual(
+      [first, back].map((update) => (update?.value.kind === 'ndarray' ? update.value.uniqueId : 0)),
+      [1, 5],
+    );
+  });
+});

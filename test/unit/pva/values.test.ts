@@ -419,4 +419,13 @@ describe('large numeric arrays stay where they were received', () => {
     const small = Buffer.concat([message(10, 1), Buffer.alloc(4096)]);
     assert.notEqual(decode(small, 1).buffer, small.buffer);
   });
+
+  it('copies it when the bytes are not retainable (the transport reuses them)', () => {
+    const bytes = message(1000, 1);
+    const reader = new WireReader().reset(bytes, 1, bytes.length, true, false);
+    const array = decodeData(reader, arrayType, new TypeRegistry()) as Uint16Array;
+    assert.notEqual(array.buffer, bytes.buffer);
+    bytes.fill(0);
+    assert.equal(array[999], 2997);
+  });
 });

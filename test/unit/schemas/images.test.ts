@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { Builder, Offset } from 'flatbuffers';
-import type { NdArrayValue } from '../../../src/model/update.js';
+import type { NdArrayValue, NdAttribute } from '../../../src/model/update.js';
 import { Ad00Serialiser, deserialiseAd00, DType } from '../../../src/schemas/ad00.js';
 import {
   createNumericVector,
@@ -82,6 +82,28 @@ describe('NTNDArray as ad00 and da00', () => {
         data: new Uint8Array(Float32Array.of(2.5).buffer),
       },
     ]);
+  });
+
+  it('ad00: each frame carries its own attributes when a serialiser sees them repeat, then change', () => {
+    const serialiser = new Ad00Serialiser('CAM');
+    const gainOf = (bytes: Uint8Array): number =>
+      new Float32Array(deserialiseAd00(bytes).attributes[0]?.data.slice().buffer ?? new ArrayBuffer(4))[0] ??
+      0;
+    const first = serialiser.serialise(image, 5n);
+    const repeated = serialiser.serialise({ ...image, uniqueId: 18 }, 6n);
+    const changed = serialiser.serialise(
+      {
+        ...image,
+        uniqueId: 19,
+        attributes: [
+          { ...(image.attributes[0] as NdAttribute), value: { kind: 'scalar', type: 'float32', value: 4 } },
+        ],
+      },
+      7n,
+    );
+    assert.deepEqual([gainOf(first), gainOf(repeated), gainOf(changed)], [2.5, 2.5, 4]);
+    assert.deepEqual(deserialiseAd00(repeated).attributes, deserialiseAd00(first).attributes);
+    assert.equal(deserialiseAd00(changed).uniqueId, 19);
   });
 
   it('da00: the signal with axes y, x, the unique id and each attribute as variables', () => {
