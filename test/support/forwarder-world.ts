@@ -4,6 +4,7 @@ import { clientConfig, createTopics, produceMessages, testBroker, uniqueTopic } 
 import { ForwarderProcess } from './forwarder.js';
 import { TestIoc } from './ioc.js';
 import { TopicReader } from './topic-reader.js';
+import { Protocol } from '../../src/schemas/index.js';
 
 /** The topics one forwarder under test uses, each with one partition. */
 export interface ForwarderTopics {
@@ -48,6 +49,28 @@ export class ForwarderWorld {
       await world.ioc?.stop();
     });
     return world;
+  }
+
+  /**
+   * CA into the data topic and PVA into the extra topic `pva` (setUp with `extraTopics: ['pva']`), for tests that
+   * hold the two protocols side by side.
+   */
+  readonly caAndPva = [
+    { name: 'CA', protocol: Protocol.CA, topic: (): string => this.topics.data },
+    { name: 'PVA', protocol: Protocol.PVA, topic: (): string => this.extraTopic('pva') },
+  ] as const;
+
+  /** The f144 streams (no periodic re-send) of the IOC's `records`, each over CA and PVA (`caAndPva`). */
+  f144StreamsOverCaAndPva(records: readonly string[]) {
+    return this.caAndPva.flatMap(({ protocol, topic }) =>
+      records.map((record) => ({
+        channel: this.ioc.pv(record),
+        schema: 'f144',
+        topic: topic(),
+        protocol,
+        periodic: 0,
+      })),
+    );
   }
 
   /** The topic created for `stem`, one of setUp's `extraTopics`. */
@@ -96,4 +119,27 @@ export class ForwarderWorld {
   async sendCommand(payload: Uint8Array): Promise<void> {
     await produceMessages(this.kafkaConfig, this.topics.config, [{ value: Buffer.from(payload) }]);
   }
+}
+
+/**
+ * The options that make a forwarder member `serviceId` of forwarding group `groupId` (with `partitions`
+ * coordination partitions when given), logging at Info so that tests can follow its group's steps.
+ */
+export function groupMemberArguments(
+  serviceId: string,
+  groupId: string,
+  sessionTimeoutMs: number,
+  partitions?: number,
+): string[] {
+  return [
+    '--service-id',
+    serviceId,
+    '--group-id',
+    groupId,
+    ...(partitions === undefined ? [] : ['--group-partitions', String(partitions)]),
+    '--group-session-timeout',
+    String(sessionTimeoutMs),
+    '--verbosity',
+    'Info',
+  ];
 }

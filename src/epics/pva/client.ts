@@ -215,7 +215,10 @@ export class PvaClient implements PvProvider {
   private start(): void {
     if (this.searchSocket) return;
     this.searchSocket = SearchSocket.open(
-      (datagram, source) => this.onDatagram(datagram, source),
+      (datagram, source) =>
+        this.onDatagram(datagram, source, decodeSearchDatagram, (response, from) =>
+          this.onSearchResponse(response, from),
+        ),
       (error) => this.logger.error(`PVA search socket error: ${error.message}`),
     ).catch((error: unknown) => {
       // Name servers may still resolve PVs.
@@ -289,15 +292,21 @@ export class PvaClient implements PvProvider {
     }
   }
 
-  private onDatagram(datagram: Buffer, source: RemoteInfo): void {
-    let responses: SearchResponse[];
+  /** Decodes a UDP datagram (search responses, beacons) and hands on each message; a bad one is counted. */
+  private onDatagram<T>(
+    datagram: Buffer,
+    source: RemoteInfo,
+    decode: (datagram: Buffer) => T[],
+    handle: (message: T, sourceAddress: string) => void,
+  ): void {
+    let messages: T[];
     try {
-      responses = decodeSearchDatagram(datagram);
+      messages = decode(datagram);
     } catch (error) {
       this.onBadDatagram(source, error);
       return;
     }
-    for (const response of responses) this.onSearchResponse(response, source.address);
+    for (const message of messages) handle(message, source.address);
   }
 
   private onBadDatagram(source: RemoteInfo, error: unknown): void {
@@ -344,7 +353,10 @@ export class PvaClient implements PvProvider {
         BroadcastListener.open(
           host,
           port,
-          (datagram, source) => this.onBeaconDatagram(datagram, source),
+          (datagram, source) =>
+            this.onDatagram(datagram, source, decodeBeaconDatagram, (beacon, from) =>
+              this.onBeacon(beacon, from),
+            ),
           (error) => this.logger.warn(`PVA beacon socket ${host}:${port} error: ${error.message}`),
         ).then(
           (listener) => {
@@ -358,17 +370,6 @@ export class PvaClient implements PvProvider {
         ),
       ),
     );
-  }
-
-  private onBeaconDatagram(datagram: Buffer, source: RemoteInfo): void {
-    let beacons: Beacon[];
-    try {
-      beacons = decodeBeaconDatagram(datagram);
-    } catch (error) {
-      this.onBadDatagram(source, error);
-      return;
-    }
-    for (const beacon of beacons) this.onBeacon(beacon, source.address);
   }
 
   /** A new or restarted server: every channel still waiting is searched again at once, its back-off restarted. */

@@ -14,20 +14,11 @@ import {
 } from '../../support/forwarded.js';
 import { ForwarderWorld } from '../../support/forwarder-world.js';
 import { decodeWithReference } from '../../support/reference-decode.js';
-import {
-  Al00Severity,
-  ConnectionInfo,
-  Protocol,
-  serialiseFc00,
-  UpdateType,
-} from '../../../src/schemas/index.js';
+import { Al00Severity, ConnectionInfo, serialiseFc00, UpdateType } from '../../../src/schemas/index.js';
 
 const world = ForwarderWorld.setUp({ extraTopics: ['pva'] });
 
-const PROTOCOLS = [
-  { name: 'CA', protocol: Protocol.CA, topic: () => world.topics.data },
-  { name: 'PVA', protocol: Protocol.PVA, topic: () => world.extraTopic('pva') },
-] as const;
+const PROTOCOLS = world.caAndPva;
 
 /** SIMPLE:DOUBLE's limits: LOLO 5 (MAJOR), LOW 10 (MINOR), HIGH 15 (MINOR), HIHI 20 (MAJOR). */
 const PUTS = [12, 12.5, 16, 17, 21, 22, 13, 8, 3, 11];
@@ -53,15 +44,7 @@ describe(
     before(async () => {
       await world.startForwarder(world.standardArguments());
       const since = world.reader.of(world.topics.status).length;
-      const streams = PROTOCOLS.flatMap(({ protocol, topic }) =>
-        ['SIMPLE:DOUBLE', 'ai', 'counter'].map((record) => ({
-          channel: pv(record),
-          schema: 'f144',
-          topic: topic(),
-          protocol,
-          periodic: 0,
-        })),
-      );
+      const streams = world.f144StreamsOverCaAndPva(['SIMPLE:DOUBLE', 'ai', 'counter']);
       await world.sendCommand(serialiseFc00({ configChange: UpdateType.ADD, streams }));
       await waitForStatus(
         world,

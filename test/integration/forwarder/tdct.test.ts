@@ -13,14 +13,11 @@ import {
 } from '../../support/forwarded.js';
 import { ForwarderWorld } from '../../support/forwarder-world.js';
 import { decodeWithReference } from '../../support/reference-decode.js';
-import { Protocol, serialiseFc00, UpdateType } from '../../../src/schemas/index.js';
+import { serialiseFc00, UpdateType } from '../../../src/schemas/index.js';
 
 const world = ForwarderWorld.setUp({ extraTopics: ['pva'] });
 
-const PROTOCOLS = [
-  { name: 'CA', protocol: Protocol.CA, topic: () => world.topics.data },
-  { name: 'PVA', protocol: Protocol.PVA, topic: () => world.extraTopic('pva') },
-] as const;
+const PROTOCOLS = world.caAndPva;
 
 /** Offsets (ns) written in turn; the empty one must produce no tdct message. */
 const WRITES = [[10, 20, 30], [-3, -2, -1], [5], [], [1_000_000_000, 2_000_000_000, -2_000_000_000]];

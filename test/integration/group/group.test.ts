@@ -25,7 +25,7 @@ import {
 import { caPut } from '../../support/ca-recorder.js';
 import { CtlProcess } from '../ctl/ctl-process.js';
 import type { ForwarderProcess } from '../../support/forwarder.js';
-import { ForwarderWorld } from '../../support/forwarder-world.js';
+import { ForwarderWorld, groupMemberArguments } from '../../support/forwarder-world.js';
 import { TestIoc } from '../../support/ioc.js';
 import { uniqueTopic } from '../../support/kafka.js';
 import { freePort } from '../../support/ports.js';
@@ -85,16 +85,7 @@ async function startMember(serviceId: string, extra: readonly string[] = []): Pr
   const member = await world.startForwarder(
     world.standardArguments([
       ...extra,
-      '--service-id',
-      serviceId,
-      '--group-id',
-      groupId,
-      '--group-partitions',
-      String(PARTITIONS),
-      '--group-session-timeout',
-      String(SESSION_TIMEOUT_MS),
-      '--verbosity',
-      'Info',
+      ...groupMemberArguments(serviceId, groupId, SESSION_TIMEOUT_MS, PARTITIONS),
     ]),
     ioc.clientEnv,
   );

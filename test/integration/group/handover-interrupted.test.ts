@@ -17,6 +17,7 @@ import { pvPartition } from '../../../src/group/partition.js';
 import { type F144Message, Protocol, serialiseFc00, UpdateType } from '../../../src/schemas/index.js';
 import { caPut } from '../../support/ca-recorder.js';
 import type { ForwarderProcess } from '../../support/forwarder.js';
+import { groupMemberArguments } from '../../support/forwarder-world.js';
 import { TestIoc } from '../../support/ioc.js';
 import { uniqueTopic } from '../../support/kafka.js';
 import type { TopicReader } from '../../support/topic-reader.js';
@@ -73,18 +74,10 @@ describe('interrupted hand-overs', { concurrency: 1, timeout: 300_000 }, () => {
   const counters = (): string[] => Array.from({ length: PV_COUNT }, (_, i) => world.ioc.pv(counterName(i)));
 
   function start(serviceId: string): ForwarderProcess {
-    const member = world.launchForwarder(topics, [
-      '--service-id',
-      serviceId,
-      '--group-id',
-      groupId,
-      '--group-partitions',
-      String(PARTITIONS),
-      '--group-session-timeout',
-      String(SESSION_TIMEOUT_MS),
-      '--verbosity',
-      'Info',
-    ]);
+    const member = world.launchForwarder(
+      topics,
+      groupMemberArguments(serviceId, groupId, SESSION_TIMEOUT_MS, PARTITIONS),
+    );
     members.set(serviceId, member);
     return member;
   }

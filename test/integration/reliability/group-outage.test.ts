@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { counterName, countingDatabase, GATE } from '../../../bench/load-ioc.js';
 import { Protocol, serialiseFc00, UpdateType } from '../../../src/schemas/index.js';
 import { caPut } from '../../support/ca-recorder.js';
+import { groupMemberArguments } from '../../support/forwarder-world.js';
 import { TestIoc } from '../../support/ioc.js';
 import { uniqueTopic } from '../../support/kafka.js';
 import type { TopicReader } from '../../support/topic-reader.js';
@@ -58,16 +59,7 @@ describe('forwarding group: Kafka down for longer than the session timeout', { t
     const topics = await world.topics('config', 'status', 'storage', 'data');
     const groupId = uniqueTopic('outage-group');
     const members = ['o1', 'o2'].map((serviceId) =>
-      world.launchForwarder(topics, [
-        '--service-id',
-        serviceId,
-        '--group-id',
-        groupId,
-        '--group-session-timeout',
-        String(SESSION_TIMEOUT_MS),
-        '--verbosity',
-        'Info',
-      ]),
+      world.launchForwarder(topics, groupMemberArguments(serviceId, groupId, SESSION_TIMEOUT_MS)),
     );
     await Promise.all(members.map((member) => member.waitForOutput(/Joining forwarding group/, 60_000)));
     const pvs = Array.from({ length: PV_COUNT }, (_, i) => world.ioc.pv(counterName(i)));

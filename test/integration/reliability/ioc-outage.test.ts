@@ -12,13 +12,7 @@ import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { forwarded, plainValue, waitForForwarded, waitForStatus } from '../../support/forwarded.js';
 import { ForwarderWorld } from '../../support/forwarder-world.js';
-import {
-  Al00Severity,
-  ConnectionInfo,
-  Protocol,
-  serialiseFc00,
-  UpdateType,
-} from '../../../src/schemas/index.js';
+import { Al00Severity, ConnectionInfo, serialiseFc00, UpdateType } from '../../../src/schemas/index.js';
 
 const world = ForwarderWorld.setUp({ extraTopics: ['pva'] });
 
@@ -34,24 +28,13 @@ const EXPECTED_SEVERITY: Record<(typeof RECORDS)[number], (value: number) => Al0
   bi: (value) => (value === 1 ? Al00Severity.MINOR : Al00Severity.OK),
 };
 
-const PROTOCOLS = [
-  { name: 'CA', protocol: Protocol.CA, topic: () => world.topics.data },
-  { name: 'PVA', protocol: Protocol.PVA, topic: () => world.extraTopic('pva') },
-] as const;
+const PROTOCOLS = world.caAndPva;
 
 describe('forwarder: IOC outages of 10 s, twice', { timeout: 180_000 }, () => {
   it('reconnects every stream each time with ep01, correct al00 and no doubled updates', async () => {
     const pv = (record: string): string => world.ioc.pv(record);
     await world.startForwarder(world.standardArguments());
-    const streams = PROTOCOLS.flatMap(({ protocol, topic }) =>
-      RECORDS.map((record) => ({
-        channel: pv(record),
-        schema: 'f144',
-        topic: topic(),
-        protocol,
-        periodic: 0,
-      })),
-    );
+    const streams = world.f144StreamsOverCaAndPva(RECORDS);
     const connectedCount = async (since: number, what: string): Promise<void> => {
       await waitForStatus(
         world,

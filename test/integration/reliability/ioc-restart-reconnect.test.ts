@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { forwarded, plainValue, waitForForwarded } from '../../support/forwarded.js';
 import { ForwarderWorld } from '../../support/forwarder-world.js';
-import { Protocol, serialiseFc00, UpdateType } from '../../../src/schemas/index.js';
+import { serialiseFc00, UpdateType } from '../../../src/schemas/index.js';
 
 const world = ForwarderWorld.setUp({ extraTopics: ['pva'] });
 
@@ -27,10 +27,7 @@ const LATE_START_MS = 8_000;
 const PVA_BEHIND_CA_LIMIT_MS = 1_000;
 const PVA_AFTER_START_LIMIT_MS = 1_500;
 
-const PROTOCOLS = [
-  { name: 'CA', protocol: Protocol.CA, topic: () => world.topics.data },
-  { name: 'PVA', protocol: Protocol.PVA, topic: () => world.extraTopic('pva') },
-] as const;
+const PROTOCOLS = world.caAndPva;
 
 interface FirstValue {
   readonly timestampNs: bigint;
@@ -44,15 +41,7 @@ describe('forwarder: streams after an IOC start and restarts, CA against PVA', {
     const pv = (record: string): string => world.ioc.pv(record);
     await world.ioc.stop();
     await world.startForwarder(world.standardArguments());
-    const streams = PROTOCOLS.flatMap(({ protocol, topic }) =>
-      RECORDS.map((record) => ({
-        channel: pv(record),
-        schema: 'f144',
-        topic: topic(),
-        protocol,
-        periodic: 0,
-      })),
-    );
+    const streams = world.f144StreamsOverCaAndPva(RECORDS);
     await world.sendCommand(serialiseFc00({ configChange: UpdateType.ADD, streams }));
 
     /** The first value of each stream stamped after `sinceNs`, waiting for all of them. */

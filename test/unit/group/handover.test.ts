@@ -39,6 +39,17 @@ const withoutSends = (actions: readonly HandoverAction[]): HandoverAction[] =>
   actions.filter((action) => action.type !== 'send');
 
 /** Old owner `a` has announced partition 3; new owner `b` has read it and been assigned the partition. */
+/** What a new owner taking partition 3 from a does when cut off: forward what it holds, and fall back. */
+const INTERRUPTED_TAKE_FROM_A: HandoverAction[] = [
+  { type: 'forward', partition: 3, cuts: undefined },
+  { type: 'ended', partition: 3, role: 'taking', outcome: 'fallen_back', reason: 'interrupted', peer: 'a' },
+];
+
+/** RELEASED of partition 3 with CUTS, from `sender` to `recipient`. */
+function released(sender: string, recipient: string): HandoverMessage {
+  return { kind: HandoverKind.Released, partition: 3, sender, recipient, cuts: CUTS };
+}
+
 function announcedAndHeld(): { a: HandoverAgreement; b: HandoverAgreement } {
   const a = new HandoverAgreement('a', TIMEOUTS);
   const b = new HandoverAgreement('b', TIMEOUTS);
@@ -70,9 +81,7 @@ describe('the hand-over agreement', () => {
     assert.equal(a.inProgress()[0]?.to, 'b');
 
     const stopped = a.stopped(3, CUTS, true, 1_400);
-    assert.deepEqual(sent(stopped), [
-      { kind: HandoverKind.Released, partition: 3, sender: 'a', recipient: 'b', cuts: CUTS },
-    ]);
+    assert.deepEqual(sent(stopped), [released('a', 'b')]);
     assert.deepEqual(withoutSends(stopped), [
       { type: 'ended', partition: 3, role: 'giving', outcome: 'completed', peer: 'b' },
     ]);
@@ -138,9 +147,7 @@ describe('the hand-over agreement', () => {
       { kind: HandoverKind.Ready, partition: 3, sender: 'c', recipient: 'a', cuts: new Map() },
       20_000,
     );
-    assert.deepEqual(sent(late), [
-      { kind: HandoverKind.Released, partition: 3, sender: 'a', recipient: 'c', cuts: CUTS },
-    ]);
+    assert.deepEqual(sent(late), [released('a', 'c')]);
     assert.deepEqual(deliver(c, late, 20_000), [], 'c holds nothing for partition 3');
 
     // After keepCutsMs they are forgotten.
@@ -173,13 +180,7 @@ describe('the hand-over agreement', () => {
     ]);
     assert.deepEqual(b.inProgress(), []);
     // A RELEASED arriving after that changes nothing.
-    assert.deepEqual(
-      b.received(
-        { kind: HandoverKind.Released, partition: 3, sender: 'a', recipient: 'b', cuts: CUTS },
-        9_000,
-      ),
-      [],
-    );
+    assert.deepEqual(b.received(released('a', 'b'), 9_000), []);
   });
 
   it('counts a flush that timed out as a fallback, and still sends the cuts', () => {
@@ -239,17 +240,7 @@ describe('the hand-over agreement', () => {
   it('new owner revoked or cut off mid-agreement: forwards what it holds, then hands over itself', () => {
     const { b } = announcedAndHeld();
     const actions = b.revoked([3], 1_500);
-    assert.deepEqual(withoutSends(actions), [
-      { type: 'forward', partition: 3, cuts: undefined },
-      {
-        type: 'ended',
-        partition: 3,
-        role: 'taking',
-        outcome: 'fallen_back',
-        reason: 'interrupted',
-        peer: 'a',
-      },
-    ]);
+    assert.deepEqual(withoutSends(actions), INTERRUPTED_TAKE_FROM_A);
     assert.deepEqual(
       sent(actions).map((message) => message.kind),
       [HandoverKind.Releasing],
@@ -260,17 +251,7 @@ describe('the hand-over agreement', () => {
     );
 
     const { b: cutOff } = announcedAndHeld();
-    assert.deepEqual(withoutSends(cutOff.lost([3, 4])), [
-      { type: 'forward', partition: 3, cuts: undefined },
-      {
-        type: 'ended',
-        partition: 3,
-        role: 'taking',
-        outcome: 'fallen_back',
-        reason: 'interrupted',
-        peer: 'a',
-      },
-    ]);
+    assert.deepEqual(withoutSends(cutOff.lost([3, 4])), INTERRUPTED_TAKE_FROM_A);
   });
 
   it('forwards again a partition given back before anybody took it', () => {
@@ -308,22 +289,10 @@ describe('the hand-over agreement', () => {
       ),
       [],
     );
-    assert.deepEqual(
-      b.received(
-        { kind: HandoverKind.Released, partition: 3, sender: 'a', recipient: 'z', cuts: CUTS },
-        1_000,
-      ),
-      [],
-    );
+    assert.deepEqual(b.received(released('a', 'z'), 1_000), []);
     assert.equal(b.inProgress().length, 1);
     // RELEASED from a member b did not wait for, even when addressed to b.
-    assert.deepEqual(
-      b.received(
-        { kind: HandoverKind.Released, partition: 3, sender: 'z', recipient: 'b', cuts: CUTS },
-        1_000,
-      ),
-      [],
-    );
+    assert.deepEqual(b.received(released('z', 'b'), 1_000), []);
   });
 
   it('leaves a READY to the member that announced it: an earlier owner keeping stale cuts stays quiet', () => {
