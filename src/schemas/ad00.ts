@@ -8,6 +8,7 @@ import {
   ARRAY_DATA_TYPES,
   type ArrayData,
   attributeData,
+  ConvertedAttributes,
   imageData,
   imageShape,
   uncompressedImage,
@@ -114,9 +115,7 @@ function readAttribute(table: TableReader): Ad00Attribute {
 
 /** Serialises the NTNDArray updates of one PV. */
 export class Ad00Serialiser {
-  /** The last frame's attributes and their ad00 form: frames mostly repeat the same attributes object. */
-  private lastAttributes: readonly NdAttribute[] | undefined;
-  private lastAd00Attributes: readonly Ad00Attribute[] = [];
+  private readonly attributes = new ConvertedAttributes((attributes) => attributes.map(ad00Attribute));
 
   constructor(readonly sourceName: string) {}
 
@@ -124,10 +123,6 @@ export class Ad00Serialiser {
   serialise(value: PvValue, timestampNs: bigint): Uint8Array {
     const image = uncompressedImage(value, AD00_IDENTIFIER);
     const data = imageData(image);
-    if (image.attributes !== this.lastAttributes) {
-      this.lastAd00Attributes = image.attributes.map(ad00Attribute);
-      this.lastAttributes = image.attributes;
-    }
     return serialiseAd00({
       sourceName: this.sourceName,
       uniqueId: image.uniqueId,
@@ -135,7 +130,7 @@ export class Ad00Serialiser {
       dimensions: imageShape(image),
       dataType: ad00DataType(data.type),
       data: data.bytes,
-      attributes: this.lastAd00Attributes,
+      attributes: this.attributes.of(image.attributes),
     });
   }
 }

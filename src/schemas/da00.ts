@@ -4,11 +4,12 @@
  * first; its unique id as the variable `unique_id`; and each NDAttribute as a variable of its own name, without
  * axes, its description as the label. As in ad00, the image's bytes are laid out last and copied once.
  */
-import type { NdArrayValue, PvValue } from '../model/update.js';
+import type { NdArrayValue, NdAttribute, PvValue } from '../model/update.js';
 import {
   ARRAY_DATA_TYPES,
   type ArrayData,
   attributeData,
+  ConvertedAttributes,
   imageData,
   imageShape,
   uncompressedImage,
@@ -167,6 +168,8 @@ function elementSize(data: ArrayData): number {
 
 /** Serialises the NTNDArray updates of one PV. */
 export class Da00Serialiser {
+  private readonly attributes = new ConvertedAttributes(attributeVariables);
+
   constructor(readonly sourceName: string) {}
 
   /**
@@ -175,11 +178,15 @@ export class Da00Serialiser {
    */
   serialise(value: PvValue, timestampNs: bigint): Uint8Array {
     const image = uncompressedImage(value, DA00_IDENTIFIER);
-    return serialiseDa00({ sourceName: this.sourceName, timestampNs, variables: imageVariables(image) });
+    return serialiseDa00({
+      sourceName: this.sourceName,
+      timestampNs,
+      variables: imageVariables(image, this.attributes.of(image.attributes)),
+    });
   }
 }
 
-function imageVariables(image: NdArrayValue): Da00Variable[] {
+function imageVariables(image: NdArrayValue, attributes: readonly Da00Variable[]): Da00Variable[] {
   const data = imageData(image);
   const shape = imageShape(image);
   return [
@@ -196,15 +203,19 @@ function imageVariables(image: NdArrayValue): Da00Variable[] {
       '',
       '',
     ),
-    ...image.attributes
-      .filter((attribute) => attribute.name !== SIGNAL_VARIABLE && attribute.name !== UNIQUE_ID_VARIABLE)
-      .map((attribute) =>
-        variableWithoutAxes(
-          attribute.name,
-          attributeData(attribute.value),
-          attribute.description,
-          attribute.source,
-        ),
-      ),
+    ...attributes,
   ];
+}
+
+function attributeVariables(attributes: readonly NdAttribute[]): Da00Variable[] {
+  return attributes
+    .filter((attribute) => attribute.name !== SIGNAL_VARIABLE && attribute.name !== UNIQUE_ID_VARIABLE)
+    .map((attribute) =>
+      variableWithoutAxes(
+        attribute.name,
+        attributeData(attribute.value),
+        attribute.description,
+        attribute.source,
+      ),
+    );
 }

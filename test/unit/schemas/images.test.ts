@@ -84,27 +84,50 @@ describe('NTNDArray as ad00 and da00', () => {
     ]);
   });
 
-  it('ad00: each frame carries its own attributes when a serialiser sees them repeat, then change', () => {
-    const serialiser = new Ad00Serialiser('CAM');
-    const gainOf = (bytes: Uint8Array): number =>
-      new Float32Array(deserialiseAd00(bytes).attributes[0]?.data.slice().buffer ?? new ArrayBuffer(4))[0] ??
-      0;
-    const first = serialiser.serialise(image, 5n);
-    const repeated = serialiser.serialise({ ...image, uniqueId: 18 }, 6n);
-    const changed = serialiser.serialise(
-      {
-        ...image,
-        uniqueId: 19,
-        attributes: [
-          { ...(image.attributes[0] as NdAttribute), value: { kind: 'scalar', type: 'float32', value: 4 } },
-        ],
+  const attributeCases = [
+    {
+      schema: 'ad00',
+      create: () => new Ad00Serialiser('CAM'),
+      gainAndUniqueId: (bytes: Uint8Array): [number, number] => {
+        const message = deserialiseAd00(bytes);
+        return [float32Of(message.attributes[0]?.data), message.uniqueId];
       },
-      7n,
-    );
-    assert.deepEqual([gainOf(first), gainOf(repeated), gainOf(changed)], [2.5, 2.5, 4]);
-    assert.deepEqual(deserialiseAd00(repeated).attributes, deserialiseAd00(first).attributes);
-    assert.equal(deserialiseAd00(changed).uniqueId, 19);
-  });
+    },
+    {
+      schema: 'da00',
+      create: () => new Da00Serialiser('CAM'),
+      gainAndUniqueId: (bytes: Uint8Array): [number, number] => {
+        const variables = deserialiseDa00(bytes).variables;
+        const data = (name: string) => variables.find((variable) => variable.name === name)?.data;
+        return [
+          float32Of(data('Gain')),
+          new Int32Array(data('unique_id')?.slice().buffer ?? new ArrayBuffer(4))[0] ?? 0,
+        ];
+      },
+    },
+  ];
+  for (const { schema, create, gainAndUniqueId } of attributeCases) {
+    it(`${schema}: each frame carries its own attributes when a serialiser sees them repeat, then change`, () => {
+      const serialiser = create();
+      const first = serialiser.serialise(image, 5n);
+      const repeated = serialiser.serialise({ ...image, uniqueId: 18 }, 6n);
+      const changed = serialiser.serialise(
+        {
+          ...image,
+          uniqueId: 19,
+          attributes: [
+            { ...(image.attributes[0] as NdAttribute), value: { kind: 'scalar', type: 'float32', value: 4 } },
+          ],
+        },
+        7n,
+      );
+      assert.deepEqual([first, repeated, changed].map(gainAndUniqueId), [
+        [2.5, image.uniqueId],
+        [2.5, 18],
+        [4, 19],
+      ]);
+    });
+  }
 
   it('da00: the signal with axes y, x, the unique id and each attribute as variables', () => {
     const message = deserialiseDa00(new Da00Serialiser('CAM').serialise(image, 5n));
@@ -128,3 +151,7 @@ describe('NTNDArray as ad00 and da00', () => {
     );
   });
 });
+
+function float32Of(bytes: Uint8Array | undefined): number {
+  return new Float32Array(bytes?.slice().buffer ?? new ArrayBuffer(4))[0] ?? 0;
+}
