@@ -10,6 +10,7 @@ import { RateLimitedLog } from '../logging/rate-limited.js';
 import {
   Al00Serialiser,
   Ep01Serialiser,
+  keepable,
   OUTPUT_SCHEMAS,
   UnsupportedValueError,
   type ValueSerialiser,
@@ -109,7 +110,7 @@ abstract class MessageKind {
     pipeline.emit(payload, timestampMs);
     // The clock was read for the filter just now; a clock behind the IOC's counts as no delay.
     this.latency?.observe(nowMs > timestampMs ? (nowMs - timestampMs) / 1000 : 0);
-    if (pipeline.periodic || pipeline.context.retainLatest) this.cached = payload;
+    if (pipeline.periodic || pipeline.context.retainLatest) this.cached = keepable(payload);
   }
 
   /** Re-sends the cached message unchanged, with the wall clock as Kafka timestamp. */

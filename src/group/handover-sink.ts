@@ -6,6 +6,7 @@
  * clock); held ones are dropped or forwarded by the same rule as values.
  */
 import type { MessageSink } from '../forwarding/sink.js';
+import { keepable } from '../schemas/index.js';
 import { applyCut } from './handover.js';
 import { pvPartition } from './partition.js';
 
@@ -61,7 +62,7 @@ export class HandoverSink implements MessageSink {
     const stream = key === null ? undefined : this.nameOf(key);
     if (stream !== undefined && this.heldPartitions.has(stream.partition)) {
       const held = this.held.get(stream.pv) ?? { messages: [], hasValue: false };
-      held.messages.push({ topic, key, payload, timestampMs });
+      held.messages.push({ topic, key, payload: keepable(payload), timestampMs });
       held.hasValue ||= isValueMessage(payload);
       this.held.set(stream.pv, held);
       return;

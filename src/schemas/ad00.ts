@@ -13,7 +13,12 @@ import {
   imageShape,
   uncompressedImage,
 } from './array-data.js';
-import { createNumericVector, finishMessageAroundArray, startMessageAroundArray } from './builder.js';
+import {
+  createNumericVector,
+  finishMessageAroundArray,
+  type MessageBuffer,
+  startMessageAroundArray,
+} from './builder.js';
 import { Attribute } from './generated/ad00/attribute.js';
 import { ad00_ADArray as ADArray } from './generated/ad00/ad00-adarray.js';
 import { DType } from './generated/ad00/dtype.js';
@@ -66,8 +71,11 @@ export function ad00DataType(type: ArrayData['type']): DType {
   return ARRAY_DATA_TYPES.indexOf(type) as DType;
 }
 
-/** Defaults forced, as the reference serialiser does: every field is present in every message. */
-export function serialiseAd00(message: Ad00Message): Uint8Array {
+/**
+ * Defaults forced, as the reference serialiser does: every field is present in every message. Built in a buffer of
+ * its own unless `where` says otherwise (builder.ts, MessageBuffer).
+ */
+export function serialiseAd00(message: Ad00Message, where: MessageBuffer = 'own'): Uint8Array {
   const { builder, array } = startMessageAroundArray(true, message.data.length);
   const dimensions = createNumericVector(builder, message.dimensions);
   const sourceName = builder.createString(message.sourceName);
@@ -87,7 +95,7 @@ export function serialiseAd00(message: Ad00Message): Uint8Array {
   ADArray.addData(builder, array);
   ADArray.addTimestamp(builder, message.timestampNs);
   ADArray.addAttributes(builder, attributeVector);
-  return finishMessageAroundArray(ADArray.endad00_ADArray(builder), AD00_IDENTIFIER, message.data);
+  return finishMessageAroundArray(ADArray.endad00_ADArray(builder), AD00_IDENTIFIER, message.data, where);
 }
 
 export function deserialiseAd00(bytes: Uint8Array): Ad00Message {
@@ -119,19 +127,22 @@ export class Ad00Serialiser {
 
   constructor(readonly sourceName: string) {}
 
-  /** Throws UnsupportedValueError for anything but an uncompressed NTNDArray. */
-  serialise(value: PvValue, timestampNs: bigint): Uint8Array {
+  /** Throws UnsupportedValueError for anything but an uncompressed NTNDArray. Built `where` (MessageBuffer). */
+  serialise(value: PvValue, timestampNs: bigint, where: MessageBuffer = 'own'): Uint8Array {
     const image = uncompressedImage(value, AD00_IDENTIFIER);
     const data = imageData(image);
-    return serialiseAd00({
-      sourceName: this.sourceName,
-      uniqueId: image.uniqueId,
-      timestampNs,
-      dimensions: imageShape(image),
-      dataType: ad00DataType(data.type),
-      data: data.bytes,
-      attributes: this.attributes.of(image.attributes),
-    });
+    return serialiseAd00(
+      {
+        sourceName: this.sourceName,
+        uniqueId: image.uniqueId,
+        timestampNs,
+        dimensions: imageShape(image),
+        dataType: ad00DataType(data.type),
+        data: data.bytes,
+        attributes: this.attributes.of(image.attributes),
+      },
+      where,
+    );
   }
 }
 

@@ -106,16 +106,46 @@ export function startMessageAroundArray(
   return { builder, array: builder.createByteVector(new Uint8Array(arrayBytes % ALIGNMENT_PERIOD)) };
 }
 
-/** Finishes a message begun by startMessageAroundArray, with `array` in place of the stand-in; the caller owns it. */
-export function finishMessageAroundArray(root: Offset, identifier: string, array: Uint8Array): Uint8Array {
+/**
+ * Where a message around an array is built: 'own', a buffer of its own that the caller keeps as long as it likes;
+ * 'reused', one buffer used again for the next such message (messages up to 1 MiB; larger ones get their own).
+ * Streams forward their images as 'reused': every buffer allocated counts as external memory to V8, which starts
+ * a full collection every ~64 MB of them, several a second at thousands of frames a second, each a pause longer
+ * than a pvAccess server buffers. A 'reused' message lives until the next one is built; whoever keeps it longer
+ * keeps keepable(message).
+ */
+export type MessageBuffer = 'own' | 'reused';
+
+const REUSED_BUFFER_MAX_BYTES = 1 << 20;
+let reusedBuffer = Buffer.allocUnsafeSlow(0);
+
+function messageBuffer(size: number, where: MessageBuffer): Buffer {
+  // Unpooled and uninitialised: every byte is written, and a kept message pins no shared slab.
+  if (where === 'own' || size > REUSED_BUFFER_MAX_BYTES) return Buffer.allocUnsafeSlow(size);
+  if (reusedBuffer.length < size) reusedBuffer = Buffer.allocUnsafeSlow(size);
+  return reusedBuffer.subarray(0, size);
+}
+
+/** `message` itself, or a copy of it when it lives in the buffer the next 'reused' message will be built in. */
+export function keepable(message: Uint8Array): Uint8Array {
+  // new Uint8Array copies; Buffer's slice would not.
+  return message.buffer === reusedBuffer.buffer ? new Uint8Array(message) : message;
+}
+
+/** Finishes a message begun by startMessageAroundArray, with `array` in place of the stand-in, built `where`. */
+export function finishMessageAroundArray(
+  root: Offset,
+  identifier: string,
+  array: Uint8Array,
+  where: MessageBuffer,
+): Uint8Array {
   builder.finish(root, identifier);
   const built = builder.asUint8Array();
   const standIn = array.length % ALIGNMENT_PERIOD;
   // The vector's padding up to 4-byte alignment follows its bytes.
   const padding = (SIZEOF_UOFFSET - (standIn % SIZEOF_UOFFSET)) % SIZEOF_UOFFSET;
   const head = built.length - standIn - padding;
-  // Unpooled and uninitialised: every byte is written below, and a kept message pins no shared slab.
-  const out = Buffer.allocUnsafeSlow(head + array.length + padding);
+  const out = messageBuffer(head + array.length + padding, where);
   out.set(built.subarray(0, head));
   out.writeUInt32LE(array.length, head - SIZEOF_UOFFSET);
   out.set(array, head);

@@ -18,6 +18,7 @@ import {
   createNumericVector,
   createStringVector,
   finishMessageAroundArray,
+  type MessageBuffer,
   startMessageAroundArray,
 } from './builder.js';
 import type { Builder, Offset } from 'flatbuffers';
@@ -76,8 +77,8 @@ export function da00DataType(type: ArrayData['type']): Da00Dtype {
   return (ARRAY_DATA_TYPES.indexOf(type) + 1) as Da00Dtype;
 }
 
-/** Defaults forced, as the reference serialiser does. */
-export function serialiseDa00(message: Da00Message): Uint8Array {
+/** Defaults forced, as the reference serialiser does. Built in a buffer of its own unless `where` says otherwise. */
+export function serialiseDa00(message: Da00Message, where: MessageBuffer = 'own'): Uint8Array {
   const [first, ...others] = message.variables;
   if (first === undefined) throw new RangeError('a da00 message needs at least one variable');
   const { builder, array } = startMessageAroundArray(true, first.data.length);
@@ -91,7 +92,7 @@ export function serialiseDa00(message: Da00Message): Uint8Array {
   DataArray.addSourceName(builder, sourceName);
   DataArray.addTimestamp(builder, message.timestampNs);
   DataArray.addData(builder, variables);
-  return finishMessageAroundArray(DataArray.endda00_DataArray(builder), DA00_IDENTIFIER, first.data);
+  return finishMessageAroundArray(DataArray.endda00_DataArray(builder), DA00_IDENTIFIER, first.data, where);
 }
 
 function createVariable(builder: Builder, variable: Da00Variable, data: Offset): Offset {
@@ -174,15 +175,13 @@ export class Da00Serialiser {
 
   /**
    * Throws UnsupportedValueError for anything but an uncompressed NTNDArray. Attributes named like the image's
-   * own variables (signal, unique_id) are left out, as a DataArray's variable names are unique.
+   * own variables (signal, unique_id) are left out, as a DataArray's variable names are unique. Built `where`
+   * (MessageBuffer).
    */
-  serialise(value: PvValue, timestampNs: bigint): Uint8Array {
+  serialise(value: PvValue, timestampNs: bigint, where: MessageBuffer = 'own'): Uint8Array {
     const image = uncompressedImage(value, DA00_IDENTIFIER);
-    return serialiseDa00({
-      sourceName: this.sourceName,
-      timestampNs,
-      variables: imageVariables(image, this.attributes.of(image.attributes)),
-    });
+    const variables = imageVariables(image, this.attributes.of(image.attributes));
+    return serialiseDa00({ sourceName: this.sourceName, timestampNs, variables }, where);
   }
 }
 

@@ -110,6 +110,7 @@ export {
   SCHEMA_READERS,
   type SchemaReader,
 } from './registry.js';
+export { keepable, type MessageBuffer } from './builder.js';
 export { type EnumFields, readFileIdentifier } from './reader.js';
 export {
   isSchemaOfProtocol,

@@ -7,6 +7,7 @@ import { EPICS_PROTOCOLS, type EpicsProtocol } from '../model/protocol.js';
 import { isOutputSchema, OUTPUT_SCHEMA_NAMES, type OutputSchema, type StreamSpec } from '../model/stream.js';
 import type { PvUpdate, PvValue } from '../model/update.js';
 import { Ad00Serialiser } from './ad00.js';
+import type { MessageBuffer } from './builder.js';
 import { Da00Serialiser } from './da00.js';
 import { UnsupportedValueError } from './errors.js';
 import { F142Serialiser } from './f142.js';
@@ -16,6 +17,7 @@ import { SenvSerialiser } from './senv.js';
 import { TdctSerialiser } from './tdct.js';
 
 export interface ValueMessage {
+  /** An image's may live only until the next image message is built: keep keepable(payload) (builder.ts). */
   readonly payload: Uint8Array;
   readonly timestampNs: bigint;
 }
@@ -40,17 +42,17 @@ export interface OutputSchemaRow {
   readonly main: ValueSerialiserFactory | 'al00' | 'ep01' | 'none';
 }
 
-/** Each update as one message (f144, ad00, da00), stamped with the update's time. */
+/** Each update as one message (f144, ad00, da00), stamped with the update's time; images in the reused buffer. */
 function stampedValues(
   Serialiser: new (
     sourceName: string,
     protocol: EpicsProtocol,
-  ) => { serialise(value: PvValue, timestampNs: bigint): Uint8Array },
+  ) => { serialise(value: PvValue, timestampNs: bigint, where: MessageBuffer): Uint8Array },
 ): ValueSerialiserFactory {
   return ({ pvName, protocol }) => {
     const serialiser = new Serialiser(pvName, protocol);
     return (update) => ({
-      payload: serialiser.serialise(update.value, update.timestampNs),
+      payload: serialiser.serialise(update.value, update.timestampNs, 'reused'),
       timestampNs: update.timestampNs,
     });
   };

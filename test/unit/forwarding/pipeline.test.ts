@@ -5,7 +5,7 @@ import type { ConnectionEvent, PvUpdate } from '../../../src/model/update.js';
 import { StreamPipeline } from '../../../src/forwarding/pipeline.js';
 import type { MessageSink } from '../../../src/forwarding/sink.js';
 import { silentLogger } from '../../../src/logging/logger.js';
-import { deserialiseAny } from '../../../src/schemas/index.js';
+import { deserialiseAd00, deserialiseAny, keepable } from '../../../src/schemas/index.js';
 
 interface Sent {
   topic: string;
@@ -23,7 +23,7 @@ class RecordingSink implements MessageSink {
       key: key.toString(),
       identifier: deserialiseAny(payload).schema,
       timestampMs,
-      payload,
+      payload: keepable(payload),
     });
   }
   identifiers(): string[] {
@@ -153,6 +153,39 @@ describe('stream pipeline', () => {
     pipeline.periodic = false;
     pipeline.resend(NOW_MS + 3000);
     assert.equal(sink.sent.length, sent + resent.length);
+  });
+
+  it("re-sends a periodic image stream's own last frame after other streams' frames were built", () => {
+    const sink = new RecordingSink();
+    const [first, second] = ['CAM:A', 'CAM:B'].map(
+      (pvName) =>
+        new StreamPipeline(
+          { pvName, protocol: 'pva', topic: 'data', schema: 'ad00', periodic: true },
+          { sink, logger: silentLogger, now: () => NOW_MS },
+        ),
+    );
+    const frame = (uniqueId: number): PvUpdate => ({
+      ...update(0),
+      value: {
+        kind: 'ndarray',
+        type: 'uint8',
+        data: Uint8Array.of(uniqueId, 2, 3, 4),
+        dimensions: [2, 2],
+        uniqueId,
+        codec: '',
+        attributes: [],
+      },
+    });
+    first?.onUpdate(frame(7));
+    second?.onUpdate(frame(8));
+    const sent = sink.sent.length;
+    first?.resend(NOW_MS + 1000);
+    const resent = sink.sent.slice(sent).find((s) => s.identifier === 'ad00');
+    assert.ok(resent);
+    const message = deserialiseAd00(resent.payload);
+    assert.equal(message.sourceName, 'CAM:A');
+    assert.equal(message.uniqueId, 7);
+    assert.deepEqual(Array.from(message.data), [7, 2, 3, 4]);
   });
 
   it('sends nothing for an empty tdct update, and offsets from the EPICS time otherwise', () => {

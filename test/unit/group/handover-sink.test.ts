@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import type { MessageSink } from '../../../src/forwarding/sink.js';
 import { HandoverSink } from '../../../src/group/handover-sink.js';
 import { pvPartition } from '../../../src/group/partition.js';
+import { deserialiseAd00, serialiseAd00 } from '../../../src/schemas/index.js';
 
 const PARTITIONS = 8;
 
@@ -73,6 +74,33 @@ describe('the hand-over sink', () => {
       [4, 3, 5],
     );
     assert.deepEqual(sink.takeCuts(partitionA), new Map([[PV_A, 300_000_000n]]));
+  });
+
+  it('keeps a held image frame whole while later frames are built in the same buffer', () => {
+    const forwarded: Uint8Array[] = [];
+    const sink = new HandoverSink({ send: (_topic, _key, data) => forwarded.push(new Uint8Array(data)) });
+    sink.partitionCount = PARTITIONS;
+    sink.hold(partitionA);
+    const frame = (uniqueId: number) =>
+      serialiseAd00(
+        {
+          sourceName: PV_A,
+          uniqueId,
+          timestampNs: BigInt(uniqueId) * 1_000_000n,
+          dimensions: BigInt64Array.of(2n),
+          dataType: 0,
+          data: Uint8Array.of(uniqueId, uniqueId),
+          attributes: [],
+        },
+        'reused',
+      );
+    sink.send('data', Buffer.from(PV_A), frame(1), 1);
+    frame(2);
+    sink.release(partitionA, undefined);
+    assert.deepEqual(
+      forwarded.map((bytes) => deserialiseAd00(bytes).uniqueId),
+      [1],
+    );
   });
 
   it('forwards everything held without cuts, and counts a possible gap when the old owner stopped early', () => {

@@ -1,17 +1,19 @@
 /**
  * The area-detector serialisers: a message built around a stand-in for its array is byte for byte the message
  * built with the array itself, for every array length; and an NTNDArray becomes ad00 and da00 with its shape
- * reversed, its element type, id and attributes.
+ * reversed, its element type, id and attributes. A stream's image messages are built in one reused buffer.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { Builder, Offset } from 'flatbuffers';
 import type { NdArrayValue, NdAttribute } from '../../../src/model/update.js';
-import { Ad00Serialiser, deserialiseAd00, DType } from '../../../src/schemas/ad00.js';
+import { Ad00Serialiser, deserialiseAd00, DType, serialiseAd00 } from '../../../src/schemas/ad00.js';
 import {
   createNumericVector,
   finishMessageAroundArray,
+  keepable,
+  type MessageBuffer,
   startMessage,
   startMessageAroundArray,
 } from '../../../src/schemas/builder.js';
@@ -40,7 +42,7 @@ describe('messages built around one big array', () => {
         const expected = plain.asUint8Array().slice();
         const { builder, array: standIn } = startMessageAroundArray(true, array.length);
         const root = withArray(standIn, builder.createString(sourceName), builder);
-        assert.deepEqual(new Uint8Array(finishMessageAroundArray(root, 'ad00', array)), expected);
+        assert.deepEqual(new Uint8Array(finishMessageAroundArray(root, 'ad00', array, 'own')), expected);
       }),
       { numRuns: 300 },
     );
@@ -82,6 +84,33 @@ describe('NTNDArray as ad00 and da00', () => {
         data: new Uint8Array(Float32Array.of(2.5).buffer),
       },
     ]);
+  });
+
+  it("builds 'reused' messages in one buffer, which keepable copies out of; 'own' ones are kept as they are", () => {
+    const message = (id: number, where: MessageBuffer, bytes = 4) =>
+      serialiseAd00(
+        {
+          sourceName: 'CAM',
+          uniqueId: id,
+          timestampNs: 1n,
+          dimensions: BigInt64Array.of(BigInt(bytes)),
+          dataType: DType.uint8,
+          data: new Uint8Array(bytes).fill(id),
+          attributes: [],
+        },
+        where,
+      );
+    const first = message(1, 'reused');
+    const kept = keepable(first);
+    const own = message(2, 'own');
+    assert.equal(keepable(own), own);
+    assert.notEqual(kept, first);
+    message(3, 'reused');
+    assert.equal(deserialiseAd00(first).uniqueId, 3, 'the next message was built over the first');
+    assert.equal(deserialiseAd00(kept).uniqueId, 1);
+    assert.equal(deserialiseAd00(own).uniqueId, 2);
+    const large = message(4, 'reused', 2 ** 20);
+    assert.equal(keepable(large), large, 'over 1 MiB a message has a buffer of its own');
   });
 
   const attributeCases = [
