@@ -13,7 +13,7 @@
  * Usage: npm run bench:images [-- --seconds S] [--step-seconds S] [--rates R1,R2,...] [--only-stream]
  *        [--cpu-prof DIR] [--node-option OPTION] [--forwarder-output FILE]
  * --seconds: per p4p load and per ceiling (15); --step-seconds: per step of the paced cases (5); --rates: their
- * updates per second (1000,2000,...,16000); --only-stream: the paced cases alone; --cpu-prof DIR: the forwarder
+ * updates per second (1000,2000,...,32000); --only-stream: the paced cases alone; --cpu-prof DIR: the forwarder
  * writes a V8 CPU profile into DIR when it stops (node --cpu-prof); --node-option (repeatable): a Node or V8 option
  * for the forwarder's node (--node-option=--trace-gc); --forwarder-output FILE: what the forwarder printed.
  */
@@ -59,7 +59,10 @@ const cli = parseArgs({
   options: {
     seconds: { type: 'string', default: '15' },
     'step-seconds': { type: 'string', default: '5' },
-    rates: { type: 'string', default: '1000,2000,3000,4000,5000,6000,8000,10000,12000,14000,16000' },
+    rates: {
+      type: 'string',
+      default: '1000,2000,3000,4000,5000,6000,8000,10000,12000,14000,16000,20000,24000,28000,32000',
+    },
     'only-stream': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     'node-option': { type: 'string', multiple: true },
