@@ -2,8 +2,8 @@
 export interface MessageSink {
   /**
    * Queues one message. Never throws: a sink counts and logs its own failures, so one stream's trouble never
-   * reaches another stream. The payload may live only until the call returns (an image's is built again in the
-   * same buffer): a sink that keeps it keeps keepable(payload) (src/schemas/builder.ts).
+   * reaches another stream. The payload may live only until the call returns (the next value message is built in
+   * the same buffer): a sink that keeps it keeps keepable(payload) (src/schemas/builder.ts).
    */
   send(topic: string, key: Buffer | null, payload: Uint8Array, timestampMs: number): void;
 }

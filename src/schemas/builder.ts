@@ -107,29 +107,30 @@ export function startMessageAroundArray(
 }
 
 /**
- * Where a message around an array is built: 'own', a buffer of its own that the caller keeps as long as it likes;
- * 'reused', one buffer used again for the next such message (messages up to 1 MiB; larger ones get their own).
- * Streams forward their images as 'reused': every buffer allocated counts as external memory to V8, which starts
- * a full collection every ~64 MB of them, several a second at thousands of frames a second, each a pause longer
- * than a pvAccess server buffers. A 'reused' message lives until the next one is built; whoever keeps it longer
- * keeps keepable(message).
+ * Where a value message is built: 'own', a buffer of its own that the caller keeps as long as it likes; 'reused',
+ * one buffer used again for the next such message of any stream (messages up to 1 MiB; larger ones get their
+ * own). Streams build their value messages (f144, ad00, da00) as 'reused' and hand each to Kafka at once: every
+ * buffer allocated counts as external memory to V8, which starts a full collection every ~64 MB of them, several
+ * a second at thousands of array updates a second, each a pause longer than a pvAccess server buffers. A
+ * 'reused' message lives until the next one is built; whoever keeps it longer keeps keepable(message).
  */
 export type MessageBuffer = 'own' | 'reused';
 
 const REUSED_BUFFER_MAX_BYTES = 1 << 20;
-let reusedBuffer = Buffer.allocUnsafeSlow(0);
+let reusedBuffer = new ArrayBuffer(0);
 
-function messageBuffer(size: number, where: MessageBuffer): Buffer {
-  // Unpooled and uninitialised: every byte is written, and a kept message pins no shared slab.
-  if (where === 'own' || size > REUSED_BUFFER_MAX_BYTES) return Buffer.allocUnsafeSlow(size);
-  if (reusedBuffer.length < size) reusedBuffer = Buffer.allocUnsafeSlow(size);
-  return reusedBuffer.subarray(0, size);
+/** `size` bytes to build a message in, where `where` says; the caller writes every byte. */
+export function messageBuffer(size: number, where: MessageBuffer): Uint8Array {
+  if (where === 'own') return new Uint8Array(size);
+  // Unpooled and uninitialised: a kept message pins no shared slab.
+  if (size > REUSED_BUFFER_MAX_BYTES) return Buffer.allocUnsafeSlow(size);
+  if (reusedBuffer.byteLength < size) reusedBuffer = new ArrayBuffer(size);
+  return new Uint8Array(reusedBuffer, 0, size);
 }
 
 /** `message` itself, or a copy of it when it lives in the buffer the next 'reused' message will be built in. */
 export function keepable(message: Uint8Array): Uint8Array {
-  // new Uint8Array copies; Buffer's slice would not.
-  return message.buffer === reusedBuffer.buffer ? new Uint8Array(message) : message;
+  return message.buffer === reusedBuffer ? message.slice() : message;
 }
 
 /** Finishes a message begun by startMessageAroundArray, with `array` in place of the stand-in, built `where`. */
@@ -147,7 +148,7 @@ export function finishMessageAroundArray(
   const head = built.length - standIn - padding;
   const out = messageBuffer(head + array.length + padding, where);
   out.set(built.subarray(0, head));
-  out.writeUInt32LE(array.length, head - SIZEOF_UOFFSET);
+  new DataView(out.buffer, out.byteOffset).setUint32(head - SIZEOF_UOFFSET, array.length, true);
   out.set(array, head);
   out.fill(0, head + array.length);
   return out;

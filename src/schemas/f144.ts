@@ -1,7 +1,7 @@
 /** f144 LogData: a PV value (number or 1-D array of numbers) with its timestamp. */
 import type { NumericArrayValue, NumericType, PvValue } from '../model/update.js';
 import type { EpicsProtocol } from '../model/protocol.js';
-import { finishMessage, startMessage } from './builder.js';
+import { finishMessage, type MessageBuffer, messageBuffer, startMessage } from './builder.js';
 import { f144_LogData as LogData } from './generated/f144/f144-log-data.js';
 import { createLogValue, type F144Value, logValueTag, readLogValue, toF144Value } from './log-value.js';
 import { bytesOf, sizeOf } from './numeric.js';
@@ -83,10 +83,13 @@ export class F144Serialiser {
     readonly protocol: EpicsProtocol,
   ) {}
 
-  /** Throws UnsupportedValueError for values f144 cannot carry (strings, booleans, tables). */
-  serialise(value: PvValue, timestampNs: bigint): Uint8Array {
+  /**
+   * Throws UnsupportedValueError for values f144 cannot carry (strings, booleans, tables). Built `where`
+   * (builder.ts, MessageBuffer).
+   */
+  serialise(value: PvValue, timestampNs: bigint, where: MessageBuffer = 'own'): Uint8Array {
     const mapped = toF144Value(value, this.protocol);
-    if (mapped.kind === 'array') return this.serialiseArray(mapped, timestampNs);
+    if (mapped.kind === 'array') return this.serialiseArray(mapped, timestampNs, where);
     const tag = logValueTag(mapped);
     if (tag !== this.scalarTag) {
       this.scalarTag = tag;
@@ -98,13 +101,14 @@ export class F144Serialiser {
       template = scalarTemplate(buildF144(this.sourceName, mapped, timestampNs), mapped.type);
       this.scalarTemplates[layout] = template;
     }
-    const out = template.bytes.slice();
+    const out = messageBuffer(template.bytes.length, where);
+    out.set(template.bytes);
     if (template.timestampAt !== 0) patchInt64(out, template.timestampAt, timestampNs);
     if (template.valueAt !== 0) patchScalar(out, template.valueAt, mapped);
     return out;
   }
 
-  private serialiseArray(value: NumericArrayValue, timestampNs: bigint): Uint8Array {
+  private serialiseArray(value: NumericArrayValue, timestampNs: bigint, where: MessageBuffer): Uint8Array {
     const tag = logValueTag(value);
     const hasTimestamp = timestampNs !== 0n;
     let template = this.arrayTemplate;
@@ -117,7 +121,7 @@ export class F144Serialiser {
       this.arrayTemplate = template;
     }
     const elements = bytesOf(value.value);
-    const out = new Uint8Array(template.head.length + elements.length + template.tail.length);
+    const out = messageBuffer(template.head.length + elements.length + template.tail.length, where);
     out.set(template.head);
     out.set(elements, template.head.length);
     out.set(template.tail, template.head.length + elements.length);

@@ -17,7 +17,7 @@ import { SenvSerialiser } from './senv.js';
 import { TdctSerialiser } from './tdct.js';
 
 export interface ValueMessage {
-  /** An image's may live only until the next image message is built: keep keepable(payload) (builder.ts). */
+  /** Lives only until the next value message is built: keep keepable(payload) (builder.ts, MessageBuffer). */
   readonly payload: Uint8Array;
   readonly timestampNs: bigint;
 }
@@ -42,7 +42,7 @@ export interface OutputSchemaRow {
   readonly main: ValueSerialiserFactory | 'al00' | 'ep01' | 'none';
 }
 
-/** Each update as one message (f144, ad00, da00), stamped with the update's time; images in the reused buffer. */
+/** Each update as one message (f144, ad00, da00), stamped with the update's time, built in the reused buffer. */
 function stampedValues(
   Serialiser: new (
     sourceName: string,
