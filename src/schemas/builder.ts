@@ -130,7 +130,8 @@ export function messageBuffer(size: number, where: MessageBuffer): Uint8Array {
 
 /** `message` itself, or a copy of it when it lives in the buffer the next 'reused' message will be built in. */
 export function keepable(message: Uint8Array): Uint8Array {
-  return message.buffer === reusedBuffer ? message.slice() : message;
+  // new Uint8Array copies whatever view it is given; a Buffer's slice() would not.
+  return message.buffer === reusedBuffer ? new Uint8Array(message) : message;
 }
 
 /** Finishes a message begun by startMessageAroundArray, with `array` in place of the stand-in, built `where`. */
