@@ -1,7 +1,7 @@
 /**
  * The area-detector serialisers: a message built around a stand-in for its array is byte for byte the message
  * built with the array itself, for every array length; and an NTNDArray becomes ad00 and da00 with its shape
- * reversed, its element type, id and attributes. A stream's image messages are built in one reused buffer.
+ * reversed, its element type, id and attributes. Streams build their messages in one reused buffer.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
