@@ -8,7 +8,6 @@ import {
   ARRAY_DATA_TYPES,
   type ArrayData,
   attributeData,
-  ConvertedAttributes,
   imageData,
   imageShape,
   uncompressedImage,
@@ -20,6 +19,7 @@ import {
   startMessageAroundArray,
 } from './builder.js';
 import { Attribute } from './generated/ad00/attribute.js';
+import { lastMapping } from '../util/last-mapping.js';
 import { ad00_ADArray as ADArray } from './generated/ad00/ad00-adarray.js';
 import { DType } from './generated/ad00/dtype.js';
 import { type EnumFields, readRootTable, type TableReader } from './reader.js';
@@ -123,7 +123,10 @@ function readAttribute(table: TableReader): Ad00Attribute {
 
 /** Serialises the NTNDArray updates of one PV. */
 export class Ad00Serialiser {
-  private readonly attributes = new ConvertedAttributes((attributes) => attributes.map(ad00Attribute));
+  /** The pvAccess decoder hands on the same attributes list while frames repeat it. */
+  private readonly attributes = lastMapping((attributes: readonly NdAttribute[]) =>
+    attributes.map(ad00Attribute),
+  );
 
   constructor(readonly sourceName: string) {}
 
@@ -139,7 +142,7 @@ export class Ad00Serialiser {
         dimensions: imageShape(image),
         dataType: ad00DataType(data.type),
         data: data.bytes,
-        attributes: this.attributes.of(image.attributes),
+        attributes: this.attributes(image.attributes),
       },
       where,
     );

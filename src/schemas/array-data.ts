@@ -37,25 +37,6 @@ export function attributeData(value: NdAttribute['value']): ArrayData {
 }
 
 /**
- * An image's attributes in a schema's form, converted again only when a frame brings another attributes list: the
- * pvAccess decoder hands on the same list while frames repeat their attributes.
- */
-export class ConvertedAttributes<Converted> {
-  private lastAttributes: readonly NdAttribute[] | undefined;
-  private lastConverted: Converted | undefined;
-
-  constructor(private readonly convert: (attributes: readonly NdAttribute[]) => Converted) {}
-
-  of(attributes: readonly NdAttribute[]): Converted {
-    if (attributes !== this.lastAttributes || this.lastConverted === undefined) {
-      this.lastConverted = this.convert(attributes);
-      this.lastAttributes = attributes;
-    }
-    return this.lastConverted;
-  }
-}
-
-/**
  * The NTNDArray of an update, uncompressed. Throws UnsupportedValueError for any other value, and for compressed
  * arrays: no maintained library decompresses areaDetector's codecs for Node.js (docs/images.md).
  */

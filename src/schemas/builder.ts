@@ -6,6 +6,7 @@
 import { Builder, type Offset } from 'flatbuffers';
 import type { NumericArray, NumericScalarValue } from '../model/update.js';
 import { bytesOf } from './numeric.js';
+import { patchUint32 } from './patch.js';
 
 const SIZEOF_UOFFSET = 4;
 /** Every value table (f144/f142 Byte ... ArrayDouble, se00/senv arrays) has a single field, `value`, id 0. */
@@ -149,7 +150,7 @@ export function finishMessageAroundArray(
   const head = built.length - standIn - padding;
   const out = messageBuffer(head + array.length + padding, where);
   out.set(built.subarray(0, head));
-  new DataView(out.buffer, out.byteOffset).setUint32(head - SIZEOF_UOFFSET, array.length, true);
+  patchUint32(out, head - SIZEOF_UOFFSET, array.length);
   out.set(array, head);
   out.fill(0, head + array.length);
   return out;

@@ -9,7 +9,6 @@ import {
   ARRAY_DATA_TYPES,
   type ArrayData,
   attributeData,
-  ConvertedAttributes,
   imageData,
   imageShape,
   uncompressedImage,
@@ -26,6 +25,7 @@ import { da00_DataArray as DataArray } from './generated/da00/da00-data-array.js
 import { da00_dtype as Da00Dtype } from './generated/da00/da00-dtype.js';
 import { da00_Variable as Variable } from './generated/da00/da00-variable.js';
 import { bytesOf, sizeOf } from './numeric.js';
+import { lastMapping } from '../util/last-mapping.js';
 import { type EnumFields, readRootTable, type TableReader } from './reader.js';
 
 export { Da00Dtype };
@@ -169,7 +169,8 @@ function elementSize(data: ArrayData): number {
 
 /** Serialises the NTNDArray updates of one PV. */
 export class Da00Serialiser {
-  private readonly attributes = new ConvertedAttributes(attributeVariables);
+  /** The pvAccess decoder hands on the same attributes list while frames repeat it. */
+  private readonly attributes = lastMapping(attributeVariables);
 
   constructor(readonly sourceName: string) {}
 
@@ -180,7 +181,7 @@ export class Da00Serialiser {
    */
   serialise(value: PvValue, timestampNs: bigint, where: MessageBuffer = 'own'): Uint8Array {
     const image = uncompressedImage(value, DA00_IDENTIFIER);
-    const variables = imageVariables(image, this.attributes.of(image.attributes));
+    const variables = imageVariables(image, this.attributes(image.attributes));
     return serialiseDa00({ sourceName: this.sourceName, timestampNs, variables }, where);
   }
 }

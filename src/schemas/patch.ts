@@ -41,6 +41,11 @@ function copyScratch(out: Uint8Array, at: number, size: number): void {
   for (let i = 0; i < size; i++) out[at + i] = scratchBytes[i] as number;
 }
 
+export function patchUint32(out: Uint8Array, at: number, value: number): void {
+  asUint32[0] = value;
+  copyScratch(out, at, 4);
+}
+
 export function patchInt64(out: Uint8Array, at: number, value: bigint): void {
   asInt64[0] = value;
   copyScratch(out, at, 8);

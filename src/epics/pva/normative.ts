@@ -24,6 +24,7 @@ import {
   type TableColumn,
   type TableValue,
 } from '../../model/update.js';
+import { lastMapping } from '../../util/last-mapping.js';
 
 const NO_ALARM: Alarm = { severity: 0, status: 0, message: '' };
 const NS_PER_SECOND = 1_000_000_000n;
@@ -91,19 +92,6 @@ function ndAttribute(element: PvStructureData | null): NdAttribute | undefined {
 function stringField(structure: PvStructureData, field: string): string {
   const data = structure[field];
   return typeof data === 'string' ? data : '';
-}
-
-/** `map`, giving its last result again while its argument is the same object as last time. */
-function lastMapping<From extends object, To>(map: (from: From) => To): (from: From) => To {
-  let lastFrom: From | undefined;
-  let lastTo: To | undefined;
-  return (from) => {
-    if (from !== lastFrom) {
-      lastTo = map(from);
-      lastFrom = from;
-    }
-    return lastTo as To;
-  };
 }
 
 /** The fields an NTNDArray's value is made of (its time, alarm and display are the update's own). */
